@@ -1,0 +1,53 @@
+import type { JsonObject } from './json.js';
+import type { TimeoutConfigPatch } from './session.js';
+
+/** The built-in agent every fresh database gets, with an id the docs can name. */
+export const ELIZA_AGENT_ID = '00000000-0000-4000-8000-000000000001';
+
+export type ProviderConfig =
+  | { type: 'eliza' }
+  | {
+      type: 'openai';
+      baseUrl: string;
+      model: string;
+      apiKeyEnv?: string;
+      temperature?: number;
+      maxTokens?: number;
+    }
+  | { type: 'webhook'; url: string; secretEnv?: string; timeoutMs?: number };
+
+export interface Agent {
+  id: string;
+  name: string;
+  system: string;
+  provider: ProviderConfig;
+  /** The agent tier of the timeout configuration. */
+  sessionDefaults: TimeoutConfigPatch;
+  metadata: JsonObject;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface AgentView extends Omit<Agent, 'createdAt' | 'updatedAt'> {
+  createdAt: string;
+  updatedAt: string;
+}
+
+export const toAgentView = (agent: Agent): AgentView => ({
+  ...agent,
+  createdAt: new Date(agent.createdAt).toISOString(),
+  updatedAt: new Date(agent.updatedAt).toISOString(),
+});
+
+export function builtInElizaAgent(now: number): Agent {
+  return {
+    id: ELIZA_AGENT_ID,
+    name: 'Eliza',
+    system: "Weizenbaum's ELIZA (1966): a Rogerian psychotherapist, built in and offline.",
+    provider: { type: 'eliza' },
+    sessionDefaults: {},
+    metadata: {},
+    createdAt: now,
+    updatedAt: now,
+  };
+}
