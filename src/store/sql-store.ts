@@ -1,0 +1,593 @@
+/**
+ * The Store over Kysely, written once for both dialects. Dialect differences are confined to
+ * row locking (PostgreSQL locks a session row read inside a transaction; SQLite's single writer
+ * already serialises transactions) and to the connection set-up in sqlite.ts / postgres.ts.
+ */
+import { Migrator, sql, type Kysely, type Selectable } from 'kysely';
+import type { Scope } from '../auth/scopes.js';
+import type { Agent, ProviderConfig } from '../domain/agent.js';
+import type { PendingEvent, SessionEvent, SessionEventType } from '../domain/events.js';
+import type { HistoryPlan } from '../domain/history.js';
+import type { Attachment, Message } from '../domain/message.js';
+import type { LifecycleFlags } from '../domain/schedule.js';
+import { warningStartsAt, type Session } from '../domain/session.js';
+import { migrationProvider } from './migrations/index.js';
+import type { AgentsTable, ApiKeysTable, Database, MessagesTable, SessionsTable } from './schema.js';
+import type {
+  ApiKeyRecord,
+  HealthCounts,
+  IdempotencyRecord,
+  SessionList,
+  SessionListQuery,
+  Store,
+  StoreOps,
+} from './store.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+const toSession = (row: Selectable<SessionsTable>): Session => ({
+  id: row.id,
+  channelId: row.channel_id,
+  agentId: row.agent_id,
+  userId: row.user_id,
+  metadata: JSON.parse(row.metadata),
+  config: {
+    timeoutMinutes: row.timeout_minutes,
+    autoRenew: row.auto_renew === 1,
+    maxDurationMinutes: row.max_duration_minutes,
+    warningThresholdMinutes: row.warning_threshold_minutes,
+  },
+  createdAt: Number(row.created_at),
+  lastActivity: Number(row.last_activity),
+  lastRenewal: Number(row.last_renewal),
+  expiresAt: Number(row.expires_at),
+  renewalCount: row.renewal_count,
+  lastMessageAt: row.last_message_at === null ? null : Number(row.last_message_at),
+});
+
+const sessionColumns = (s: Session) => ({
+  agent_id: s.agentId,
+  user_id: s.userId,
+  metadata: JSON.stringify(s.metadata),
+  timeout_minutes: s.config.timeoutMinutes,
+  auto_renew: s.config.autoRenew ? 1 : 0,
+  max_duration_minutes: s.config.maxDurationMinutes,
+  warning_threshold_minutes: s.config.warningThresholdMinutes,
+  last_activity: s.lastActivity,
+  last_renewal: s.lastRenewal,
+  expires_at: s.expiresAt,
+  renewal_count: s.renewalCount,
+  last_message_at: s.lastMessageAt,
+  warning_at: warningStartsAt(s),
+});
+
+const toMessage = (row: Selectable<MessagesTable>): Message => ({
+  id: row.id,
+  sessionId: row.session_id,
+  content: row.content,
+  authorId: row.author_id,
+  isAgent: row.is_agent === 1,
+  createdAt: Number(row.created_at),
+  metadata: JSON.parse(row.metadata),
+  attachments: JSON.parse(row.attachments) as Attachment[],
+  inReplyTo: row.in_reply_to,
+});
+
+const toAgent = (row: Selectable<AgentsTable>): Agent => ({
+  id: row.id,
+  name: row.name,
+  system: row.system,
+  provider: JSON.parse(row.provider) as ProviderConfig,
+  sessionDefaults: JSON.parse(row.session_defaults),
+  metadata: JSON.parse(row.metadata),
+  createdAt: Number(row.created_at),
+  updatedAt: Number(row.updated_at),
+});
+
+const agentColumns = (a: Agent) => ({
+  name: a.name,
+  system: a.system,
+  provider: JSON.stringify(a.provider),
+  session_defaults: JSON.stringify(a.sessionDefaults),
+  metadata: JSON.stringify(a.metadata),
+  updated_at: a.updatedAt,
+});
+
+const count = (value: unknown): number => Number(value ?? 0);
+
+const toApiKey = (row: Selectable<ApiKeysTable>): ApiKeyRecord => ({
+  id: row.id,
+  name: row.name,
+  scopes: JSON.parse(row.scopes) as Scope[],
+  keyHash: row.key_hash,
+  prefix: row.prefix,
+  createdAt: Number(row.created_at),
+  expiresAt: row.expires_at === null ? null : Number(row.expires_at),
+  lastUsedAt: row.last_used_at === null ? null : Number(row.last_used_at),
+});
+
+const apiKeyColumns = (k: ApiKeyRecord) => ({
+  id: k.id,
+  name: k.name,
+  scopes: JSON.stringify(k.scopes),
+  key_hash: k.keyHash,
+  prefix: k.prefix,
+  created_at: k.createdAt,
+  expires_at: k.expiresAt,
+  last_used_at: k.lastUsedAt,
+});
+
+class SqlOps implements StoreOps {
+  constructor(
+    protected readonly db: Kysely<Database>,
+    readonly dialect: Dialect,
+  ) {}
+
+  /** Runs `work` atomically: in the current transaction, or in a new one. */
+  protected atomically<T>(work: (ops: SqlOps) => Promise<T>): Promise<T> {
+    if (this.db.isTransaction) return work(this);
+    return this.db.transaction().execute((trx) => work(new SqlOps(trx, this.dialect)));
+  }
+
+  // ---- agents -------------------------------------------------------------------------------
+
+  async insertAgent(agent: Agent): Promise<void> {
+    await this.db
+      .insertInto('agents')
+      .values({ id: agent.id, created_at: agent.createdAt, ...agentColumns(agent) })
+      .execute();
+  }
+
+  async getAgent(id: string): Promise<Agent | undefined> {
+    const row = await this.db.selectFrom('agents').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toAgent(row);
+  }
+
+  async listAgents(): Promise<Agent[]> {
+    const rows = await this.db.selectFrom('agents').selectAll().orderBy('created_at').orderBy('id').execute();
+    return rows.map(toAgent);
+  }
+
+  async updateAgent(agent: Agent): Promise<void> {
+    await this.db.updateTable('agents').set(agentColumns(agent)).where('id', '=', agent.id).execute();
+  }
+
+  async deleteAgent(id: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('agents').where('id', '=', id).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  async countAgents(): Promise<number> {
+    const row = await this.db.selectFrom('agents').select((eb) => eb.fn.countAll().as('n')).executeTakeFirst();
+    return count(row?.n);
+  }
+
+  async activeSessionIdsOfAgent(agentId: string, now: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('sessions')
+      .select('id')
+      .where('agent_id', '=', agentId)
+      .where('expires_at', '>', now)
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
+  // ---- sessions -----------------------------------------------------------------------------
+
+  async insertSession(session: Session, tokenHash?: string): Promise<void> {
+    await this.db
+      .insertInto('sessions')
+      .values({
+        id: session.id,
+        channel_id: session.channelId,
+        created_at: session.createdAt,
+        token_hash: tokenHash ?? null,
+        ...sessionColumns(session),
+      })
+      .execute();
+  }
+
+  async getSessionByTokenHash(tokenHash: string): Promise<Session | undefined> {
+    const row = await this.db.selectFrom('sessions').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+    return row && toSession(row);
+  }
+
+  /** A session row; inside a transaction on PostgreSQL it stays locked until commit. */
+  private readSessionRow(id: string): Promise<Selectable<SessionsTable> | undefined> {
+    const query = this.db.selectFrom('sessions').selectAll().where('id', '=', id);
+    return (this.db.isTransaction && this.dialect === 'postgres' ? query.forUpdate() : query).executeTakeFirst();
+  }
+
+  async getSession(id: string): Promise<Session | undefined> {
+    const row = await this.readSessionRow(id);
+    return row && toSession(row);
+  }
+
+  saveSession(session: Session, events: PendingEvent[], options: { rearmWarning?: boolean } = {}): Promise<SessionEvent[]> {
+    return this.atomically(async (ops) => {
+      // The new state and the sequence numbers of its events in one statement.
+      const row = await ops.db
+        .updateTable('sessions')
+        .set((eb) => ({
+          ...sessionColumns(session),
+          ...(options.rearmWarning ? { warned: 0 } : {}),
+          event_seq: eb('event_seq', '+', events.length),
+        }))
+        .where('id', '=', session.id)
+        .returning('event_seq')
+        .executeTakeFirst();
+      if (!row || events.length === 0) return [];
+      return ops.insertEvents(session.id, Number(row.event_seq) - events.length + 1, events);
+    });
+  }
+
+  async getSessionByChannel(channelId: string): Promise<Session | undefined> {
+    const row = await this.db.selectFrom('sessions').selectAll().where('channel_id', '=', channelId).executeTakeFirst();
+    return row && toSession(row);
+  }
+
+  async getLifecycle(id: string): Promise<{ session: Session; flags: LifecycleFlags } | undefined> {
+    const row = await this.readSessionRow(id);
+    return row && { session: toSession(row), flags: { warned: row.warned === 1, expiryEmitted: row.expiry_emitted === 1 } };
+  }
+
+  async setLifecycleFlags(id: string, flags: LifecycleFlags): Promise<void> {
+    await this.db
+      .updateTable('sessions')
+      .set({ warned: flags.warned ? 1 : 0, expiry_emitted: flags.expiryEmitted ? 1 : 0 })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async dueLifecycleSessions(now: number, limit: number): Promise<string[]> {
+    const warnings = await this.db
+      .selectFrom('sessions')
+      .select('id')
+      .where('warned', '=', 0)
+      .where('warning_at', '<=', now)
+      .orderBy('warning_at')
+      .limit(limit)
+      .execute();
+    const expiries = await this.db
+      .selectFrom('sessions')
+      .select('id')
+      .where('expiry_emitted', '=', 0)
+      .where('expires_at', '<=', now)
+      .orderBy('expires_at')
+      .limit(limit)
+      .execute();
+    return [...new Set([...expiries, ...warnings].map((r) => r.id))];
+  }
+
+  async nextLifecycleMoment(): Promise<number | undefined> {
+    // Two index seeks (sessions_warning_due, sessions_expiry_due), not a scan: the scheduler
+    // asks this on every poll, however many sessions there are.
+    const [warning, expiry] = await Promise.all([
+      this.db.selectFrom('sessions').select('warning_at as at').where('warned', '=', 0).orderBy('warning_at').limit(1).executeTakeFirst(),
+      this.db.selectFrom('sessions').select('expires_at as at').where('expiry_emitted', '=', 0).orderBy('expires_at').limit(1).executeTakeFirst(),
+    ]);
+    const moments = [warning?.at, expiry?.at].filter((v) => v !== null && v !== undefined).map(Number);
+    return moments.length ? Math.min(...moments) : undefined;
+  }
+
+  deleteSession(id: string): Promise<boolean> {
+    return this.atomically(async (ops) => {
+      await ops.db.deleteFrom('messages').where('session_id', '=', id).execute();
+      await ops.db.deleteFrom('events').where('session_id', '=', id).execute();
+      await ops.db.deleteFrom('idempotency_keys').where('session_id', '=', id).execute();
+      const result = await ops.db.deleteFrom('sessions').where('id', '=', id).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    });
+  }
+
+  async listSessions(q: SessionListQuery): Promise<SessionList> {
+    // Sessions past their retention period no longer exist, purged or not.
+    let base = this.db.selectFrom('sessions').where('expires_at', '>', q.now - q.retentionMs);
+    if (q.agentId) base = base.where('agent_id', '=', q.agentId);
+    if (q.userId) base = base.where('user_id', '=', q.userId);
+
+    const stats = await base
+      .select((eb) => [
+        eb.fn.countAll().as('total'),
+        eb.fn.sum<number>(sql`case when expires_at > ${q.now} then 1 else 0 end`).as('active'),
+      ])
+      .executeTakeFirst();
+    const totalSessions = count(stats?.total);
+    const activeSessions = count(stats?.active);
+    const expiredSessions = totalSessions - activeSessions;
+
+    let filtered = base;
+    if (q.status === 'active') filtered = filtered.where('expires_at', '>', q.now);
+    if (q.status === 'expired') filtered = filtered.where('expires_at', '<=', q.now);
+    const total = q.status === 'active' ? activeSessions : q.status === 'expired' ? expiredSessions : totalSessions;
+
+    const rows = await filtered
+      .selectAll()
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(q.limit)
+      .offset(q.offset)
+      .execute();
+    return { sessions: rows.map(toSession), total, stats: { totalSessions, activeSessions, expiredSessions } };
+  }
+
+  async healthCounts(now: number): Promise<HealthCounts> {
+    const row = await this.db
+      .selectFrom('sessions')
+      .select((eb) => [
+        eb.fn.sum<number>(sql`case when expires_at > ${now} then 1 else 0 end`).as('active'),
+        eb.fn
+          .sum<number>(
+            sql`case when expires_at > ${now} and expires_at - warning_threshold_minutes * 60000 <= ${now} then 1 else 0 end`,
+          )
+          .as('expiring'),
+        eb.fn.sum<number>(sql`case when expires_at <= ${now} and expiry_emitted = 0 then 1 else 0 end`).as('invalid'),
+      ])
+      .executeTakeFirst();
+    return { activeSessions: count(row?.active), expiringSoon: count(row?.expiring), invalidSessions: count(row?.invalid) };
+  }
+
+  // ---- messages -----------------------------------------------------------------------------
+
+  async insertMessage(m: Message): Promise<void> {
+    await this.db
+      .insertInto('messages')
+      .values({
+        id: m.id,
+        session_id: m.sessionId,
+        content: m.content,
+        author_id: m.authorId,
+        is_agent: m.isAgent ? 1 : 0,
+        created_at: m.createdAt,
+        metadata: JSON.stringify(m.metadata),
+        attachments: JSON.stringify(m.attachments),
+        in_reply_to: m.inReplyTo,
+      })
+      .execute();
+  }
+
+  async getMessage(id: string): Promise<Message | undefined> {
+    const row = await this.db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toMessage(row);
+  }
+
+  async findReplyTo(messageId: string): Promise<Message | undefined> {
+    const row = await this.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('in_reply_to', '=', messageId)
+      .orderBy('created_at')
+      .executeTakeFirst();
+    return row && toMessage(row);
+  }
+
+  async listMessages(sessionId: string, plan: HistoryPlan): Promise<Message[]> {
+    let query = this.db.selectFrom('messages').selectAll().where('session_id', '=', sessionId);
+    if (plan.before !== undefined) query = query.where('created_at', '<', plan.before);
+    if (plan.after !== undefined) query = query.where('created_at', '>', plan.after);
+    const rows = await query.orderBy('created_at', plan.order).limit(plan.fetch).execute();
+    return rows.map(toMessage);
+  }
+
+  async recentMessages(sessionId: string, n: number): Promise<Message[]> {
+    if (n <= 0) return [];
+    const rows = await this.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('session_id', '=', sessionId)
+      .orderBy('created_at', 'desc')
+      .limit(n)
+      .execute();
+    return rows.map(toMessage).reverse();
+  }
+
+  // ---- events -------------------------------------------------------------------------------
+
+  appendEvents(sessionId: string, events: PendingEvent[]): Promise<SessionEvent[]> {
+    if (events.length === 0) return Promise.resolve([]);
+    return this.atomically(async (ops) => {
+      const row = await ops.db
+        .updateTable('sessions')
+        .set((eb) => ({ event_seq: eb('event_seq', '+', events.length) }))
+        .where('id', '=', sessionId)
+        .returning('event_seq')
+        .executeTakeFirst();
+      if (!row) return [];
+      return ops.insertEvents(sessionId, Number(row.event_seq) - events.length + 1, events);
+    });
+  }
+
+  /** Stores events numbered from `firstSeq`, which the caller reserved on the session row. */
+  private async insertEvents(sessionId: string, firstSeq: number, events: PendingEvent[]): Promise<SessionEvent[]> {
+    const stored: SessionEvent[] = events.map((e, i) => ({
+      type: e.type,
+      sessionId,
+      seq: firstSeq + i,
+      at: new Date(e.at).toISOString(),
+      data: e.data,
+    }));
+    await this.db
+      .insertInto('events')
+      .values(
+        stored.map((e, i) => ({
+          session_id: sessionId,
+          seq: e.seq,
+          type: e.type,
+          at: events[i]!.at,
+          data: JSON.stringify(e.data),
+        })),
+      )
+      .execute();
+    return stored;
+  }
+
+  async eventsAfter(sessionId: string, afterSeq: number, limit: number): Promise<SessionEvent[]> {
+    const rows = await this.db
+      .selectFrom('events')
+      .selectAll()
+      .where('session_id', '=', sessionId)
+      .where('seq', '>', afterSeq)
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      type: r.type as SessionEventType,
+      sessionId: r.session_id,
+      seq: Number(r.seq),
+      at: new Date(Number(r.at)).toISOString(),
+      data: JSON.parse(r.data),
+    }));
+  }
+
+  // ---- idempotency --------------------------------------------------------------------------
+
+  async getIdempotencyRecord(sessionId: string, key: string): Promise<IdempotencyRecord | undefined> {
+    const row = await this.db
+      .selectFrom('idempotency_keys')
+      .selectAll()
+      .where('session_id', '=', sessionId)
+      .where('key', '=', key)
+      .executeTakeFirst();
+    return (
+      row && {
+        sessionId: row.session_id,
+        key: row.key,
+        requestHash: row.request_hash,
+        messageId: row.message_id,
+        completed: row.completed === 1,
+        createdAt: Number(row.created_at),
+      }
+    );
+  }
+
+  async insertIdempotencyRecord(r: IdempotencyRecord): Promise<void> {
+    await this.db
+      .insertInto('idempotency_keys')
+      .values({
+        session_id: r.sessionId,
+        key: r.key,
+        request_hash: r.requestHash,
+        message_id: r.messageId,
+        completed: r.completed ? 1 : 0,
+        created_at: r.createdAt,
+      })
+      .execute();
+  }
+
+  async completeIdempotencyRecord(sessionId: string, key: string): Promise<void> {
+    await this.db
+      .updateTable('idempotency_keys')
+      .set({ completed: 1 })
+      .where('session_id', '=', sessionId)
+      .where('key', '=', key)
+      .execute();
+  }
+
+  // ---- api keys -----------------------------------------------------------------------------
+
+  async insertApiKey(key: ApiKeyRecord): Promise<void> {
+    await this.db.insertInto('api_keys').values(apiKeyColumns(key)).execute();
+  }
+
+  async insertFirstApiKey(key: ApiKeyRecord): Promise<boolean> {
+    const v = apiKeyColumns(key);
+    const bigint = (value: number | null) => sql<number>`cast(${value} as bigint)`;
+    // One statement, so that SQLite takes its write lock at once (a read-then-write transaction
+    // could fail with SQLITE_BUSY beside another writer). Two instances starting together may
+    // both see an empty table; the fixed id of the first key lets only one insert win.
+    const result = await this.db
+      .insertInto('api_keys')
+      .columns(['id', 'name', 'scopes', 'key_hash', 'prefix', 'created_at', 'expires_at', 'last_used_at'])
+      .expression(
+        this.db
+          .selectNoFrom((eb) => [
+            eb.val(v.id).as('id'),
+            eb.val(v.name).as('name'),
+            eb.val(v.scopes).as('scopes'),
+            eb.val(v.key_hash).as('key_hash'),
+            eb.val(v.prefix).as('prefix'),
+            bigint(v.created_at).as('created_at'),
+            bigint(v.expires_at).as('expires_at'),
+            bigint(v.last_used_at).as('last_used_at'),
+          ])
+          .where((eb) => eb.not(eb.exists(eb.selectFrom('api_keys').select('id')))),
+      )
+      .onConflict((oc) => oc.column('id').doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  async getApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined> {
+    const row = await this.db.selectFrom('api_keys').selectAll().where('key_hash', '=', keyHash).executeTakeFirst();
+    return row && toApiKey(row);
+  }
+
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
+    const rows = await this.db.selectFrom('api_keys').selectAll().orderBy('created_at').orderBy('id').execute();
+    return rows.map(toApiKey);
+  }
+
+  async deleteApiKey(id: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('api_keys').where('id', '=', id).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  async touchApiKey(id: string, at: number): Promise<void> {
+    await this.db.updateTable('api_keys').set({ last_used_at: at }).where('id', '=', id).execute();
+  }
+}
+
+export class SqlStore extends SqlOps implements Store {
+  constructor(
+    db: Kysely<Database>,
+    dialect: Dialect,
+    private readonly onClose: () => Promise<void> = async () => {},
+  ) {
+    super(db, dialect);
+  }
+
+  transaction<T>(work: (tx: StoreOps) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute((trx) => work(new SqlOps(trx, this.dialect)));
+  }
+
+  async migrate(): Promise<string[]> {
+    const migrator = new Migrator({ db: this.db, provider: migrationProvider });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) throw error;
+    return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+
+  async purgeExpired(cutoff: number, batchSize: number): Promise<number> {
+    const rows = await this.db
+      .selectFrom('sessions')
+      .select('id')
+      .where('expires_at', '<=', cutoff)
+      .orderBy('expires_at')
+      .limit(batchSize)
+      .execute();
+    const ids = rows.map((r) => r.id);
+    if (ids.length === 0) return 0;
+    // Expired long ago, these sessions can no longer change; one short transaction per batch.
+    await this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('messages').where('session_id', 'in', ids).execute();
+      await trx.deleteFrom('events').where('session_id', 'in', ids).execute();
+      await trx.deleteFrom('idempotency_keys').where('session_id', 'in', ids).execute();
+      await trx.deleteFrom('sessions').where('id', 'in', ids).execute();
+    });
+    return ids.length;
+  }
+
+  async purgeIdempotencyKeys(cutoff: number): Promise<number> {
+    const result = await this.db.deleteFrom('idempotency_keys').where('created_at', '<', cutoff).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+    await this.onClose();
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * The one storage interface the rest of the code sees. `SqlStore` implements it over Kysely for
+ * SQLite and PostgreSQL; the contract suite in test/store runs the same cases on both.
+ */
+import type { Scope } from '../auth/scopes.js';
+import type { Agent } from '../domain/agent.js';
+import type { PendingEvent, SessionEvent } from '../domain/events.js';
+import type { HistoryPlan } from '../domain/history.js';
+import type { Message } from '../domain/message.js';
+import type { LifecycleFlags } from '../domain/schedule.js';
+import type { Session } from '../domain/session.js';
+
+export type SessionStatusFilter = 'active' | 'expired' | 'all';
+
+export interface SessionListQuery {
+  agentId?: string;
+  userId?: string;
+  status: SessionStatusFilter;
+  limit: number;
+  offset: number;
+  now: number;
+  /** Sessions past expiry by at least this long are purged, so never listed. */
+  retentionMs: number;
+}
+
+export interface SessionList {
+  sessions: Session[];
+  total: number;
+  stats: { totalSessions: number; activeSessions: number; expiredSessions: number };
+}
+
+export interface HealthCounts {
+  activeSessions: number;
+  expiringSoon: number;
+  invalidSessions: number;
+}
+
+export interface IdempotencyRecord {
+  sessionId: string;
+  key: string;
+  requestHash: string;
+  messageId: string;
+  completed: boolean;
+  createdAt: number;
+}
+
+/** An API key as stored: its digest and display prefix, never the key. */
+export interface ApiKeyRecord {
+  id: string;
+  name: string;
+  scopes: Scope[];
+  keyHash: string;
+  prefix: string;
+  createdAt: number;
+  expiresAt: number | null;
+  lastUsedAt: number | null;
+}
+
+/** Operations available both directly and inside a transaction. */
+export interface StoreOps {
+  // agents
+  insertAgent(agent: Agent): Promise<void>;
+  getAgent(id: string): Promise<Agent | undefined>;
+  listAgents(): Promise<Agent[]>;
+  updateAgent(agent: Agent): Promise<void>;
+  deleteAgent(id: string): Promise<boolean>;
+  countAgents(): Promise<number>;
+  activeSessionIdsOfAgent(agentId: string, now: number): Promise<string[]>;
+
+  // sessions
+  /** `tokenHash`: the digest of the session token handed out at create (never the token). */
+  insertSession(session: Session, tokenHash?: string): Promise<void>;
+  /** The session whose token has this digest, if it still exists. */
+  getSessionByTokenHash(tokenHash: string): Promise<Session | undefined>;
+  /** Reads a session; inside a transaction it also locks the row until commit (PostgreSQL). */
+  getSession(id: string): Promise<Session | undefined>;
+  /**
+   * Writes a session's new state and stores the events the change causes, numbered after the
+   * session's last event (nothing when the session is gone). `rearmWarning` clears the warned
+   * flag: the change took the session out of its warning window.
+   */
+  saveSession(session: Session, events: PendingEvent[], options?: { rearmWarning?: boolean }): Promise<SessionEvent[]>;
+  getSessionByChannel(channelId: string): Promise<Session | undefined>;
+
+  // lifecycle scheduling
+  /** The session with its lifecycle flags; locks the row inside a transaction (PostgreSQL). */
+  getLifecycle(id: string): Promise<{ session: Session; flags: LifecycleFlags } | undefined>;
+  setLifecycleFlags(id: string, flags: LifecycleFlags): Promise<void>;
+  /** Ids of sessions whose warning or expiry is due at `now` and not yet emitted. */
+  dueLifecycleSessions(now: number, limit: number): Promise<string[]>;
+  /** The earliest pending warning or expiry moment, if any. */
+  nextLifecycleMoment(): Promise<number | undefined>;
+  /** Deletes the session with its messages, events and idempotency keys. */
+  deleteSession(id: string): Promise<boolean>;
+  listSessions(query: SessionListQuery): Promise<SessionList>;
+  healthCounts(now: number): Promise<HealthCounts>;
+
+  // messages
+  insertMessage(message: Message): Promise<void>;
+  getMessage(id: string): Promise<Message | undefined>;
+  findReplyTo(messageId: string): Promise<Message | undefined>;
+  listMessages(sessionId: string, plan: HistoryPlan): Promise<Message[]>;
+  /** The newest `count` messages, oldest first: the context an agent replies from. */
+  recentMessages(sessionId: string, count: number): Promise<Message[]>;
+
+  // events
+  /** Gives the events the session's next sequence numbers and stores them. */
+  appendEvents(sessionId: string, events: PendingEvent[]): Promise<SessionEvent[]>;
+  eventsAfter(sessionId: string, afterSeq: number, limit: number): Promise<SessionEvent[]>;
+
+  // idempotency
+  getIdempotencyRecord(sessionId: string, key: string): Promise<IdempotencyRecord | undefined>;
+  insertIdempotencyRecord(record: IdempotencyRecord): Promise<void>;
+  completeIdempotencyRecord(sessionId: string, key: string): Promise<void>;
+
+  // api keys
+  insertApiKey(key: ApiKeyRecord): Promise<void>;
+  /** Inserts `key` only while no key at all is stored; true when it did. Safe to race. */
+  insertFirstApiKey(key: ApiKeyRecord): Promise<boolean>;
+  getApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined>;
+  /** Oldest first. */
+  listApiKeys(): Promise<ApiKeyRecord[]>;
+  deleteApiKey(id: string): Promise<boolean>;
+  touchApiKey(id: string, at: number): Promise<void>;
+}
+
+export interface Store extends StoreOps {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** Runs `work` in one transaction: everything it writes commits together or not at all. */
+  transaction<T>(work: (tx: StoreOps) => Promise<T>): Promise<T>;
+  migrate(): Promise<string[]>;
+  /** Throws when the database cannot be reached. */
+  ping(): Promise<void>;
+  /** Deletes up to `batchSize` sessions with `expiresAt <= cutoff`, with everything they own. */
+  purgeExpired(cutoff: number, batchSize: number): Promise<number>;
+  /** Forgets idempotency keys created before `cutoff`. */
+  purgeIdempotencyKeys(cutoff: number): Promise<number>;
+  close(): Promise<void>;
+}
