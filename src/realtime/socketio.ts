@@ -1,0 +1,135 @@
+/**
+ * Socket.IO on the server's own port (SPEC §7a). A client joins a session's room and receives
+ * its events under their type names; elizaOS clients join with their room-joining message and
+ * receive agent messages as `messageBroadcast`. Each instance holds one fan-out subscription per
+ * room it has members in, dropped when the room empties (leave, disconnect, end of session).
+ */
+import type { Server as HttpServer } from 'node:http';
+import { Server, type Socket } from 'socket.io';
+import { AppError } from '../domain/errors.js';
+import type { SessionEvent } from '../domain/events.js';
+import type { MessageView } from '../domain/message.js';
+import { envelope, toAppError } from '../http/errors.js';
+import type { SessionService } from '../services/sessions.js';
+import type { Session } from '../domain/session.js';
+import type { Store } from '../store/store.js';
+import type { Fanout } from './fanout.js';
+
+/** The subset of the authenticator the socket layer needs. */
+export interface SocketAuth {
+  authenticate(token: string | undefined): Promise<unknown>;
+  authorize(principal: unknown, scope: 'sessions:read', sessionId?: string): void;
+}
+
+export interface SocketDeps {
+  sessions: SessionService;
+  store: Store;
+  fanout: Fanout;
+  auth?: SocketAuth;
+  corsOrigins: string[];
+}
+
+/** elizaOS's message type for "join this room/channel". */
+const ELIZA_ROOM_JOINING = 1;
+const TERMINAL = new Set(['session.expired', 'session.ended']);
+
+type Ack = (answer: unknown) => void;
+
+export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server {
+  const io = new Server(httpServer, {
+    path: '/socket.io',
+    cors: deps.corsOrigins.length ? { origin: deps.corsOrigins } : undefined,
+    serveClient: false,
+  });
+  const subscriptions = new Map<string, () => void>();
+  const agentNames = new Map<string, string>();
+
+  const relay = (session: Session, agentName: string) => (event: SessionEvent) => {
+    io.to(session.id).emit(event.type, event);
+    if (event.type === 'message.created') {
+      const message = (event.data as { message: MessageView }).message;
+      if (message.isAgent) {
+        io.to(session.id).emit('messageBroadcast', {
+          id: message.id,
+          senderId: message.authorId,
+          senderName: agentName,
+          text: message.content,
+          channelId: session.channelId,
+          roomId: session.channelId,
+          createdAt: Date.parse(message.createdAt),
+          source: 'agent-sessions',
+        });
+      }
+    }
+    if (TERMINAL.has(event.type)) io.in(session.id).socketsLeave(session.id);
+  };
+
+  io.of('/').adapter.on('delete-room', (room: string) => {
+    subscriptions.get(room)?.();
+    subscriptions.delete(room);
+    agentNames.delete(room);
+  });
+
+  io.use(async (socket, next) => {
+    try {
+      const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+      socket.data.principal = deps.auth
+        ? await deps.auth.authenticate(typeof token === 'string' ? token : undefined)
+        : undefined;
+      next();
+    } catch (error) {
+      const appError = toAppError(error);
+      next(Object.assign(new Error(appError.code), { data: envelope(appError) }));
+    }
+  });
+
+  const join = async (socket: Socket, session: Session): Promise<void> => {
+    deps.auth?.authorize(socket.data.principal, 'sessions:read', session.id);
+    if (!subscriptions.has(session.id)) {
+      const agent = await deps.store.getAgent(session.agentId);
+      const name = agent?.name ?? 'agent';
+      agentNames.set(session.id, name);
+      subscriptions.set(session.id, deps.fanout.subscribe(session.id, relay(session, name)));
+    }
+    await socket.join(session.id);
+  };
+
+  const answer = (ack: unknown, body: unknown) => {
+    if (typeof ack === 'function') (ack as Ack)(body);
+  };
+
+  io.on('connection', (socket) => {
+    socket.on('join', async (payload: unknown, ack?: unknown) => {
+      try {
+        const sessionId = (payload as { sessionId?: unknown } | undefined)?.sessionId;
+        if (typeof sessionId !== 'string') throw new AppError('VALIDATION_ERROR', 'Invalid request', 'sessionId: is required');
+        await join(socket, await deps.sessions.findActive(sessionId));
+        answer(ack, { ok: true });
+      } catch (error) {
+        answer(ack, envelope(toAppError(error)));
+      }
+    });
+
+    socket.on('leave', async (payload: unknown, ack?: unknown) => {
+      const sessionId = (payload as { sessionId?: unknown } | undefined)?.sessionId;
+      if (typeof sessionId === 'string') await socket.leave(sessionId);
+      answer(ack, { ok: true });
+    });
+
+    socket.on('message', async (payload: unknown, ack?: unknown) => {
+      const message = payload as { type?: unknown; payload?: { channelId?: unknown; roomId?: unknown } } | undefined;
+      if (message?.type !== ELIZA_ROOM_JOINING) return;
+      try {
+        const channelId = message.payload?.channelId ?? message.payload?.roomId;
+        const session = typeof channelId === 'string' ? await deps.store.getSessionByChannel(channelId) : undefined;
+        if (!session) throw new AppError('SESSION_NOT_FOUND', 'No session owns this channel');
+        await join(socket, await deps.sessions.findActive(session.id));
+        answer(ack, { ok: true });
+      } catch (error) {
+        answer(ack, envelope(toAppError(error)));
+      }
+    });
+  });
+
+  return io;
+}
