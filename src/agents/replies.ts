@@ -1,0 +1,252 @@
+/**
+ * Producing and storing agent replies. One reply at a time per session: a message sent while
+ * the agent is still answering waits its turn, so replies come in the order of the messages.
+ * Each call to the provider is bounded by a timeout and can be cancelled by the caller.
+ * The policy is written down in docs/agents.md.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../clock.js';
+import type { Agent } from '../domain/agent.js';
+import type { PendingEvent } from '../domain/events.js';
+import { toMessageView, type Message } from '../domain/message.js';
+import { isExpired, nextMessageTime, type Session } from '../domain/session.js';
+import type { Fanout } from '../realtime/fanout.js';
+import type { Store } from '../store/store.js';
+import { agentFirstChunk, recordReply } from '../observability/metrics.js';
+import { AgentError, type ReplyExtras } from './provider.js';
+import { providerFor, replyTimeoutMs } from './providers.js';
+import { processTurns, type ReleaseTurn, type TurnLock } from './turn-lock.js';
+import { describeCause } from './upstream.js';
+
+/** A reply longer than this is refused rather than stored (a runaway model or endpoint). */
+export const MAX_REPLY_CHARS = 256 * 1024;
+
+/** Log fields for a failed reply: enough to tell which agent and endpoint, never a credential. */
+export function replyFailureLog(agent: Agent, error: unknown): Record<string, string> {
+  return {
+    agentId: agent.id,
+    provider: agent.provider.type,
+    code: error instanceof AgentError ? error.code : 'AGENT_FAILED',
+    reason: describeCause(error),
+  };
+}
+
+export interface ReplyOptions {
+  /** Called for every chunk as it arrives; `index` starts at 0. */
+  onChunk?: (chunk: string, index: number, messageId: string) => void;
+  /** Aborting it cancels the provider call (client gone, session ended). */
+  signal?: AbortSignal;
+}
+
+export interface ReplySettings {
+  agentTimeoutMs: number;
+  historyMessages: number;
+}
+
+export class Replies {
+  /** The last reply queued per session; the next one starts when it settles. */
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly fanout: Fanout,
+    private readonly clock: Clock,
+    private readonly settings: ReplySettings,
+    /** Makes turns of one session wait for each other across instances (scaled mode). */
+    private readonly turns: TurnLock = processTurns,
+  ) {}
+
+  /** Queues the agent's answer to `message` and resolves with the stored reply. */
+  answer(session: Session, agent: Agent, message: Message, options: ReplyOptions = {}): Promise<Message> {
+    const previous = this.tails.get(session.id) ?? Promise.resolve();
+    const turn = previous.catch(() => {}).then(() => this.produce(session, agent, message, options));
+    this.tails.set(session.id, turn);
+    void turn.catch(() => {}).finally(() => {
+      if (this.tails.get(session.id) === turn) this.tails.delete(session.id);
+    });
+    return turn;
+  }
+
+  /** Settles when every queued reply has finished (used at shutdown and by tests). */
+  async idle(): Promise<void> {
+    while (this.tails.size > 0) await Promise.allSettled([...this.tails.values()]);
+  }
+
+  private async produce(session: Session, agent: Agent, message: Message, options: ReplyOptions): Promise<Message> {
+    const timeoutMs = replyTimeoutMs(agent.provider, this.settings.agentTimeoutMs);
+    const controller = new AbortController();
+    const onCallerAbort = () => controller.abort(new AgentError('AGENT_CANCELLED', 'The reply was cancelled'));
+    options.signal?.addEventListener('abort', onCallerAbort, { once: true });
+    // The session ending or expiring stops the reply, wherever that happened: its events reach
+    // every instance through the fan-out (in scaled mode through Redis).
+    const unsubscribe = this.fanout.subscribe(session.id, (event) => {
+      if (event.type === 'session.ended' || event.type === 'session.expired') {
+        controller.abort(new AgentError('AGENT_CANCELLED', 'The session has ended'));
+      }
+    });
+
+    const replyId = randomUUID();
+    const chunkEvents = new ChunkEvents(this.store, this.fanout, this.clock, session.id);
+    const provider = agent.provider.type;
+    let startedAt = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    let releaseTurn: ReleaseTurn | undefined;
+    try {
+      if (options.signal?.aborted) onCallerAbort();
+      // Another instance may be answering this session (scaled mode): wait for the turn. The
+      // deadline starts once the turn does, as it does for turns queued in this process.
+      releaseTurn = await this.turns.acquire(session.id, controller.signal);
+      startedAt = performance.now();
+      timer = setTimeout(
+        () => controller.abort(new AgentError('AGENT_TIMEOUT', `The agent did not answer within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      // A turn that waited behind others may find its session gone: no provider call for it.
+      const current = await this.store.getSession(session.id);
+      if (!current || isExpired(current, this.clock.now())) {
+        throw new AgentError('AGENT_CANCELLED', 'The session ended before the agent replied');
+      }
+      const history = await this.historyBefore(message);
+      const { text, extras } = await this.collect(
+        providerFor(agent.provider, { timeoutMs }).reply({ agent, session: current, history, message, signal: controller.signal }),
+        controller.signal,
+        (chunk, index) => {
+          if (index === 0) agentFirstChunk.observe({ provider }, (performance.now() - startedAt) / 1000);
+          options.onChunk?.(chunk, index, replyId);
+          chunkEvents.add({ messageId: replyId, chunk, index });
+        },
+      );
+      if (text.trim() === '') throw new AgentError('AGENT_FAILED', 'The agent returned an empty reply');
+      // Every chunk event is stored before the message.created that completes them.
+      await chunkEvents.flush();
+      const reply = await this.save(replyId, session.id, agent, message, text, extras);
+      recordReply(provider, startedAt, undefined);
+      return reply;
+    } catch (error) {
+      recordReply(provider, startedAt, error instanceof AgentError ? error.code : 'INTERNAL_ERROR');
+      throw error;
+    } finally {
+      // Whatever ended the turn, an upstream request still open is torn down with it.
+      if (!controller.signal.aborted) controller.abort(new AgentError('AGENT_CANCELLED', 'The reply is over'));
+      await chunkEvents.flush().catch(() => {});
+      await releaseTurn?.();
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onCallerAbort);
+      unsubscribe();
+    }
+  }
+
+  /**
+   * The messages stored before `message`, oldest first. Counted back from the message itself,
+   * not from the newest one: a turn that waited behind others must not lose its context to the
+   * messages sent after it.
+   */
+  private async historyBefore(message: Message): Promise<Message[]> {
+    const limit = this.settings.historyMessages;
+    if (limit === 0) return [];
+    const newestFirst = await this.store.listMessages(message.sessionId, { before: message.createdAt, order: 'desc', fetch: limit });
+    return newestFirst.reverse();
+  }
+
+  /** Drains the provider's stream; an abort interrupts even a provider that hangs. */
+  private async collect(
+    stream: AsyncGenerator<string, ReplyExtras | void>,
+    signal: AbortSignal,
+    onChunk: (chunk: string, index: number) => void,
+  ): Promise<{ text: string; extras: ReplyExtras }> {
+    const aborted = new Promise<never>((_, reject) => {
+      const fail = () => reject(signal.reason instanceof AgentError ? signal.reason : new AgentError('AGENT_CANCELLED', 'Cancelled'));
+      if (signal.aborted) fail();
+      else signal.addEventListener('abort', fail, { once: true });
+    });
+    aborted.catch(() => {});
+    let text = '';
+    let index = 0;
+    try {
+      for (;;) {
+        const step = await Promise.race([stream.next(), aborted]);
+        if (step.done) return { text, extras: step.value ?? {} };
+        if (step.value === '') continue;
+        if (text.length + step.value.length > MAX_REPLY_CHARS) {
+          throw new AgentError('AGENT_FAILED', `The agent's reply exceeded ${MAX_REPLY_CHARS} characters`);
+        }
+        text += step.value;
+        onChunk(step.value, index++);
+      }
+    } catch (error) {
+      void stream.return(undefined).catch(() => {});
+      if (error instanceof AgentError) throw error;
+      throw new AgentError('AGENT_FAILED', error instanceof Error ? error.message : 'The agent failed');
+    }
+  }
+
+  private async save(
+    id: string,
+    sessionId: string,
+    agent: Agent,
+    inReplyTo: Message,
+    text: string,
+    extras: ReplyExtras,
+  ): Promise<Message> {
+    const { reply, events } = await this.store.transaction(async (tx) => {
+      const now = this.clock.now();
+      const session = await tx.getSession(sessionId);
+      if (!session || isExpired(session, now)) {
+        throw new AgentError('AGENT_CANCELLED', 'The session ended before the agent replied');
+      }
+      const createdAt = nextMessageTime(session, now);
+      const metadata: Message['metadata'] = {};
+      if (extras.thought !== undefined) metadata.thought = extras.thought;
+      if (extras.actions !== undefined) metadata.actions = extras.actions;
+      const reply: Message = {
+        id,
+        sessionId,
+        content: text,
+        authorId: agent.id,
+        isAgent: true,
+        createdAt,
+        metadata,
+        attachments: [],
+        inReplyTo: inReplyTo.id,
+      };
+      await tx.insertMessage(reply);
+      const pending: PendingEvent[] = [{ type: 'message.created', at: now, data: { message: toMessageView(reply) } }];
+      return { reply, events: await tx.saveSession({ ...session, lastMessageAt: createdAt }, pending) };
+    });
+    this.fanout.publish(events);
+    return reply;
+  }
+}
+
+/**
+ * Streams `message.chunk` events into the session's event log. Chunks arrive faster than one
+ * transaction each would be sensible, so they are stored in small batches (every few
+ * milliseconds), in order, and published once stored.
+ */
+class ChunkEvents {
+  private pending: PendingEvent[] = [];
+  private chain: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly fanout: Fanout,
+    private readonly clock: Clock,
+    private readonly sessionId: string,
+  ) {}
+
+  add(data: { messageId: string; chunk: string; index: number }): void {
+    this.pending.push({ type: 'message.chunk', at: this.clock.now(), data });
+    this.timer ??= setTimeout(() => void this.flush().catch(() => {}), 20);
+  }
+
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.pending.splice(0);
+    if (batch.length > 0) {
+      this.chain = this.chain.then(async () => this.fanout.publish(await this.store.appendEvents(this.sessionId, batch)));
+    }
+    return this.chain;
+  }
+}
