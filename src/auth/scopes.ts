@@ -1,0 +1,80 @@
+/**
+ * What a credential may do (SPEC §6). API keys carry scopes; a session token stands for one
+ * session and is accepted only on the routes that opt in. Routes declare their rule as
+ * `config: { auth: ... }`; ROUTE_AUTH below is the same table in one place, for the docs, the
+ * security tests and anyone checking a route against the contract.
+ */
+
+export const SCOPES = [
+  'sessions:create',
+  'sessions:read',
+  'sessions:write',
+  'sessions:manage',
+  'sessions:health',
+  'agents:manage',
+  'keys:manage',
+  'metrics:read',
+  '*',
+] as const;
+
+export type Scope = (typeof SCOPES)[number];
+
+/** A route requirement met by any valid API key, whatever its scopes (never a session token). */
+export const ANY_KEY = 'any-key' as const;
+export type Requirement = Scope | typeof ANY_KEY;
+
+export const isScope = (value: unknown): value is Scope => typeof value === 'string' && (SCOPES as readonly string[]).includes(value);
+
+/**
+ * Scopes a session token can stand in for, on its own session only. PATCH timeout needs
+ * `sessions:manage` too but does not opt in to tokens, which is how it stays closed to them.
+ */
+export const SESSION_TOKEN_SCOPES: readonly Scope[] = ['sessions:read', 'sessions:write', 'sessions:manage'];
+
+export interface RouteRule {
+  scope: Requirement;
+  /** A session token of the session named by `:sessionId` is accepted. */
+  sessionToken?: boolean;
+  /** The credential may come as `?token=` (EventSource cannot set headers). */
+  queryToken?: boolean;
+}
+
+/** `'public'` needs no credentials; a route without any rule is refused to everyone. */
+export type RouteAuth = 'public' | RouteRule;
+
+/** True when a key holding `held` may do what `needed` allows. */
+export function grants(held: readonly Scope[], needed: Scope): boolean {
+  return held.includes('*') || held.includes(needed);
+}
+
+const S = '/api/messaging/sessions';
+
+/** SPEC §4 and §6 as data: `METHOD path` → rule. */
+export const ROUTE_AUTH: Readonly<Record<string, RouteAuth>> = {
+  [`POST ${S}`]: { scope: 'sessions:create' },
+  [`GET ${S}`]: { scope: 'sessions:read' },
+  [`GET ${S}/health`]: { scope: 'sessions:health' },
+  [`GET ${S}/:sessionId`]: { scope: 'sessions:read', sessionToken: true },
+  [`DELETE ${S}/:sessionId`]: { scope: 'sessions:manage', sessionToken: true },
+  [`POST ${S}/:sessionId/messages`]: { scope: 'sessions:write', sessionToken: true },
+  [`GET ${S}/:sessionId/messages`]: { scope: 'sessions:read', sessionToken: true },
+  [`POST ${S}/:sessionId/renew`]: { scope: 'sessions:write', sessionToken: true },
+  [`POST ${S}/:sessionId/heartbeat`]: { scope: 'sessions:write', sessionToken: true },
+  [`PATCH ${S}/:sessionId/timeout`]: { scope: 'sessions:manage' },
+  [`GET ${S}/:sessionId/events`]: { scope: 'sessions:read', sessionToken: true, queryToken: true },
+  'POST /api/agents': { scope: 'agents:manage' },
+  'GET /api/agents': { scope: ANY_KEY },
+  'GET /api/agents/:agentId': { scope: ANY_KEY },
+  'PATCH /api/agents/:agentId': { scope: 'agents:manage' },
+  'DELETE /api/agents/:agentId': { scope: 'agents:manage' },
+  'POST /api/keys': { scope: 'keys:manage' },
+  'GET /api/keys': { scope: 'keys:manage' },
+  'DELETE /api/keys/:keyId': { scope: 'keys:manage' },
+  'GET /metrics': { scope: 'metrics:read' },
+  'GET /healthz': 'public',
+  'GET /openapi.json': 'public',
+  'GET /docs': 'public',
+  'GET /': 'public',
+  'GET /app.js': 'public',
+  'GET /app.css': 'public',
+};
