@@ -1,0 +1,195 @@
+/**
+ * The composition root: opens the store, runs migrations, seeds and loads agents, wires the
+ * services and builds the HTTP server. `main.ts` runs it for real; tests run it in-process with
+ * their own clock and a temporary database.
+ */
+import { createRequire } from 'node:module';
+import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify';
+import { Replies } from './agents/replies.js';
+import { processTurns, redisTurnLock } from './agents/turn-lock.js';
+import { Authenticator } from './auth/authenticator.js';
+import { ApiKeys } from './auth/keys.js';
+import { systemClock, type Clock } from './clock.js';
+import type { Agent } from './domain/agent.js';
+import { agentFileValidator } from './http/agent-file-validator.js';
+import { policiesFrom, RateLimits, redisLimiters, RequestLimiter, type LimiterFactory, type PolicyName } from './http/rate-limit.js';
+import { buildServer, type App } from './http/server.js';
+import { LocalFanout, type Fanout } from './realtime/fanout.js';
+import { Redis } from 'ioredis';
+import { RedisFanout } from './realtime/redis-fanout.js';
+import { Scheduler } from './realtime/scheduler.js';
+import { attachSocketIo } from './realtime/socketio.js';
+import { AgentService } from './services/agents.js';
+import { Maintenance } from './services/maintenance.js';
+import { SessionOwners } from './services/session-owners.js';
+import { SessionService } from './services/sessions.js';
+import type { Settings } from './settings.js';
+import { openStore } from './store/open.js';
+import type { Store } from './store/store.js';
+
+export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+
+export interface AppOptions {
+  clock?: Clock;
+  logger?: FastifyServerOptions['logger'];
+  /** Run the periodic purge (on by default; tests drive it with `maintenance.runOnce`). */
+  background?: boolean;
+  /** Rate-limit counters (in memory unless given; e.g. `redisLimiters(client)` when scaled). */
+  limiterFactory?: LimiterFactory;
+  /**
+   * Window lengths in seconds, replacing the minute and hour of SPEC §7. For tests only:
+   * rate-limiter-flexible keeps real time, so tests shorten windows instead of waiting.
+   */
+  rateLimitWindows?: Partial<Record<PolicyName, number>>;
+}
+
+export interface Application {
+  server: App;
+  store: Store;
+  fanout: Fanout;
+  sessions: SessionService;
+  agents: AgentService;
+  replies: Replies;
+  scheduler: Scheduler;
+  io: import('socket.io').Server;
+  maintenance: Maintenance;
+  settings: Settings;
+  auth: Authenticator;
+  apiKeys: ApiKeys;
+  /**
+   * The admin key created because none was configured or stored (first start only). The caller
+   * shows it once, outside the logs; it is not kept anywhere else.
+   */
+  generatedAdminKey: string | undefined;
+  /** Starts listening; resolves with the address. */
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export function loggerOptions(settings: Settings): FastifyServerOptions['logger'] {
+  return {
+    level: settings.logLevel,
+    // Credentials never reach the logs, whatever a log line happens to include.
+    redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'headers.authorization', 'headers["x-api-key"]', '*.apiKey', '*.key', '*.token', '*.sessionToken'],
+  };
+}
+
+export async function createApp(settings: Settings, options: AppOptions = {}): Promise<Application> {
+  const clock = options.clock ?? systemClock;
+  const store = openStore(settings.database);
+  try {
+    await store.migrate();
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw error;
+  }
+  const fanout: Fanout = settings.redisUrl ? await RedisFanout.connect(settings.redisUrl) : new LocalFanout();
+  // Scaled mode: the commands every instance shares (rate-limit counters, reply turns).
+  const redis = settings.redisUrl ? new Redis(settings.redisUrl, { maxRetriesPerRequest: 2 }) : undefined;
+  redis?.on('error', () => {});
+  // Known once the HTTP server exists; a reply cannot start before that.
+  let logger: FastifyBaseLogger | undefined;
+  const replies = new Replies(
+    store,
+    fanout,
+    clock,
+    { agentTimeoutMs: settings.agentTimeoutMs, historyMessages: settings.agentHistoryMessages },
+    redis
+      ? redisTurnLock(redis, { onUnavailable: (error) => logger?.warn({ err: error }, 'Redis unreachable: reply turns are ordered per instance only') })
+      : processTurns,
+  );
+  const sessions = new SessionService(store, fanout, clock, {
+    sessionDefaults: settings.sessionDefaults,
+    retentionMs: settings.retentionMs,
+  });
+  const agents = new AgentService(store, sessions, clock);
+  await agents.seedBuiltIn();
+
+  const apiKeys = new ApiKeys(store, clock);
+  const generatedAdminKey =
+    settings.authDisabled || settings.apiKey !== undefined ? undefined : await apiKeys.createFirstAdminKey();
+  const owners = new SessionOwners(store);
+  const auth = new Authenticator(store, {
+    clock,
+    disabled: settings.authDisabled,
+    configuredKey: settings.apiKey,
+    retentionMs: settings.retentionMs,
+    onSession: (session) => owners.remember(session),
+  });
+  const limiter = new RequestLimiter(
+    new RateLimits(
+      policiesFrom(settings.rateLimits, options.rateLimitWindows),
+      options.limiterFactory ?? (redis ? redisLimiters(redis) : undefined),
+    ),
+    owners,
+  );
+  if (settings.agentsDir) await agents.loadFromDirectory(settings.agentsDir, agentFileValidator(settings.bounds));
+
+  const server = await buildServer(
+    {
+      sessions,
+      agents,
+      replies,
+      fanout,
+      store,
+      settings,
+      clock,
+      startedAt: Date.now(),
+      version: VERSION,
+      auth,
+      apiKeys,
+      limiter,
+      owners,
+      logAccess: ['debug', 'trace'].includes(settings.logLevel),
+    },
+    options.logger ?? loggerOptions(settings),
+  );
+  logger = server.log;
+  const maintenance = new Maintenance(store, clock, settings.retentionMs, (error) =>
+    server.log.error({ err: error }, 'maintenance failed'),
+  );
+  const scheduler = new Scheduler(store, fanout, clock, (error) =>
+    server.log.error({ err: error }, 'lifecycle scheduler failed'),
+  );
+  const io = attachSocketIo(server.server, { sessions, store, fanout, auth, corsOrigins: settings.corsOrigins });
+  if (options.background !== false) {
+    maintenance.start();
+    scheduler.start();
+  }
+
+  return {
+    server,
+    store,
+    fanout,
+    sessions,
+    agents,
+    replies,
+    scheduler,
+    io,
+    maintenance,
+    settings,
+    auth,
+    apiKeys,
+    generatedAdminKey,
+    listen: () => server.listen({ port: settings.port, host: settings.host }),
+    async close() {
+      await scheduler.stop();
+      io.disconnectSockets(true);
+      io.engine.close();
+      await server.close();
+      await maintenance.stop();
+      await replies.idle();
+      await fanout.close();
+      redis?.disconnect();
+      await store.close();
+    },
+  };
+}
+
+export function describeStore(settings: Settings): string {
+  if (settings.database.kind === 'sqlite') return `SQLite ${settings.database.path}`;
+  const url = new URL(settings.database.url);
+  return `PostgreSQL ${url.hostname}:${url.port || 5432}${url.pathname}`;
+}
+
+export const describeAgent = (agent: Agent): string => `${agent.name} (${agent.provider.type}) ${agent.id}`;

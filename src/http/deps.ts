@@ -1,0 +1,32 @@
+import type { Replies } from '../agents/replies.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import type { ApiKeys } from '../auth/keys.js';
+import type { SessionOwners } from '../services/session-owners.js';
+import type { RequestLimiter } from './rate-limit.js';
+import type { Fanout } from '../realtime/fanout.js';
+import type { Clock } from '../clock.js';
+import type { AgentService } from '../services/agents.js';
+import type { SessionService } from '../services/sessions.js';
+import type { Settings } from '../settings.js';
+import type { Store } from '../store/store.js';
+
+/** What the routes may use; handed to every route plugin. */
+export interface Deps {
+  sessions: SessionService;
+  agents: AgentService;
+  replies: Replies;
+  fanout: Fanout;
+  store: Store;
+  settings: Settings;
+  clock: Clock;
+  startedAt: number;
+  version: string;
+  auth: Authenticator;
+  apiKeys: ApiKeys;
+  /** Rate limits (SPEC §7), applied by the auth hook. */
+  limiter: RequestLimiter;
+  /** sessionId → user and agent, for the rate limiter; create primes it. */
+  owners: SessionOwners;
+  /** Log every request at debug level (off unless LOG_LEVEL is debug or trace). */
+  logAccess: boolean;
+}

@@ -1,0 +1,87 @@
+/**
+ * The one place where any failure becomes the error envelope of SPEC §4:
+ * `{success:false, error:{code, message, details?, ...}}`. Unknown failures become a plain
+ * 500 INTERNAL_ERROR; no stack trace or internal message ever reaches a client.
+ */
+import type { FastifyError } from 'fastify';
+import { AppError, ERROR_STATUS, type ErrorCode } from '../domain/errors.js';
+
+export interface ErrorBody {
+  success: false;
+  error: { code: ErrorCode; message: string; details?: string; [extra: string]: unknown };
+}
+
+export function envelope(error: AppError): ErrorBody {
+  const body: ErrorBody = { success: false, error: { code: error.code, message: error.message } };
+  if (error.details !== undefined) body.error.details = error.details;
+  if (error.extra) Object.assign(body.error, error.extra);
+  return body;
+}
+
+interface AjvIssue {
+  instancePath: string;
+  keyword: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+
+/** Names the field at fault: `timeoutConfig.timeoutMinutes: must be <= 1440`. */
+export function describeValidation(issues: AjvIssue[], context: string | undefined): string {
+  const described = new Set<string>();
+  for (const issue of issues) {
+    if (issue.keyword === 'oneOf' || issue.keyword === 'anyOf' || issue.keyword === 'if') continue;
+    const path = issue.instancePath.split('/').filter(Boolean).join('.');
+    const field = (name: unknown) => (path ? `${path}.${String(name)}` : String(name));
+    if (issue.keyword === 'required') described.add(`${field(issue.params.missingProperty)}: is required`);
+    else if (issue.keyword === 'additionalProperties') described.add(`${field(issue.params.additionalProperty)}: is not a known field`);
+    else described.add(`${path || context || 'body'}: ${issue.message ?? 'is invalid'}`);
+  }
+  return [...described].join('; ') || 'the request is invalid';
+}
+
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_ERROR',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'VALIDATION_ERROR',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+};
+
+const MESSAGES: Partial<Record<ErrorCode, string>> = {
+  PAYLOAD_TOO_LARGE: 'Request body is larger than 65536 bytes',
+  UNSUPPORTED_MEDIA_TYPE: 'Request body must be application/json',
+  INVALID_JSON: 'Request body is not valid JSON',
+};
+
+/** Maps anything thrown while handling a request to an AppError. */
+export function toAppError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  const fastifyError = error as Partial<FastifyError> & { validation?: AjvIssue[] };
+  if (Array.isArray(fastifyError.validation)) {
+    return new AppError('VALIDATION_ERROR', 'Invalid request', describeValidation(fastifyError.validation, fastifyError.validationContext));
+  }
+  const mapped = fastifyError.code ? FASTIFY_CODES[fastifyError.code] : undefined;
+  if (mapped) return new AppError(mapped, MESSAGES[mapped] ?? 'Invalid request');
+  const status = fastifyError.statusCode;
+  if (status === 404) return new AppError('NOT_FOUND', 'Not found');
+  if (status !== undefined && status >= 400 && status < 500) {
+    const code = (Object.keys(ERROR_STATUS) as ErrorCode[]).find((c) => ERROR_STATUS[c] === status) ?? 'VALIDATION_ERROR';
+    return new AppError(code, 'Invalid request');
+  }
+  return new AppError('INTERNAL_ERROR', 'Internal server error');
+}
+
+/**
+ * Router failures that happen before any route runs. A parameter whose %-encoding is broken
+ * names no resource: below a session path it is a malformed session id (404 SESSION_NOT_FOUND,
+ * SPEC §4), below an agent path a malformed agent id, elsewhere an unknown path.
+ */
+export function frameworkError(error: { code?: string }, url: string): AppError {
+  if (error.code !== 'FST_ERR_BAD_URL' && error.code !== 'FST_ERR_MAX_PARAM_LENGTH') {
+    return new AppError('INTERNAL_ERROR', 'Internal server error');
+  }
+  const path = url.split('?')[0]!;
+  if (path.startsWith('/api/messaging/sessions/')) return new AppError('SESSION_NOT_FOUND', 'Session not found');
+  if (path.startsWith('/api/agents/')) return new AppError('AGENT_NOT_FOUND', 'Agent not found');
+  return new AppError('NOT_FOUND', `No route for ${path}`);
+}

@@ -1,0 +1,193 @@
+/**
+ * Rate limits (SPEC §7): fixed windows per session, user, agent and API key, counted with
+ * rate-limiter-flexible. Counters live in process memory in the embedded mode; `redisLimiters`
+ * gives the same policies over Redis, so all instances of the scaled mode share them.
+ *
+ * What is counted:
+ * - every authenticated request with an API key: that key (refused ones, 403, included);
+ * - every authorized request on `/sessions/:sessionId/...`: that session, its user, its agent
+ *   (after authorization, so that a refused credential cannot spend another session's budget);
+ * - create: the user and agent named in the body (when they are UUIDs).
+ * A request refused with 429 is counted all the same, and it is refused before any handler
+ * runs, so it changes nothing.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { AppError } from '../domain/errors.js';
+import { isUuid } from '../domain/validation.js';
+import type { Principal } from '../auth/authenticator.js';
+import type { SessionOwners } from '../services/session-owners.js';
+import type { Settings } from '../settings.js';
+import type { App } from './server.js';
+
+export type PolicyName = 'session' | 'user' | 'agent' | 'key';
+
+export interface Policy {
+  name: PolicyName;
+  /** Requests allowed per window. */
+  points: number;
+  windowSeconds: number;
+}
+
+/** Builds the counter of one policy; swapped for Redis-backed counters in the scaled mode. */
+export type LimiterFactory = (policy: Policy) => RateLimiterAbstract;
+
+export const DEFAULT_WINDOWS: Readonly<Record<PolicyName, number>> = { session: 60, user: 3600, agent: 3600, key: 60 };
+
+export function policiesFrom(
+  limits: Settings['rateLimits'],
+  windows: Partial<Record<PolicyName, number>> = {},
+): Policy[] {
+  const w = { ...DEFAULT_WINDOWS, ...windows };
+  return [
+    { name: 'session', points: limits.sessionPerMinute, windowSeconds: w.session },
+    { name: 'user', points: limits.userPerHour, windowSeconds: w.user },
+    { name: 'agent', points: limits.agentPerHour, windowSeconds: w.agent },
+    { name: 'key', points: limits.keyPerMinute, windowSeconds: w.key },
+  ];
+}
+
+export const memoryLimiters: LimiterFactory = (policy) =>
+  new RateLimiterMemory({ keyPrefix: `rl:${policy.name}`, points: policy.points, duration: policy.windowSeconds });
+
+/**
+ * Counters in Redis, shared by every instance. If Redis cannot be reached, each instance falls
+ * back to counting on its own rather than failing every request.
+ */
+export function redisLimiters(client: Redis, prefix = 'agent-sessions:rl'): LimiterFactory {
+  return (policy) =>
+    new RateLimiterRedis({
+      storeClient: client,
+      keyPrefix: `${prefix}:${policy.name}`,
+      points: policy.points,
+      // Redis expiry takes whole seconds.
+      duration: Math.max(1, Math.ceil(policy.windowSeconds)),
+      rejectIfRedisNotReady: true,
+      insuranceLimiter: memoryLimiters(policy),
+    });
+}
+
+export interface Charge {
+  policy: PolicyName;
+  id: string;
+}
+
+export interface Outcome {
+  policy: Policy;
+  remaining: number;
+  /** Milliseconds until this window starts over. */
+  resetMs: number;
+  exceeded: boolean;
+}
+
+export class RateLimits {
+  private readonly limiters = new Map<PolicyName, { policy: Policy; limiter: RateLimiterAbstract }>();
+
+  constructor(policies: Policy[], factory: LimiterFactory = memoryLimiters) {
+    for (const policy of policies) this.limiters.set(policy.name, { policy, limiter: factory(policy) });
+  }
+
+  /** Counts one request against every given window at once. */
+  charge(charges: Charge[]): Promise<Outcome[]> {
+    return Promise.all(
+      charges.map(async ({ policy: name, id }) => {
+        const { policy, limiter } = this.limiters.get(name)!;
+        let result: RateLimiterRes;
+        let exceeded = false;
+        try {
+          result = await limiter.consume(id);
+        } catch (rejection) {
+          if (!(rejection instanceof RateLimiterRes)) throw rejection;
+          result = rejection;
+          exceeded = true;
+        }
+        return { policy, remaining: Math.max(0, result.remainingPoints), resetMs: Math.max(0, result.msBeforeNext), exceeded };
+      }),
+    );
+  }
+}
+
+const seconds = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));
+
+/** The policy a client is closest to running out of: fewest remaining, then latest reset. */
+export function tightest(outcomes: Outcome[]): Outcome {
+  return outcomes.reduce((a, b) => (b.remaining < a.remaining || (b.remaining === a.remaining && b.resetMs > a.resetMs) ? b : a));
+}
+
+const per = (s: number): string => (s % 3600 === 0 ? `${s / 3600} h` : s % 60 === 0 ? `${s / 60} min` : `${s} s`);
+
+const CREATE_ROUTE = '/api/messaging/sessions';
+
+/** Counts requests against their windows and answers 429 once one is used up. */
+export class RequestLimiter {
+  private readonly seen = new WeakMap<FastifyRequest, Outcome[]>();
+
+  constructor(
+    private readonly rateLimits: RateLimits,
+    private readonly owners: SessionOwners,
+  ) {}
+
+  /**
+   * Counts an authenticated request: for its API key always; for the session it names (and
+   * that session's user and agent) only when it was `authorized`, so a refused credential
+   * cannot spend another session's budget.
+   */
+  async charge(request: FastifyRequest, reply: FastifyReply, principal: Principal, authorized: boolean): Promise<void> {
+    const charges: Charge[] = [];
+    if (principal.kind === 'key') charges.push({ policy: 'key', id: principal.keyId });
+    const sessionId = (request.params as { sessionId?: unknown } | undefined)?.sessionId;
+    if (authorized && typeof sessionId === 'string') {
+      const owner = await this.owners.get(sessionId);
+      if (owner) {
+        charges.push(
+          { policy: 'session', id: sessionId },
+          { policy: 'user', id: owner.userId.toLowerCase() },
+          { policy: 'agent', id: owner.agentId.toLowerCase() },
+        );
+      }
+    }
+    if (charges.length > 0) this.enforce(request, reply, await this.rateLimits.charge(charges));
+  }
+
+  /** Create counts for the user and agent its body names (once the body is parsed). */
+  async chargeCreate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const body = request.body as { userId?: unknown; agentId?: unknown } | undefined;
+    const charges: Charge[] = [];
+    if (typeof body?.userId === 'string' && isUuid(body.userId)) charges.push({ policy: 'user', id: body.userId.toLowerCase() });
+    if (typeof body?.agentId === 'string' && isUuid(body.agentId)) charges.push({ policy: 'agent', id: body.agentId.toLowerCase() });
+    if (charges.length > 0) this.enforce(request, reply, await this.rateLimits.charge(charges));
+  }
+
+  /** Headers of the tightest window so far; 429 when any window of this request is used up. */
+  private enforce(request: FastifyRequest, reply: FastifyReply, fresh: Outcome[]): void {
+    const all = [...(this.seen.get(request) ?? []), ...fresh];
+    this.seen.set(request, all);
+    const shown = tightest(all);
+    void reply
+      .header('ratelimit-limit', shown.policy.points)
+      .header('ratelimit-remaining', shown.remaining)
+      .header('ratelimit-reset', seconds(shown.resetMs));
+    const exceeded = all.filter((o) => o.exceeded);
+    if (exceeded.length === 0) return;
+    // Nothing gets through before every used-up window has started over.
+    const retryAfter = Math.max(...exceeded.map((o) => seconds(o.resetMs)));
+    void reply.header('retry-after', retryAfter);
+    const worst = exceeded.find((o) => seconds(o.resetMs) === retryAfter)!;
+    throw new AppError(
+      'RATE_LIMITED',
+      'Too many requests',
+      `${worst.policy.name} limit: ${worst.policy.points} requests per ${per(worst.policy.windowSeconds)}`,
+      { retryAfter },
+    );
+  }
+}
+
+/** The create hook; the other counting happens in the auth hook, which knows the principal. */
+export function installCreateLimit(app: App, limiter: RequestLimiter): void {
+  app.addHook('preValidation', async (request, reply) => {
+    if (request.principal && request.method === 'POST' && request.routeOptions.url === CREATE_ROUTE) {
+      await limiter.chargeCreate(request, reply);
+    }
+  });
+}

@@ -1,0 +1,79 @@
+/**
+ * GET /api/messaging/sessions/:id/events: the session's events as Server-Sent Events,
+ * `id:` = sequence number. `Last-Event-ID` (or `?lastEventId=`) resumes after that event with
+ * nothing lost or repeated. The stream ends after `session.expired` or `session.ended`.
+ */
+import { Type } from 'typebox';
+import { validationError } from '../../domain/errors.js';
+import type { SessionEvent as StoredEvent } from '../../domain/events.js';
+import { OrderedRelay } from '../../realtime/relay.js';
+import type { Deps } from '../deps.js';
+import { responses } from '../responses.js';
+import { SessionEvent, SessionIdParams } from '../schemas.js';
+import type { App } from '../server.js';
+import { openEventStream } from '../sse.js';
+
+const TERMINAL = new Set(['session.expired', 'session.ended']);
+
+export function parseLastEventId(value: string | undefined): number {
+  if (value === undefined || value === '') return 0;
+  if (!/^\d{1,15}$/.test(value)) throw validationError('Last-Event-ID: must be a non-negative integer (an event seq)');
+  return Number(value);
+}
+
+export async function eventRoutes(app: App, deps: Deps): Promise<void> {
+  const { sessions, store, fanout, settings } = deps;
+
+  app.get<{ Params: SessionIdParams; Querystring: { lastEventId?: string; token?: string }; Headers: { 'last-event-id'?: string } }>(
+    '/api/messaging/sessions/:sessionId/events',
+    {
+      config: { auth: { scope: 'sessions:read', sessionToken: true, queryToken: true } },
+      schema: {
+        tags: ['sessions'],
+        summary: "Stream the session's events (Server-Sent Events)",
+        description:
+          'Each event is one SSE frame: `id: <seq>`, `event: <type>`, `data: <event JSON>`. Reconnect with ' +
+          '`Last-Event-ID` to receive every missed event in order, then live ones. Comment lines are sent as ' +
+          'heartbeats. Browsers (EventSource) may pass the session token as `?token=`.',
+        operationId: 'streamSessionEvents',
+        params: SessionIdParams,
+        headers: Type.Object({ 'last-event-id': Type.Optional(Type.String()) }),
+        querystring: Type.Object({
+          lastEventId: Type.Optional(Type.String({ description: 'Same as the Last-Event-ID header' })),
+          token: Type.Optional(Type.String({ description: 'A session token or API key, for EventSource' })),
+        }),
+        response: {
+          ...responses({}, [400, 404, 410]),
+          200: { description: 'An event stream', content: { 'text/event-stream': { schema: SessionEvent } } },
+        },
+      },
+    },
+    async (request, reply) => {
+      const after = parseLastEventId(request.headers['last-event-id'] ?? request.query.lastEventId);
+      const session = await sessions.findActive(request.params.sessionId);
+
+      const stream = openEventStream(reply);
+      const relay = new OrderedRelay(
+        (afterSeq, limit) => store.eventsAfter(session.id, afterSeq, limit),
+        (event: StoredEvent) => {
+          stream.send(event.type, event, event.seq);
+          if (TERMINAL.has(event.type)) setImmediate(() => stream.end());
+        },
+        after,
+      );
+      // Subscribe before reading the backlog, so nothing committed in between is missed.
+      const unsubscribe = fanout.subscribe(session.id, (event) => relay.live(event));
+      const heartbeat = setInterval(() => stream.comment('keep-alive'), settings.sseHeartbeatMs);
+      heartbeat.unref();
+      stream.signal.addEventListener('abort', () => {
+        unsubscribe();
+        clearInterval(heartbeat);
+      });
+      stream.comment('connected');
+      await relay.catchUp().catch((error) => {
+        request.log.error({ err: error }, 'event stream backlog failed');
+        stream.end();
+      });
+    },
+  );
+}

@@ -1,0 +1,292 @@
+/**
+ * Request and response schemas (TypeBox → JSON Schema). One source for three jobs: requests are
+ * validated against them, responses are serialised by code compiled from them, and the OpenAPI
+ * document is generated from them. Bounds come from the settings, so the document always shows
+ * the limits the server actually enforces.
+ */
+import { Type, type Static, type TSchema } from 'typebox';
+import { ATTACHMENT_TYPES } from '../domain/message.js';
+import { SESSION_EVENT_TYPES } from '../domain/events.js';
+import { CONTENT_MAX_CODE_POINTS, HISTORY_LIMIT, IDEMPOTENCY_KEY_MAX_LENGTH } from '../domain/validation.js';
+import type { TimeoutBounds } from '../settings.js';
+
+const Uuid = (description?: string) => Type.String({ format: 'uuid', description });
+const DateTime = (description?: string) => Type.String({ format: 'date-time', description });
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+/** An absolute http(s) URL. */
+const HttpUrl = Type.String({ format: 'uri', pattern: '^[hH][tT][tT][pP][sS]?://', maxLength: 2048 });
+
+/** Free-form JSON object; its size, depth and keys are checked by domain/validation.ts. */
+export const Metadata = Type.Object({}, { additionalProperties: true, description: 'Free-form JSON object (≤16 KiB, ≤5 levels)' });
+
+export const ErrorEnvelope = Type.Object(
+  {
+    success: Type.Literal(false),
+    error: Type.Object(
+      {
+        code: Type.String({ description: 'One of the error codes of the API' }),
+        message: Type.String(),
+        details: Type.Optional(Type.String({ description: 'Which field or limit was at fault' })),
+      },
+      { additionalProperties: true },
+    ),
+  },
+  { title: 'Error' },
+);
+
+export const Success = Type.Object({ success: Type.Literal(true), message: Type.String() });
+
+export const TimeoutConfig = Type.Object(
+  {
+    timeoutMinutes: Type.Integer(),
+    autoRenew: Type.Boolean(),
+    maxDurationMinutes: Type.Integer(),
+    warningThresholdMinutes: Type.Integer(),
+  },
+);
+
+export function timeoutConfigPatch(bounds: TimeoutBounds) {
+  const bounded = (b: { min: number; max: number }, description: string) =>
+    Type.Optional(Type.Integer({ minimum: b.min, maximum: b.max, description }));
+  return Type.Object(
+    {
+      timeoutMinutes: bounded(bounds.timeoutMinutes, 'Inactivity timeout in minutes'),
+      autoRenew: Type.Optional(Type.Boolean({ description: 'Renew on every message and heartbeat' })),
+      maxDurationMinutes: bounded(bounds.maxDurationMinutes, 'Maximum total session duration in minutes'),
+      warningThresholdMinutes: bounded(bounds.warningThresholdMinutes, 'Minutes before expiry that count as near expiration'),
+    },
+    { additionalProperties: false },
+  );
+}
+export type TimeoutConfigPatchBody = Static<ReturnType<typeof timeoutConfigPatch>>;
+
+export const SessionInfo = Type.Object(
+  {
+    sessionId: Uuid(),
+    channelId: Uuid('One channel per session, for elizaOS clients'),
+    agentId: Uuid(),
+    userId: Uuid(),
+    status: Type.Union([Type.Literal('active'), Type.Literal('expired')]),
+    createdAt: DateTime(),
+    lastActivity: DateTime(),
+    expiresAt: DateTime(),
+    timeoutConfig: TimeoutConfig,
+    renewalCount: Type.Integer(),
+    timeRemaining: Type.Integer({ description: 'Milliseconds until expiry, never negative' }),
+    isNearExpiration: Type.Boolean(),
+    metadata: Metadata,
+  },
+);
+
+export function createSessionBody(bounds: TimeoutBounds) {
+  return Type.Object({
+    agentId: Uuid('The agent to talk to'),
+    userId: Uuid('The user the session belongs to'),
+    metadata: Type.Optional(Nullable(Metadata)),
+    timeoutConfig: Type.Optional(timeoutConfigPatch(bounds)),
+  });
+}
+export type CreateSessionBody = Static<ReturnType<typeof createSessionBody>>;
+
+export const ListSessionsQuery = Type.Object({
+  agentId: Type.Optional(Uuid()),
+  userId: Type.Optional(Uuid()),
+  status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('all')], { default: 'active' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+});
+export type ListSessionsQuery = Static<typeof ListSessionsQuery>;
+
+export const SessionList = Type.Object({
+  sessions: Type.Array(SessionInfo),
+  total: Type.Integer(),
+  limit: Type.Integer(),
+  offset: Type.Integer(),
+  stats: Type.Object({
+    totalSessions: Type.Integer(),
+    activeSessions: Type.Integer(),
+    expiredSessions: Type.Integer(),
+  }),
+});
+
+export const SessionIdParams = Type.Object({ sessionId: Type.String({ description: 'Session id (UUID)' }) });
+export type SessionIdParams = Static<typeof SessionIdParams>;
+
+export const Attachment = Type.Object(
+  {
+    type: Type.Union(ATTACHMENT_TYPES.map((t) => Type.Literal(t))),
+    url: HttpUrl,
+    name: Type.Optional(Type.String({ maxLength: 255 })),
+    size: Type.Optional(Type.Integer({ minimum: 0 })),
+    mimeType: Type.Optional(Type.String({ maxLength: 255 })),
+  },
+  { additionalProperties: false },
+);
+
+export const Message = Type.Object(
+  {
+    id: Uuid(),
+    content: Type.String(),
+    authorId: Uuid(),
+    isAgent: Type.Boolean(),
+    createdAt: DateTime(),
+    metadata: Metadata,
+    attachments: Type.Array(Attachment),
+  },
+);
+
+const TRANSPORTS = ['websocket', 'http', 'sse'] as const;
+const MODES = ['websocket', 'sync', 'stream'] as const;
+
+export const SendMessageBody = Type.Object({
+  content: Type.String({ minLength: 1, maxLength: CONTENT_MAX_CODE_POINTS, description: 'Inert text, at most 10,000 characters' }),
+  attachments: Type.Optional(Type.Array(Attachment, { maxItems: 10 })),
+  metadata: Type.Optional(Nullable(Metadata)),
+  transport: Type.Optional(Type.Union(TRANSPORTS.map((t) => Type.Literal(t)))),
+  mode: Type.Optional(Type.Union(MODES.map((m) => Type.Literal(m)), { description: 'Legacy alias of transport' })),
+});
+export type SendMessageBody = Static<typeof SendMessageBody>;
+
+export const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ description: `At most ${IDEMPOTENCY_KEY_MAX_LENGTH} characters; a retry returns the first answer` })),
+});
+
+export const AgentResponse = Type.Object({
+  id: Uuid(),
+  text: Type.String(),
+  thought: Type.Optional(Type.String()),
+  actions: Type.Optional(Type.Array(Type.String())),
+  createdAt: DateTime(),
+});
+
+export const SessionStatus = Type.Object({
+  expiresAt: DateTime(),
+  renewalCount: Type.Integer(),
+  wasRenewed: Type.Boolean(),
+  isNearExpiration: Type.Boolean(),
+});
+
+export const SendMessageResponse = Type.Object({
+  ...Message.properties,
+  userMessage: Message,
+  sessionStatus: SessionStatus,
+  agentResponse: Type.Optional(AgentResponse),
+  agentError: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
+});
+
+export const HistoryQuery = Type.Object({
+  limit: Type.Optional(Type.String({ description: `${HISTORY_LIMIT.min}–${HISTORY_LIMIT.max}, default ${HISTORY_LIMIT.default}` })),
+  before: Type.Optional(Type.String({ description: 'Epoch milliseconds or ISO-8601 date-time with zone: messages older than this' })),
+  after: Type.Optional(Type.String({ description: 'Epoch milliseconds or ISO-8601 date-time with zone: messages newer than this' })),
+});
+export type HistoryQuery = Static<typeof HistoryQuery>;
+
+export const HistoryPage = Type.Object({
+  messages: Type.Array(Message),
+  hasMore: Type.Boolean(),
+  cursors: Type.Object({
+    before: Nullable(Type.Integer({ description: 'Oldest createdAt of the page, epoch ms' })),
+    after: Nullable(Type.Integer({ description: 'Newest createdAt of the page, epoch ms' })),
+  }),
+});
+
+export const SessionsHealth = Type.Object({
+  status: Type.Union([Type.Literal('healthy'), Type.Literal('unhealthy')]),
+  activeSessions: Type.Integer(),
+  expiringSoon: Type.Integer(),
+  invalidSessions: Type.Integer(),
+  timestamp: DateTime(),
+  uptime: Type.Number({ description: 'Seconds since start' }),
+});
+
+export const SessionEvent = Type.Object({
+  type: Type.Union(SESSION_EVENT_TYPES.map((t) => Type.Literal(t))),
+  sessionId: Uuid(),
+  seq: Type.Integer({ minimum: 1 }),
+  at: DateTime(),
+  data: Type.Unknown(),
+});
+
+// ---- agents ---------------------------------------------------------------------------------
+
+const EnvName = Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', maxLength: 128, description: 'Name of an environment variable' });
+
+export const ProviderConfig = Type.Unsafe<
+  | { type: 'eliza' }
+  | { type: 'openai'; baseUrl: string; model: string; apiKeyEnv?: string; temperature?: number; maxTokens?: number }
+  | { type: 'webhook'; url: string; secretEnv?: string; timeoutMs?: number }
+>({
+  type: 'object',
+  required: ['type'],
+  discriminator: { propertyName: 'type' },
+  oneOf: [
+    Type.Object({ type: Type.Literal('eliza') }, { additionalProperties: false }),
+    Type.Object(
+      {
+        type: Type.Literal('openai'),
+        baseUrl: HttpUrl,
+        model: Type.String({ minLength: 1, maxLength: 200 }),
+        apiKeyEnv: Type.Optional(EnvName),
+        temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2 })),
+        maxTokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      {
+        type: Type.Literal('webhook'),
+        url: HttpUrl,
+        secretEnv: Type.Optional(EnvName),
+        timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000 })),
+      },
+      { additionalProperties: false },
+    ),
+  ],
+});
+
+export function agentBody(bounds: TimeoutBounds) {
+  return Type.Object(
+    {
+      id: Type.Optional(Uuid('Optional; generated when absent')),
+      name: Type.String({ minLength: 1, maxLength: 100 }),
+      system: Type.Optional(Type.String({ maxLength: 20_000 })),
+      provider: ProviderConfig,
+      sessionDefaults: Type.Optional(timeoutConfigPatch(bounds)),
+      metadata: Type.Optional(Nullable(Metadata)),
+    },
+    { additionalProperties: false },
+  );
+}
+export type AgentBody = Static<ReturnType<typeof agentBody>>;
+
+export function agentPatchBody(bounds: TimeoutBounds) {
+  return Type.Object(
+    {
+      name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+      system: Type.Optional(Type.String({ maxLength: 20_000 })),
+      provider: Type.Optional(ProviderConfig),
+      sessionDefaults: Type.Optional(timeoutConfigPatch(bounds)),
+      metadata: Type.Optional(Nullable(Metadata)),
+    },
+    { additionalProperties: false },
+  );
+}
+export type AgentPatchBody = Static<ReturnType<typeof agentPatchBody>>;
+
+export const Agent = Type.Object(
+  {
+    id: Uuid(),
+    name: Type.String(),
+    system: Type.String(),
+    provider: Type.Object({ type: Type.String() }, { additionalProperties: true }),
+    sessionDefaults: Type.Object({}, { additionalProperties: true }),
+    metadata: Metadata,
+    createdAt: DateTime(),
+    updatedAt: DateTime(),
+  },
+);
+
+export const AgentIdParams = Type.Object({ agentId: Type.String() });
+export type AgentIdParams = Static<typeof AgentIdParams>;
+
+export const DeleteAgentQuery = Type.Object({ force: Type.Optional(Type.Boolean({ default: false })) });

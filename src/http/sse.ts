@@ -1,0 +1,59 @@
+/** Server-Sent Events framing over a hijacked Fastify reply. */
+import type { FastifyReply } from 'fastify';
+
+export interface EventStream {
+  send(event: string, data: unknown, id?: number): void;
+  /** A comment line: keeps proxies from closing an idle stream. */
+  comment(text: string): void;
+  end(): void;
+  readonly closed: boolean;
+  /** Aborted when the client goes away. */
+  readonly signal: AbortSignal;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Open event streams, ended when the server closes (they would otherwise hold it open). */
+    eventStreams: Set<EventStream>;
+  }
+}
+
+export function openEventStream(reply: FastifyReply, status = 200): EventStream {
+  reply.hijack();
+  const res = reply.raw;
+  const gone = new AbortController();
+  const open = reply.server.eventStreams;
+  res.on('close', () => {
+    gone.abort();
+    open.delete(stream);
+  });
+  res.writeHead(status, {
+    // Headers set by hooks before the hijack (CORS, rate limits) still apply.
+    ...(reply.getHeaders() as Record<string, string>),
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  res.flushHeaders();
+  const write = (text: string) => {
+    if (!res.writableEnded && !res.destroyed) res.write(text);
+  };
+  const stream: EventStream = {
+    send(event, data, id) {
+      write(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    },
+    comment(text) {
+      write(`: ${text}\n\n`);
+    },
+    end() {
+      if (!res.writableEnded) res.end();
+    },
+    get closed() {
+      return res.writableEnded || res.destroyed;
+    },
+    signal: gone.signal,
+  };
+  open.add(stream);
+  return stream;
+}
