@@ -1,0 +1,404 @@
+/**
+ * The web app at `/` in a real Chromium against a real server on a real port: creating a session
+ * with an API key, streamed replies, escaping of message text, the lifecycle pushed live (time
+ * driven by the server's ManualClock and scheduler ticks, never by sleeping), session-token links,
+ * resuming the event stream after a restart, and bad credentials.
+ */
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { BROWSER_SKIP, launchBrowser, openPage, type TestPage } from '../support/browser.js';
+import { MINUTE } from '../support/clock.js';
+import { ADMIN_KEY, ELIZA, createSession, startServer, type TestServer } from '../support/server.js';
+
+const S = '/api/messaging/sessions';
+
+// The functions given to page.evaluate and page.waitForFunction run in the page: these are the
+// page's globals (the project compiles without the DOM library).
+declare const document: any, window: any, sessionStorage: any, localStorage: any, Node: any, MutationObserver: any;
+
+let server: TestServer;
+let browser: Browser;
+
+before(async () => {
+  if (BROWSER_SKIP) return;
+  server = await startServer();
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** A browser test; skipped, with the reason, when there is no Chromium. */
+function it(name: string, fn: () => Promise<void>): void {
+  test(name, { skip: BROWSER_SKIP }, fn);
+}
+
+/** A fresh browser context on the app; closed when `fn` is done. */
+async function withPage(base: string, hash: string, fn: (t: TestPage) => Promise<void>): Promise<void> {
+  const t = await openPage(browser, base);
+  try {
+    await t.page.goto(`/${hash}`);
+    await t.page.locator('html[data-ready="true"]').waitFor({ state: 'attached' });
+    await fn(t);
+    assert.deepEqual(t.errors, [], 'no uncaught errors in the page');
+    assert.deepEqual(
+      t.consoleErrors.filter((text) => /Content Security Policy|Refused to/i.test(text)),
+      [],
+      'nothing refused by the Content-Security-Policy',
+    );
+  } finally {
+    await t.context.close();
+  }
+}
+
+/** Pastes the admin key, creates a session with ELIZA, waits for its live event stream. */
+async function createInPage(page: Page): Promise<string> {
+  await page.fill('#api-key', ADMIN_KEY);
+  await page.click('#use-key');
+  await page.locator(`#agent option[value="${ELIZA}"]`).waitFor({ state: 'attached' });
+  assert.equal(await page.inputValue('#agent'), ELIZA, 'ELIZA is picked by default');
+  assert.match(await page.inputValue('#user-id'), /^[0-9a-f-]{36}$/);
+  await page.click('#create');
+  await page.locator('#session').waitFor({ state: 'visible' });
+  await waitForText(page, '#stream-state', 'live');
+  return (await page.textContent('#session-id'))!;
+}
+
+async function waitForText(page: Page, selector: string, text: string): Promise<void> {
+  await page.waitForFunction(
+    ([sel, want]) => document.querySelector(sel!)?.textContent === want,
+    [selector, text] as const,
+  );
+}
+
+/** Types and sends a message, then waits for the agent's complete reply. */
+async function sendInPage(page: Page, text: string): Promise<void> {
+  const replies = await page.locator('#messages .message.agent').count();
+  await page.fill('#message-input', text);
+  await page.click('#send');
+  await page.waitForFunction(
+    (count) =>
+      !document.querySelector('#send').disabled &&
+      document.querySelectorAll('#messages .message.agent:not(.streaming)').length === count,
+    replies + 1,
+  );
+}
+
+/** The shown messages, oldest first: [isAgent, text]. */
+function shownMessages(page: Page): Promise<Array<[boolean, string]>> {
+  return page.$$eval('#messages .message[data-message-id]', (items) =>
+    items.map((li) => [li.classList.contains('agent'), li.querySelector('.text')!.textContent ?? ''] as [boolean, string]),
+  );
+}
+
+/** One scheduler pass (what the background loop does); the types of the events it emitted for the session. */
+async function tick(sessionId: string): Promise<string[]> {
+  return (await server.app.scheduler.tick()).filter((e) => e.sessionId === sessionId).map((e) => e.type);
+}
+
+/** Waits until the page's event stream has delivered every event stored for the session. */
+async function waitForEvents(page: Page, sessionId: string, target = server): Promise<string> {
+  const events = await target.app.store.eventsAfter(sessionId, 0, 10_000);
+  const last = String(events[events.length - 1]?.seq ?? '');
+  await page.waitForFunction((want) => sessionStorage.getItem('agent-sessions.lastEventId') === want, `${sessionId}:${last}`);
+  return last;
+}
+
+async function storedMessages(sessionId: string, target = server): Promise<any[]> {
+  const res = await target.request('GET', `${S}/${sessionId}/messages?limit=100`);
+  assert.equal(res.status, 200, res.text);
+  return res.body.messages;
+}
+
+describe('the web app in a browser', () => {
+  it('with an API key: creates a session with ELIZA, streams the reply, then works with the session token only', async () => {
+    await withPage(server.url, '', async ({ page, requests }) => {
+      const sessionId = await createInPage(page);
+      assert.equal(await page.textContent('#session-agent'), 'Eliza');
+      const token = await page.evaluate(() => sessionStorage.getItem('agent-sessions.sessionToken'));
+      assert.match(token ?? '', /^ast_/);
+      const link = await page.inputValue('#share-link');
+      assert.equal(link, `${server.url}/#session=${sessionId}&token=${token}`);
+
+      // Record every version of the agent's text as it is written, to see it grow.
+      await page.evaluate(() => {
+        const seen: string[] = [];
+        (window as any).__replyTexts = seen;
+        new MutationObserver((records: any[]) => {
+          for (const record of records) {
+            const target = record.target;
+            if (!target.classList?.contains('text') || !target.closest('.message.agent')) continue;
+            for (const node of record.addedNodes) if (node.nodeType === Node.TEXT_NODE) seen.push(node.data);
+          }
+        }).observe(document.querySelector('#messages')!, { childList: true, subtree: true });
+      });
+      await sendInPage(page, 'Hello');
+
+      const stored = await storedMessages(sessionId);
+      assert.equal(stored.length, 2);
+      const [reply, hello] = stored;
+      assert.equal(hello.content, 'Hello');
+      assert.equal(reply.isAgent, true);
+      assert.deepEqual(await shownMessages(page), [
+        [false, 'Hello'],
+        [true, reply.content],
+      ]);
+      assert.equal(await page.getAttribute(`[data-message-id="${reply.id}"] time`, 'datetime'), reply.createdAt);
+
+      const versions: string[] = await page.evaluate(() => (window as any).__replyTexts);
+      assert.ok(versions.length >= 2, `the reply grew chunk by chunk: ${JSON.stringify(versions)}`);
+      assert.equal(versions[versions.length - 1], reply.content);
+      for (let i = 1; i < versions.length; i++) assert.ok(versions[i]!.startsWith(versions[i - 1]!), 'each version extends the last');
+
+      // The message.created events of both messages (this tab's own) did not add them twice.
+      await waitForEvents(page, sessionId);
+      assert.equal((await shownMessages(page)).length, 2);
+
+      // Heartbeat: activity, renewed (a minute later, so that expiresAt moves).
+      server.clock.advance(MINUTE);
+      await page.click('#heartbeat');
+      const afterHeartbeat = (await server.request('GET', `${S}/${sessionId}`)).body;
+      await waitForText(page, '#renewal-count', String(afterHeartbeat.renewalCount));
+      await page.waitForFunction((want) => document.querySelector('#expires-at')!.getAttribute('datetime') === want, afterHeartbeat.expiresAt);
+
+      // The key listed agents and created the session; everything on the session used its token.
+      const api = requests.filter((r) => new URL(r.url()).pathname.startsWith('/api/'));
+      for (const request of api) {
+        const { pathname } = new URL(request.url());
+        const auth = (await request.allHeaders()).authorization;
+        if (pathname === '/api/agents' || pathname === S) assert.equal(auth, `Bearer ${ADMIN_KEY}`, pathname);
+        else assert.equal(auth, `Bearer ${token}`, `${request.method()} ${pathname}`);
+      }
+      assert.ok(api.some((r) => r.url().endsWith(`/${sessionId}/events`)), 'the page subscribed to the events');
+      assert.ok(api.every((r) => !r.url().includes('token=')), 'no credential in any URL');
+      assert.equal(await page.evaluate(() => localStorage.length), 0);
+      assert.deepEqual(await page.context().cookies(), []);
+    });
+  });
+
+  it('shows message text exactly as sent, never as markup', async () => {
+    await withPage(server.url, '', async ({ page }) => {
+      const sessionId = await createInPage(page);
+      const payloads = [
+        '<img src=x onerror="window.__pwned=1">',
+        '<script>window.__pwned=1</script>',
+        '  <b>bold?</b> &amp; &lt;tag&gt;\n\tsecond line "quoted" \'single\'  ',
+      ];
+      for (const payload of payloads) await sendInPage(page, payload);
+
+      const stored = (await storedMessages(sessionId)).reverse();
+      assert.deepEqual(
+        stored.filter((m) => !m.isAgent).map((m) => m.content),
+        payloads,
+        'stored byte-exact',
+      );
+      assert.deepEqual(
+        await shownMessages(page),
+        stored.map((m) => [m.isAgent, m.content]),
+        'every message shown with exactly its stored text',
+      );
+      const inList = await page.evaluate(() => ({
+        elements: document.querySelectorAll('#messages img, #messages script, #messages b').length,
+        images: document.images.length,
+        scripts: [...document.scripts].map((script: any) => script.src),
+        pwned: (window as any).__pwned,
+      }));
+      assert.deepEqual(inList, { elements: 0, images: 0, scripts: [`${server.url}/app.js`], pwned: undefined });
+    });
+  });
+
+  it('pushes the lifecycle live: warning, renewal, expiry', async () => {
+    await withPage(server.url, '', async ({ page }) => {
+      const sessionId = await createInPage(page);
+      const created = (await server.request('GET', `${S}/${sessionId}`)).body;
+      assert.equal(await page.getAttribute('#expires-at', 'datetime'), created.expiresAt);
+      assert.equal(await page.textContent('#renewal-count'), '0');
+      assert.ok(await page.locator('#warning').isHidden());
+
+      // Into the warning window (default: the last 5 of 30 minutes).
+      server.clock.advance(25 * MINUTE);
+      assert.deepEqual(await tick(sessionId), ['session.warning']);
+      await page.locator('#warning').waitFor({ state: 'visible' });
+      assert.match((await page.textContent('#warning'))!, /expires in [45]:\d\d/);
+
+      await page.click('#warning-renew');
+      await page.locator('#warning').waitFor({ state: 'hidden' });
+      const renewed = (await server.request('GET', `${S}/${sessionId}`)).body;
+      assert.equal(renewed.renewalCount, 1);
+      assert.ok(Date.parse(renewed.expiresAt) > Date.parse(created.expiresAt));
+      await page.waitForFunction((want) => document.querySelector('#expires-at')!.getAttribute('datetime') === want, renewed.expiresAt);
+      await waitForText(page, '#renewal-count', '1');
+      assert.match((await page.textContent('#countdown'))!, /^(30:00|29:\d\d)$/);
+
+      // Past the new expiry.
+      server.clock.advance(31 * MINUTE);
+      assert.deepEqual(await tick(sessionId), ['session.warning', 'session.expired']);
+      await page.locator('#final').waitFor({ state: 'visible' });
+      assert.match((await page.textContent('#final'))!, /expired/);
+      assert.equal(await page.textContent('#session-status'), 'expired');
+      assert.ok(await page.locator('#warning').isHidden());
+      for (const id of ['#send', '#message-input', '#renew', '#heartbeat', '#end']) {
+        assert.ok(await page.locator(id).isDisabled(), `${id} is disabled`);
+      }
+      await waitForText(page, '#stream-state', 'closed');
+      assert.equal(await page.evaluate(() => sessionStorage.getItem('agent-sessions.sessionToken')), null, 'the dead token is dropped');
+    });
+  });
+
+  it('End session deletes it and shows the final state', async () => {
+    await withPage(server.url, '', async ({ page }) => {
+      const sessionId = await createInPage(page);
+      await page.click('#end');
+      await page.locator('#final').waitFor({ state: 'visible' });
+      assert.match((await page.textContent('#final'))!, /ended/);
+      assert.ok(await page.locator('#send').isDisabled());
+      assert.equal((await server.request('GET', `${S}/${sessionId}`)).status, 404);
+      // With the key still there, a new session is one click away.
+      await page.click('#new-session-button');
+      await page.locator('#new-session').waitFor({ state: 'visible' });
+    });
+  });
+
+  it('opens a session from a #session=…&token=… link: history, paging, sending, nothing leaked', async () => {
+    const session = await createSession(server);
+    const { sessionId, sessionToken: token } = session;
+    for (let i = 1; i <= 26; i++) {
+      const res = await server.request('POST', `${S}/${sessionId}/messages`, { body: { content: `message ${i}`, transport: 'http' } });
+      assert.equal(res.status, 201, res.text);
+    }
+    await withPage(server.url, `#session=${sessionId}&token=${token}`, async ({ page, requests }) => {
+      await waitForText(page, '#stream-state', 'live');
+      assert.equal(page.url(), `${server.url}/`, 'the fragment is cleared from the address bar');
+
+      // The newest 50 of 52, oldest at the top; then the rest.
+      let stored = (await storedMessages(sessionId)).reverse();
+      assert.equal(stored.length, 52);
+      assert.deepEqual(await shownMessages(page), stored.slice(2).map((m) => [m.isAgent, m.content]));
+      await page.locator('#load-older').waitFor({ state: 'visible' });
+      await page.click('#load-older');
+      await page.locator('#load-older').waitFor({ state: 'hidden' });
+      assert.deepEqual(await shownMessages(page), stored.map((m) => [m.isAgent, m.content]));
+
+      await sendInPage(page, 'Still there?');
+      stored = (await storedMessages(sessionId)).reverse();
+      assert.equal(stored.length, 54);
+      assert.deepEqual(await shownMessages(page), stored.map((m) => [m.isAgent, m.content]));
+
+      // A reply produced elsewhere (another client, websocket transport) arrives as events, once.
+      const other = await server.request('POST', `${S}/${sessionId}/messages`, { body: { content: 'from another tab', transport: 'http' } });
+      assert.equal(other.status, 201);
+      await page.locator(`[data-message-id="${other.body.agentResponse.id}"]`).waitFor({ state: 'attached' });
+      stored = (await storedMessages(sessionId)).reverse();
+      assert.deepEqual(await shownMessages(page), stored.map((m) => [m.isAgent, m.content]));
+
+      assert.equal(await page.evaluate(() => localStorage.length), 0, 'nothing in localStorage');
+      assert.deepEqual(await page.context().cookies(), []);
+      assert.ok(await page.locator('#new-session').isHidden(), 'no key: no session creation');
+      for (const request of requests) {
+        assert.ok(!request.url().includes(token), `no token in ${request.url()}`);
+        assert.ok(!decodeURIComponent(request.url()).includes(token));
+        const headers = await request.allHeaders();
+        if (new URL(request.url()).pathname.startsWith('/api/')) assert.equal(headers.authorization, `Bearer ${token}`);
+        else assert.equal(headers.authorization, undefined, 'no credentials on the static files');
+        assert.equal(headers.referer, undefined, 'no Referer');
+      }
+    });
+  });
+
+  it('after a server restart, the event stream resumes with Last-Event-ID and misses nothing', async () => {
+    let own = await startServer({ SSE_HEARTBEAT_SECONDS: '1' });
+    try {
+      const { sessionId, sessionToken: token } = await createSession(own);
+      await withPage(own.url, `#session=${sessionId}&token=${token}`, async ({ page, requests }) => {
+        await waitForText(page, '#stream-state', 'live');
+        await sendInPage(page, 'Hello');
+        const lastId = await waitForEvents(page, sessionId, own);
+
+        const port = new URL(own.url).port;
+        await own.close({ keepData: true });
+        await waitForText(page, '#stream-state', 'reconnecting…');
+        own = await startServer({ PORT: port, SSE_HEARTBEAT_SECONDS: '1' }, own.clock, own.storage);
+        // Sent while the page is not connected yet.
+        const missed = await own.request('POST', `${S}/${sessionId}/messages`, { body: { content: 'sent during the outage', transport: 'http' } });
+        assert.equal(missed.status, 201, missed.text);
+
+        await page.locator(`[data-message-id="${missed.body.agentResponse.id}"]`).waitFor({ state: 'attached' });
+        await waitForText(page, '#stream-state', 'live');
+        const stored = (await storedMessages(sessionId, own)).reverse();
+        assert.deepEqual(await shownMessages(page), stored.map((m) => [m.isAgent, m.content]));
+        const streams = requests.filter((r) => r.url().endsWith(`/${sessionId}/events`));
+        assert.ok(streams.length >= 2);
+        assert.equal((await streams[0]!.allHeaders())['last-event-id'], undefined);
+        for (const stream of streams.slice(1)) assert.equal((await stream.allHeaders())['last-event-id'], lastId);
+      });
+    } finally {
+      await own.close();
+    }
+  });
+
+  it("an agent's failure arrives as an error event and is shown as an agent error", async () => {
+    // A webhook agent whose endpoint answers 500.
+    const failing = createServer((_request, response) => {
+      response.statusCode = 500;
+      response.end('down');
+    });
+    await new Promise<void>((resolve) => failing.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(failing.address() as AddressInfo).port}/`;
+      const agent = await server.request('POST', '/api/agents', { body: { name: 'Broken', provider: { type: 'webhook', url } } });
+      assert.equal(agent.status, 201, agent.text);
+      const { sessionId, sessionToken } = await createSession(server, { agentId: agent.body.id });
+      await withPage(server.url, `#session=${sessionId}&token=${sessionToken}`, async ({ page }) => {
+        await waitForText(page, '#stream-state', 'live');
+        await page.fill('#message-input', 'Are you there?');
+        await page.click('#send');
+        await page.locator('#messages [data-testid="agent-error"]').waitFor({ state: 'visible' });
+        assert.match((await page.textContent('#messages [data-testid="agent-error"]'))!, /^Agent error: [A-Z_]+: \S/);
+        await page.waitForFunction(() => !document.querySelector('#send').disabled);
+        const stored = await storedMessages(sessionId);
+        assert.deepEqual(stored.map((m) => [m.isAgent, m.content]), [[false, 'Are you there?']], 'the user message stays stored');
+        assert.deepEqual(await shownMessages(page), [[false, 'Are you there?']]);
+        assert.ok(await page.locator('#error').isHidden(), 'not an API error');
+      });
+    } finally {
+      await new Promise((resolve) => failing.close(resolve));
+    }
+  });
+
+  it('a bad API key or session token shows UNAUTHORIZED and asks again', async () => {
+    await withPage(server.url, '', async ({ page }) => {
+      await page.fill('#api-key', 'ask_ThisIsNotAKeyThisIsNotAKeyThisIsNotAKey00');
+      await page.click('#use-key');
+      await page.locator('#error').waitFor({ state: 'visible' });
+      assert.match((await page.textContent('#error'))!, /^UNAUTHORIZED: /);
+      await page.locator('#credentials').waitFor({ state: 'visible' });
+      assert.ok(await page.locator('#new-session').isHidden());
+      assert.equal(await page.evaluate(() => sessionStorage.getItem('agent-sessions.apiKey')), null);
+    });
+    const { sessionId } = await createSession(server);
+    await withPage(server.url, `#session=${sessionId}&token=ast_ThisIsNotATokenThisIsNotATokenThisIsNot00`, async ({ page }) => {
+      await page.locator('#error').waitFor({ state: 'visible' });
+      assert.match((await page.textContent('#error'))!, /^UNAUTHORIZED: /);
+      await page.locator('#credentials').waitFor({ state: 'visible' });
+      assert.ok(await page.locator('#session').isHidden());
+      assert.equal(page.url(), `${server.url}/`);
+    });
+  });
+
+  it('API errors show code and message: an out-of-range timeout', async () => {
+    await withPage(server.url, '', async ({ page }) => {
+      await page.fill('#api-key', ADMIN_KEY);
+      await page.click('#use-key');
+      await page.locator(`#agent option[value="${ELIZA}"]`).waitFor({ state: 'attached' });
+      await page.fill('#timeout', '2');
+      await page.click('#create');
+      await page.locator('#error').waitFor({ state: 'visible' });
+      assert.match((await page.textContent('#error'))!, /^VALIDATION_ERROR: .*timeoutMinutes/);
+      assert.ok(await page.locator('#session').isHidden());
+    });
+  });
+});
