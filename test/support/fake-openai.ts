@@ -21,7 +21,9 @@ export type OpenAIBehaviour =
   /** Streams `chunks`, then closes cleanly without a finish_reason or [DONE]. */
   | { kind: 'truncated'; chunks: string[] }
   /** Waits `delayMs` before sending anything at all (not even headers). */
-  | { kind: 'slow'; delayMs: number; chunks: string[] };
+  | { kind: 'slow'; delayMs: number; chunks: string[] }
+  /** Streams `before`, waits until `release` resolves, then streams `after` and finishes properly. */
+  | { kind: 'gated'; before: string[]; release: Promise<void>; after: string[] };
 
 export interface FakeOpenAI {
   /** The base URL to configure (`…/v1`). */
@@ -79,6 +81,17 @@ export async function startFakeOpenAI(behaviour: OpenAIBehaviour = { kind: 'stre
         if (!open()) return;
         streamHead();
         await writeChunks(current.chunks);
+        res.write(chunkFrame(model, {}, 'stop'));
+        res.write('data: [DONE]\n\n');
+        res.end();
+        return;
+      }
+      case 'gated': {
+        streamHead();
+        await writeChunks(current.before);
+        await current.release;
+        if (!open()) return;
+        for (const chunk of current.after) res.write(chunkFrame(model, { content: chunk }, null));
         res.write(chunkFrame(model, {}, 'stop'));
         res.write('data: [DONE]\n\n');
         res.end();
