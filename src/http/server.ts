@@ -85,6 +85,11 @@ export async function buildServer(deps: Deps, logger: FastifyServerOptions['logg
     } catch {
       return done(new AppError('INVALID_JSON', 'Request body is not valid JSON'), undefined);
     }
+    // Every body of this API is an object; the routes that take none (renew, heartbeat, DELETE)
+    // must not act on `[]` or `"x"` either.
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      return done(new AppError('VALIDATION_ERROR', 'Invalid request', 'The request body must be a JSON object'), undefined);
+    }
     const forbidden = findForbiddenKey(body);
     if (forbidden) return done(new AppError('VALIDATION_ERROR', 'Invalid request', `${forbidden}: this key is not allowed`), undefined);
     done(null, body);
@@ -110,6 +115,9 @@ export async function buildServer(deps: Deps, logger: FastifyServerOptions['logg
   const knownPaths = FindMyWay({ ignoreTrailingSlash: true });
   const methodsByPath = new Map<string, Set<string>>();
   app.addHook('onRoute', (route) => {
+    // A wildcard (Swagger UI's static files) matches every path below it: a file it lacks is
+    // unknown (404), not a wrong method.
+    if (route.url.includes('*')) return;
     let methods = methodsByPath.get(route.url);
     if (!methods) {
       methods = new Set();

@@ -112,6 +112,25 @@ describe('request bodies', () => {
     }
   });
 
+  test('renew, heartbeat and DELETE take no body, and refuse one that is not an object', async () => {
+    const own = await createSession(server);
+    const path = `${BASE}/${own.sessionId}`;
+    const stored = () => server.app.store.getSession(own.sessionId);
+    const before = await stored();
+    server.clock.advance(MINUTE);
+    for (const [method, suffix] of [['POST', '/renew'], ['POST', '/heartbeat'], ['DELETE', '']] as const) {
+      for (const raw of ['[]', '"x"', '42', 'null']) {
+        assertError(await server.request(method, path + suffix, { raw, headers: JSON_TYPE }), 400, 'VALIDATION_ERROR');
+      }
+    }
+    assert.deepEqual(await stored(), before, 'nothing renewed, nothing deleted');
+    // An empty body and an (ignored) object body are fine.
+    assert.equal((await server.request('POST', `${path}/heartbeat`, { raw: '', headers: JSON_TYPE })).status, 200);
+    assert.equal((await server.request('POST', `${path}/renew`, { raw: '{}', headers: JSON_TYPE })).status, 200);
+    assert.equal((await server.request('DELETE', path, { raw: '{}', headers: JSON_TYPE })).status, 200);
+    assert.equal(await stored(), undefined);
+  });
+
   test('a non-JSON content type: 415 UNSUPPORTED_MEDIA_TYPE', async () => {
     for (const [method, path] of bodyRoutes()) {
       // fetch labels a bare string body text/plain.
@@ -299,6 +318,12 @@ describe('OpenAPI and Swagger UI', () => {
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
     assert.match(res.text, /swagger/i);
+  });
+
+  test('a file Swagger UI does not have is 404 NOT_FOUND, not a wrong method', async () => {
+    assertError(await server.request('GET', '/docs/static/nope.js', { token: null }), 404, 'NOT_FOUND');
+    const asset = await server.request('GET', '/docs/static/swagger-ui.css', { token: null });
+    assert.equal(asset.status, 200);
   });
 });
 

@@ -52,6 +52,11 @@ describe('create: validation', () => {
     assertValidation(await create({ agentId: 'eliza', userId: USER }), 'agentId');
     assertValidation(await create({ agentId: ELIZA, userId: 'bob' }), 'userId');
     assertValidation(await create({ agentId: ELIZA, userId: 42 }), 'userId');
+    // The 36 characters only: a `urn:uuid:` prefix would make the same user look like another.
+    assertValidation(await create({ agentId: ELIZA, userId: `urn:uuid:${USER}` }), 'userId');
+    assertValidation(await create({ agentId: `URN:UUID:${ELIZA}`, userId: USER }), 'agentId');
+    assertValidation(await create({ agentId: ELIZA, userId: `{${USER}}` }), 'userId');
+    assert.equal(await countSessions(), 0, 'nothing was created');
   });
 
   test('no body, a null or an array body: 400 VALIDATION_ERROR', async () => {
@@ -173,6 +178,7 @@ describe('list: validation', () => {
       ['status=deleted', 'status'],
       ['agentId=eliza', 'agentId'],
       ['userId=42', 'userId'],
+      [`userId=urn:uuid:${USER}`, 'userId'],
     ]) {
       assertValidation(await server.request('GET', `${BASE}?${qs}`), field!);
     }
