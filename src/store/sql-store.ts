@@ -45,10 +45,12 @@ const toSession = (row: Selectable<SessionsTable>): Session => ({
   lastMessageAt: row.last_message_at === null ? null : Number(row.last_message_at),
 });
 
-const sessionColumns = (s: Session) => ({
-  agent_id: s.agentId,
-  user_id: s.userId,
-  metadata: JSON.stringify(s.metadata),
+/**
+ * The columns a session's life changes. Who it belongs to and its metadata are written once, at
+ * insert: leaving them out of every save keeps SQLite from rewriting the agent and user indexes
+ * (and the metadata text) on each heartbeat.
+ */
+const sessionStateColumns = (s: Session) => ({
   timeout_minutes: s.config.timeoutMinutes,
   auto_renew: s.config.autoRenew ? 1 : 0,
   max_duration_minutes: s.config.maxDurationMinutes,
@@ -182,7 +184,10 @@ class SqlOps implements StoreOps {
         channel_id: session.channelId,
         created_at: session.createdAt,
         token_hash: tokenHash ?? null,
-        ...sessionColumns(session),
+        agent_id: session.agentId,
+        user_id: session.userId,
+        metadata: JSON.stringify(session.metadata),
+        ...sessionStateColumns(session),
       })
       .execute();
   }
@@ -209,7 +214,7 @@ class SqlOps implements StoreOps {
       const row = await ops.db
         .updateTable('sessions')
         .set((eb) => ({
-          ...sessionColumns(session),
+          ...sessionStateColumns(session),
           ...(options.rearmWarning ? { warned: 0 } : {}),
           event_seq: eb('event_seq', '+', events.length),
         }))

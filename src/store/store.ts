@@ -75,7 +75,9 @@ export interface StoreOps {
   /** Reads a session; inside a transaction it also locks the row until commit (PostgreSQL). */
   getSession(id: string): Promise<Session | undefined>;
   /**
-   * Writes a session's new state and stores the events the change causes, numbered after the
+   * Writes a session's new lifecycle state (timeout configuration, activity, renewals, expiry;
+   * its agent, user and metadata are fixed at creation and not written) and stores the events
+   * the change causes, numbered after the
    * session's last event (nothing when the session is gone). `rearmWarning` clears the warned
    * flag: the change took the session out of its warning window.
    */

@@ -239,12 +239,11 @@ for (const backend of backends()) {
       await assert.rejects(store.insertSession({ ...makeSession(), channelId: session.channelId }));
     });
 
-    test('updateSession writes every mutable field and nothing else', async () => {
+    test('saveSession writes the lifecycle state; owner and metadata stay as created', async () => {
       const session = makeSession({ metadata: { a: 1 } });
       await store.insertSession(session);
       const changed: Session = {
         ...session,
-        metadata: { b: [2] },
         config: { timeoutMinutes: 45, autoRenew: false, maxDurationMinutes: 100, warningThresholdMinutes: 2 },
         lastActivity: T0 + 5 * MIN,
         lastRenewal: T0 + 4 * MIN,
@@ -252,7 +251,7 @@ for (const backend of backends()) {
         renewalCount: 3,
         lastMessageAt: T0 + 5 * MIN,
       };
-      await store.saveSession(changed, []);
+      await store.saveSession({ ...changed, agentId: randomUUID(), userId: randomUUID(), metadata: { b: [2] } }, []);
       assert.deepEqual(await store.getSession(session.id), changed);
 
       const other = makeSession();
