@@ -18,6 +18,9 @@ export const generateSessionToken = (): string => secret(SESSION_TOKEN_PREFIX);
 
 export const isSessionToken = (token: string): boolean => token.startsWith(SESSION_TOKEN_PREFIX);
 
+/** SHA-256 in hex. */
+const DIGEST_HEX_LENGTH = 64;
+
 /** The digest stored in place of a secret (hex). */
 export const hashSecret = (value: string): string => createHash('sha256').update(value, 'utf8').digest('hex');
 
@@ -25,11 +28,11 @@ export const hashSecret = (value: string): string => createHash('sha256').update
 export const displayPrefix = (key: string): string => key.slice(0, DISPLAY_LENGTH);
 
 /**
- * Compares two digests without an early exit on the first differing byte. Both sides are
- * hashed first, so unequal lengths cannot short-circuit either.
+ * Compares two digests (hex SHA-256, as `hashSecret` gives them) without an early exit on the
+ * first differing byte. Digests have a fixed length, so the length check reveals nothing; any
+ * other input is simply unequal.
  */
 export function digestsEqual(a: string, b: string): boolean {
-  const left = createHash('sha256').update(a).digest();
-  const right = createHash('sha256').update(b).digest();
-  return timingSafeEqual(left, right);
+  if (a.length !== DIGEST_HEX_LENGTH || b.length !== DIGEST_HEX_LENGTH) return false;
+  return timingSafeEqual(Buffer.from(a, 'latin1'), Buffer.from(b, 'latin1'));
 }

@@ -62,6 +62,8 @@ describe('credentials', () => {
     assert.equal(digestsEqual(hashSecret(key), hashSecret(key)), true);
     assert.equal(digestsEqual(hashSecret(key), hashSecret(`${key}x`)), false);
     assert.equal(digestsEqual('short', 'a much longer value'), false);
+    assert.equal(digestsEqual('x'.repeat(64), 'x'.repeat(64)), true, 'equal 64-character strings');
+    assert.equal(digestsEqual(hashSecret(key).slice(1), hashSecret(key).slice(1)), false, 'not a digest');
   });
 
   test('scopes: `*` grants everything, a scope itself only', () => {
