@@ -12,6 +12,7 @@ import type { Attachment, Message } from '../domain/message.js';
 import type { LifecycleFlags } from '../domain/schedule.js';
 import { warningStartsAt, type Session } from '../domain/session.js';
 import { migrationProvider } from './migrations/index.js';
+import type { SessionCache } from './session-cache.js';
 import type { AgentsTable, ApiKeysTable, Database, MessagesTable, SessionsTable } from './schema.js';
 import type {
   ApiKeyRecord,
@@ -123,12 +124,14 @@ class SqlOps implements StoreOps {
   constructor(
     protected readonly db: Kysely<Database>,
     readonly dialect: Dialect,
+    /** Embedded mode only; shared by the store and its transactions. */
+    protected readonly sessionCache?: SessionCache,
   ) {}
 
   /** Runs `work` atomically: in the current transaction, or in a new one. */
   protected atomically<T>(work: (ops: SqlOps) => Promise<T>): Promise<T> {
     if (this.db.isTransaction) return work(this);
-    return this.db.transaction().execute((trx) => work(new SqlOps(trx, this.dialect)));
+    return this.db.transaction().execute((trx) => work(new SqlOps(trx, this.dialect, this.sessionCache)));
   }
 
   // ---- agents -------------------------------------------------------------------------------
@@ -177,6 +180,7 @@ class SqlOps implements StoreOps {
   // ---- sessions -----------------------------------------------------------------------------
 
   async insertSession(session: Session, tokenHash?: string): Promise<void> {
+    this.sessionCache?.invalidate(session.id);
     await this.db
       .insertInto('sessions')
       .values({
@@ -204,11 +208,24 @@ class SqlOps implements StoreOps {
   }
 
   async getSession(id: string): Promise<Session | undefined> {
+    // Inside a transaction the row is read (and, on PostgreSQL, locked) for a write to follow.
+    const cache = this.db.isTransaction ? undefined : this.sessionCache;
+    if (cache === undefined) {
+      const row = await this.readSessionRow(id);
+      return row && toSession(row);
+    }
+    const cached = cache.get(id);
+    if (cached !== undefined) return cached;
+    const ticket = cache.ticket();
     const row = await this.readSessionRow(id);
-    return row && toSession(row);
+    if (row === undefined) return undefined;
+    const session = toSession(row);
+    cache.fill(ticket, session);
+    return session;
   }
 
   saveSession(session: Session, events: PendingEvent[], options: { rearmWarning?: boolean } = {}): Promise<SessionEvent[]> {
+    this.sessionCache?.invalidate(session.id);
     return this.atomically(async (ops) => {
       // The new state and the sequence numbers of its events in one statement.
       const row = await ops.db
@@ -276,6 +293,7 @@ class SqlOps implements StoreOps {
   }
 
   deleteSession(id: string): Promise<boolean> {
+    this.sessionCache?.invalidate(id);
     return this.atomically(async (ops) => {
       await ops.db.deleteFrom('messages').where('session_id', '=', id).execute();
       await ops.db.deleteFrom('events').where('session_id', '=', id).execute();
@@ -543,16 +561,8 @@ class SqlOps implements StoreOps {
 }
 
 export class SqlStore extends SqlOps implements Store {
-  constructor(
-    db: Kysely<Database>,
-    dialect: Dialect,
-    private readonly onClose: () => Promise<void> = async () => {},
-  ) {
-    super(db, dialect);
-  }
-
   transaction<T>(work: (tx: StoreOps) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((trx) => work(new SqlOps(trx, this.dialect)));
+    return this.db.transaction().execute((trx) => work(new SqlOps(trx, this.dialect, this.sessionCache)));
   }
 
   async migrate(): Promise<string[]> {
@@ -576,6 +586,7 @@ export class SqlStore extends SqlOps implements Store {
       .execute();
     const ids = rows.map((r) => r.id);
     if (ids.length === 0) return 0;
+    for (const id of ids) this.sessionCache?.invalidate(id);
     // Expired long ago, these sessions can no longer change; one short transaction per batch.
     await this.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('messages').where('session_id', 'in', ids).execute();
@@ -593,6 +604,5 @@ export class SqlStore extends SqlOps implements Store {
 
   async close(): Promise<void> {
     await this.db.destroy();
-    await this.onClose();
   }
 }

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteAdapter, SqliteDialect, type DialectAdapter, type SqliteDatabase } from 'kysely';
 import type { Database } from './schema.js';
+import { SessionCache } from './session-cache.js';
 import { SqlStore } from './sql-store.js';
 
 /**
@@ -29,7 +30,7 @@ export function openSqliteStore(path: string): SqlStore {
   connection.pragma('synchronous = NORMAL');
   connection.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new TransactionalSqliteDialect({ database: withPreparedStatements(connection) }) });
-  return new SqlStore(db, 'sqlite');
+  return new SqlStore(db, 'sqlite', new SessionCache(committedElsewhere(connection)));
 }
 
 /**
@@ -52,6 +53,21 @@ function withPreparedStatements(connection: BetterSqlite3.Database): SqliteDatab
       }
       return statement;
     },
+  };
+}
+
+/**
+ * Whether another connection (another process on the same file) has committed since the last
+ * call. SQLite's data_version changes only for other connections' commits, never for this one's.
+ */
+function committedElsewhere(connection: BetterSqlite3.Database): () => boolean {
+  const dataVersion = connection.prepare('pragma data_version').pluck();
+  let seen = dataVersion.get();
+  return () => {
+    const now = dataVersion.get();
+    if (now === seen) return false;
+    seen = now;
+    return true;
   };
 }
 
