@@ -7,6 +7,7 @@
  * - every write of this store to a session drops that session's entry (`invalidate`), before the
  *   write commits, so no later read can see the state from before it;
  * - a read that started before such a write cannot put its older row back (`ticket`/`fill`);
+ * - only reads outside transactions fill it (a transaction may still roll back);
  * - a commit by any other connection to the same file (a second process) empties the cache: the
  *   store asks SQLite (`PRAGMA data_version`) before every lookup.
  * Entries are deep-frozen, since every caller gets the same object.

@@ -140,11 +140,23 @@ describe('the SQLite store with its cache', () => {
     await assert.rejects(
       store.transaction(async (tx) => {
         await tx.saveSession(renewed(s, 1), []);
+        assert.deepEqual(await tx.getSession(s.id), renewed(s, 1), 'the transaction reads its own write');
         throw new Error('abort');
       }),
       /abort/,
     );
     assert.deepEqual(await store.getSession(s.id), s);
+  });
+
+  test('inside a transaction: the committed row, also after another connection wrote it; then its own write', async () => {
+    const s = await cachedSession();
+    await other.saveSession(renewed(s, 1), []);
+    await store.transaction(async (tx) => {
+      assert.deepEqual(await tx.getSession(s.id), renewed(s, 1));
+      await tx.saveSession(renewed(s, 2), []);
+      assert.deepEqual(await tx.getSession(s.id), renewed(s, 2));
+    });
+    assert.deepEqual(await store.getSession(s.id), renewed(s, 2));
   });
 
   test('a read under way when a write starts does not put the older state back', async () => {
