@@ -117,9 +117,10 @@ export class Replies {
         },
       );
       if (text.trim() === '') throw new AgentError('AGENT_FAILED', 'The agent returned an empty reply');
-      // Every chunk event is stored before the message.created that completes them.
-      await chunkEvents.flush();
-      const reply = await this.save(replyId, session.id, agent, message, text, extras);
+      // The chunk events not stored yet go in the reply's own transaction, before its
+      // message.created: a short reply costs one transaction, not two.
+      const lastChunks = await chunkEvents.drain();
+      const reply = await this.save(replyId, session.id, agent, message, text, extras, lastChunks);
       recordReply(provider, startedAt, undefined);
       return reply;
     } catch (error) {
@@ -187,6 +188,7 @@ export class Replies {
     inReplyTo: Message,
     text: string,
     extras: ReplyExtras,
+    chunkEvents: PendingEvent[],
   ): Promise<Message> {
     const { reply, events } = await this.store.transaction(async (tx) => {
       const now = this.clock.now();
@@ -210,7 +212,7 @@ export class Replies {
         inReplyTo: inReplyTo.id,
       };
       await tx.insertMessage(reply);
-      const pending: PendingEvent[] = [{ type: 'message.created', at: now, data: { message: toMessageView(reply) } }];
+      const pending: PendingEvent[] = [...chunkEvents, { type: 'message.created', at: now, data: { message: toMessageView(reply) } }];
       return { reply, events: await tx.saveSession({ ...session, lastMessageAt: createdAt }, pending) };
     });
     this.fanout.publish(events);
@@ -221,7 +223,8 @@ export class Replies {
 /**
  * Streams `message.chunk` events into the session's event log. Chunks arrive faster than one
  * transaction each would be sensible, so they are stored in small batches (every few
- * milliseconds), in order, and published once stored.
+ * milliseconds), in order, and published once stored. The last batch is handed over (`drain`)
+ * to be stored with the reply itself.
  */
 class ChunkEvents {
   private pending: PendingEvent[] = [];
@@ -238,6 +241,15 @@ class ChunkEvents {
   add(data: { messageId: string; chunk: string; index: number }): void {
     this.pending.push({ type: 'message.chunk', at: this.clock.now(), data });
     this.timer ??= setTimeout(() => void this.flush().catch(() => {}), 20);
+  }
+
+  /** Waits for the batches under way and returns the chunk events not stored yet. */
+  async drain(): Promise<PendingEvent[]> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const rest = this.pending.splice(0);
+    await this.chain;
+    return rest;
   }
 
   flush(): Promise<void> {
