@@ -7,31 +7,9 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { hashSecret } from '../../src/auth/credentials.js';
 import { FIRST_KEY_ID } from '../../src/auth/keys.js';
-import type { Session } from '../../src/domain/session.js';
 import type { ApiKeyRecord, Store } from '../../src/store/store.js';
 import { backends } from './backends.js';
-
-const MIN = 60_000;
-const T0 = Date.parse('2026-01-01T00:00:00.000Z');
-const YEAR_2100 = Date.parse('2100-01-01T00:00:00.123Z');
-
-function makeSession(overrides: Partial<Session> = {}): Session {
-  return {
-    id: randomUUID(),
-    channelId: randomUUID(),
-    agentId: randomUUID(),
-    userId: randomUUID(),
-    metadata: {},
-    config: { timeoutMinutes: 30, autoRenew: true, maxDurationMinutes: 720, warningThresholdMinutes: 5 },
-    createdAt: T0,
-    lastActivity: T0,
-    lastRenewal: T0,
-    expiresAt: T0 + 30 * MIN,
-    renewalCount: 0,
-    lastMessageAt: null,
-    ...overrides,
-  };
-}
+import { makeSession, MIN, T0, YEAR_2100 } from './fixtures.js';
 
 function makeKey(overrides: Partial<ApiKeyRecord> = {}): ApiKeyRecord {
   const secret = `ask_${randomUUID()}`;

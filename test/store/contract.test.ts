@@ -10,35 +10,10 @@ import type { Agent } from '../../src/domain/agent.js';
 import type { PendingEvent, SessionEvent } from '../../src/domain/events.js';
 import { planHistory, shapeHistoryPage, type HistoryQuery } from '../../src/domain/history.js';
 import type { Message } from '../../src/domain/message.js';
-import type { Session, TimeoutConfig } from '../../src/domain/session.js';
+import type { Session } from '../../src/domain/session.js';
 import type { IdempotencyRecord, SessionListQuery, Store } from '../../src/store/store.js';
 import { backends } from './backends.js';
-
-const MIN = 60_000;
-const T0 = Date.parse('2026-01-01T00:00:00.000Z');
-/** Far beyond 2^31 seconds and 2^32 ms: times must survive as 64-bit integers. */
-const YEAR_2100 = Date.parse('2100-01-01T00:00:00.123Z');
-
-const CONFIG: TimeoutConfig = { timeoutMinutes: 30, autoRenew: true, maxDurationMinutes: 720, warningThresholdMinutes: 5 };
-
-function makeSession(overrides: Partial<Session> = {}): Session {
-  const createdAt = overrides.createdAt ?? T0;
-  return {
-    id: randomUUID(),
-    channelId: randomUUID(),
-    agentId: randomUUID(),
-    userId: randomUUID(),
-    metadata: {},
-    config: { ...CONFIG },
-    createdAt,
-    lastActivity: createdAt,
-    lastRenewal: createdAt,
-    expiresAt: createdAt + 30 * MIN,
-    renewalCount: 0,
-    lastMessageAt: null,
-    ...overrides,
-  };
-}
+import { CONFIG, makeSession, MIN, T0, YEAR_2100 } from './fixtures.js';
 
 function makeMessage(sessionId: string, createdAt: number, overrides: Partial<Message> = {}): Message {
   return {

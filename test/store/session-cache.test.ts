@@ -5,7 +5,6 @@
  * to the same file (another process).
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,27 +13,10 @@ import type { Session } from '../../src/domain/session.js';
 import { SessionCache } from '../../src/store/session-cache.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
+import { makeSession as baseSession, MIN, T0 } from './fixtures.js';
 
-const T0 = Date.parse('2026-01-01T00:00:00.000Z');
-const MIN = 60_000;
-
-function makeSession(overrides: Partial<Session> = {}): Session {
-  return {
-    id: randomUUID(),
-    channelId: randomUUID(),
-    agentId: randomUUID(),
-    userId: randomUUID(),
-    metadata: { tags: ['a'], nested: { n: 1 } },
-    config: { timeoutMinutes: 30, autoRenew: true, maxDurationMinutes: 720, warningThresholdMinutes: 5 },
-    createdAt: T0,
-    lastActivity: T0,
-    lastRenewal: T0,
-    expiresAt: T0 + 30 * MIN,
-    renewalCount: 0,
-    lastMessageAt: null,
-    ...overrides,
-  };
-}
+/** With nested metadata, to see the cache freeze it all. */
+const makeSession = (overrides: Partial<Session> = {}): Session => baseSession({ metadata: { tags: ['a'], nested: { n: 1 } }, ...overrides });
 
 /** The next state a heartbeat would write. */
 const renewed = (s: Session, minutes: number): Session => ({

@@ -76,11 +76,15 @@ async function waitForText(page: Page, selector: string, text: string): Promise<
   );
 }
 
+async function typeAndSend(page: Page, text: string): Promise<void> {
+  await page.fill('#message-input', text);
+  await page.click('#send');
+}
+
 /** Types and sends a message, then waits for the agent's complete reply. */
 async function sendInPage(page: Page, text: string): Promise<void> {
   const replies = await page.locator('#messages .message.agent').count();
-  await page.fill('#message-input', text);
-  await page.click('#send');
+  await typeAndSend(page, text);
   await page.waitForFunction(
     (count) =>
       !document.querySelector('#send').disabled &&
@@ -107,6 +111,17 @@ async function waitForEvents(page: Page, sessionId: string, target = server): Pr
   const last = String(events[events.length - 1]?.seq ?? '');
   await page.waitForFunction((want) => sessionStorage.getItem('agent-sessions.lastEventId') === want, `${sessionId}:${last}`);
   return last;
+}
+
+/** Creates the agent and a session with it, then opens the session's token link, live. */
+async function withAgentSession(agent: Record<string, unknown>, fn: (page: Page, sessionId: string) => Promise<void>): Promise<void> {
+  const created = await server.request('POST', '/api/agents', { body: agent });
+  assert.equal(created.status, 201, created.text);
+  const { sessionId, sessionToken } = await createSession(server, { agentId: created.body.id });
+  await withPage(server.url, `#session=${sessionId}&token=${sessionToken}`, async ({ page }) => {
+    await waitForText(page, '#stream-state', 'live');
+    await fn(page, sessionId);
+  });
 }
 
 async function storedMessages(sessionId: string, target = server): Promise<any[]> {
@@ -334,13 +349,8 @@ describe('the web app in a browser', () => {
     let release!: () => void;
     const model = await startFakeOpenAI({ kind: 'gated', before: ['Hel', 'lo'], release: new Promise((resolve) => (release = resolve)), after: [' there'] });
     try {
-      const agent = await server.request('POST', '/api/agents', { body: { name: 'Streamer', provider: { type: 'openai', baseUrl: model.baseUrl, model: 'local' } } });
-      assert.equal(agent.status, 201, agent.text);
-      const { sessionId, sessionToken } = await createSession(server, { agentId: agent.body.id });
-      await withPage(server.url, `#session=${sessionId}&token=${sessionToken}`, async ({ page }) => {
-        await waitForText(page, '#stream-state', 'live');
-        await page.fill('#message-input', 'Hi');
-        await page.click('#send');
+      await withAgentSession({ name: 'Streamer', provider: { type: 'openai', baseUrl: model.baseUrl, model: 'local' } }, async (page, sessionId) => {
+        await typeAndSend(page, 'Hi');
         await waitForText(page, '#messages .message.agent.streaming .text', 'Hello');
         assert.ok(await page.locator('#send').isDisabled(), 'no second send while the reply streams');
         assert.equal((await storedMessages(sessionId)).length, 1, 'only the user message is stored so far');
@@ -368,13 +378,8 @@ describe('the web app in a browser', () => {
     await new Promise<void>((resolve) => failing.listen(0, '127.0.0.1', resolve));
     try {
       const url = `http://127.0.0.1:${(failing.address() as AddressInfo).port}/`;
-      const agent = await server.request('POST', '/api/agents', { body: { name: 'Broken', provider: { type: 'webhook', url } } });
-      assert.equal(agent.status, 201, agent.text);
-      const { sessionId, sessionToken } = await createSession(server, { agentId: agent.body.id });
-      await withPage(server.url, `#session=${sessionId}&token=${sessionToken}`, async ({ page }) => {
-        await waitForText(page, '#stream-state', 'live');
-        await page.fill('#message-input', 'Are you there?');
-        await page.click('#send');
+      await withAgentSession({ name: 'Broken', provider: { type: 'webhook', url } }, async (page, sessionId) => {
+        await typeAndSend(page, 'Are you there?');
         await page.locator('#messages [data-testid="agent-error"]').waitFor({ state: 'visible' });
         assert.match((await page.textContent('#messages [data-testid="agent-error"]'))!, /^Agent error: [A-Z_]+: \S/);
         await page.waitForFunction(() => !document.querySelector('#send').disabled);
