@@ -8,6 +8,7 @@ import type { Scope } from '../auth/scopes.js';
 import type { Agent, ProviderConfig } from '../domain/agent.js';
 import type { PendingEvent, SessionEvent, SessionEventType } from '../domain/events.js';
 import type { HistoryPlan } from '../domain/history.js';
+import type { JsonObject } from '../domain/json.js';
 import type { Attachment, Message } from '../domain/message.js';
 import type { LifecycleFlags } from '../domain/schedule.js';
 import { warningStartsAt, type Session } from '../domain/session.js';
@@ -26,12 +27,16 @@ import type {
 
 export type Dialect = 'sqlite' | 'postgres';
 
+/** Most sessions and messages have neither metadata nor attachments: no parse for those. */
+const parseObject = (text: string): JsonObject => (text === '{}' ? {} : JSON.parse(text));
+const parseAttachments = (text: string): Attachment[] => (text === '[]' ? [] : JSON.parse(text));
+
 const toSession = (row: Selectable<SessionsTable>): Session => ({
   id: row.id,
   channelId: row.channel_id,
   agentId: row.agent_id,
   userId: row.user_id,
-  metadata: JSON.parse(row.metadata),
+  metadata: parseObject(row.metadata),
   config: {
     timeoutMinutes: row.timeout_minutes,
     autoRenew: row.auto_renew === 1,
@@ -64,17 +69,20 @@ const sessionStateColumns = (s: Session) => ({
   warning_at: warningStartsAt(s),
 });
 
-const toMessage = (row: Selectable<MessagesTable>): Message => ({
+const toMessage = (row: Omit<Selectable<MessagesTable>, 'session_id'>, sessionId: string): Message => ({
   id: row.id,
-  sessionId: row.session_id,
+  sessionId,
   content: row.content,
   authorId: row.author_id,
   isAgent: row.is_agent === 1,
   createdAt: Number(row.created_at),
-  metadata: JSON.parse(row.metadata),
-  attachments: JSON.parse(row.attachments) as Attachment[],
+  metadata: parseObject(row.metadata),
+  attachments: parseAttachments(row.attachments),
   inReplyTo: row.in_reply_to,
 });
+
+/** The columns of a message but its session's id, which the queries of one session know. */
+const MESSAGE_COLUMNS = ['id', 'content', 'author_id', 'is_agent', 'created_at', 'metadata', 'attachments', 'in_reply_to'] as const;
 
 const toAgent = (row: Selectable<AgentsTable>): Agent => ({
   id: row.id,
@@ -371,7 +379,7 @@ class SqlOps implements StoreOps {
 
   async getMessage(id: string): Promise<Message | undefined> {
     const row = await this.db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
-    return row && toMessage(row);
+    return row && toMessage(row, row.session_id);
   }
 
   async findReplyTo(messageId: string): Promise<Message | undefined> {
@@ -381,27 +389,27 @@ class SqlOps implements StoreOps {
       .where('in_reply_to', '=', messageId)
       .orderBy('created_at')
       .executeTakeFirst();
-    return row && toMessage(row);
+    return row && toMessage(row, row.session_id);
   }
 
   async listMessages(sessionId: string, plan: HistoryPlan): Promise<Message[]> {
-    let query = this.db.selectFrom('messages').selectAll().where('session_id', '=', sessionId);
+    let query = this.db.selectFrom('messages').select(MESSAGE_COLUMNS).where('session_id', '=', sessionId);
     if (plan.before !== undefined) query = query.where('created_at', '<', plan.before);
     if (plan.after !== undefined) query = query.where('created_at', '>', plan.after);
     const rows = await query.orderBy('created_at', plan.order).limit(plan.fetch).execute();
-    return rows.map(toMessage);
+    return rows.map((row) => toMessage(row, sessionId));
   }
 
   async recentMessages(sessionId: string, n: number): Promise<Message[]> {
     if (n <= 0) return [];
     const rows = await this.db
       .selectFrom('messages')
-      .selectAll()
+      .select(MESSAGE_COLUMNS)
       .where('session_id', '=', sessionId)
       .orderBy('created_at', 'desc')
       .limit(n)
       .execute();
-    return rows.map(toMessage).reverse();
+    return rows.map((row) => toMessage(row, sessionId)).reverse();
   }
 
   // ---- events -------------------------------------------------------------------------------
