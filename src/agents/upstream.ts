@@ -3,6 +3,7 @@
  * message is safe to show to a client, while the original failure stays attached as `cause`
  * for the logs.
  */
+import { AGENT_SECRET_ENV_PREFIX, isAgentSecretEnvName } from '../domain/agent.js';
 import { AgentError } from './provider.js';
 
 type Code = AgentError['code'];
@@ -24,6 +25,10 @@ export function abortReason(signal: AbortSignal): AgentError {
 
 /** The value of the environment variable a provider names, read at call time so rotation needs no restart. */
 export function secretFromEnv(name: string, what: string): string {
+  // Agents stored before the rule existed may name any variable: those are not read.
+  if (!isAgentSecretEnvName(name)) {
+    throw agentFailure('AGENT_UNAVAILABLE', `The agent's ${what} is not configured`, new Error(`environment variable ${name} is not an ${AGENT_SECRET_ENV_PREFIX}… variable`));
+  }
   const value = process.env[name];
   if (value === undefined || value === '') {
     // The variable's name stays out of the client-facing message; operators find it in the cause.

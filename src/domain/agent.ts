@@ -1,6 +1,16 @@
 import type { JsonObject } from './json.js';
 import type { TimeoutConfigPatch } from './session.js';
 
+/**
+ * The only environment variables an agent may name (`apiKeyEnv`, `secretEnv`). Whoever can
+ * manage agents can point one at their own URL, so a free choice of variable would hand them
+ * any secret of the server's environment (SESSIONS_API_KEY, DATABASE_URL, cloud credentials).
+ */
+export const AGENT_SECRET_ENV_PREFIX = 'AGENT_SECRET_';
+
+export const isAgentSecretEnvName = (name: string): boolean =>
+  name.startsWith(AGENT_SECRET_ENV_PREFIX) && /^[A-Z0-9_]+$/.test(name) && name.length > AGENT_SECRET_ENV_PREFIX.length;
+
 /** The built-in agent every fresh database gets, with an id the docs can name. */
 export const ELIZA_AGENT_ID = '00000000-0000-4000-8000-000000000001';
 

@@ -20,7 +20,7 @@ import {
   within,
 } from './helpers.js';
 
-const KEY_ENV = 'AGENT_SESSIONS_TEST_OPENAI_KEY';
+const KEY_ENV = 'AGENT_SECRET_TEST_OPENAI_KEY';
 const API_KEY = 'sk-test-9f8e7d6c5b4a39281706f5e4d3c2b1a0';
 process.env[KEY_ENV] = API_KEY;
 
@@ -119,13 +119,39 @@ describe('the request', () => {
   });
 
   test('a named key variable that is not set fails the reply without calling the endpoint', async () => {
-    const unset = await createAgent(server, { type: 'openai', baseUrl: fake.baseUrl, model: 'm', apiKeyEnv: 'AGENT_SESSIONS_TEST_UNSET_KEY' });
+    const unset = await createAgent(server, { type: 'openai', baseUrl: fake.baseUrl, model: 'm', apiKeyEnv: 'AGENT_SECRET_TEST_UNSET_KEY' });
     const session = await sessionWith(server, unset.id);
     const before = fake.requests.length;
     const sent = await sendHttp(server, session.sessionId, 'hi');
     assert.equal(sent.agentError.code, 'AGENT_UNAVAILABLE');
-    assert.ok(!sent.agentError.message.includes('AGENT_SESSIONS_TEST_UNSET_KEY'), 'the variable name stays in the logs');
+    assert.ok(!sent.agentError.message.includes('AGENT_SECRET_TEST_UNSET_KEY'), 'the variable name stays in the logs');
     assert.equal(fake.requests.length, before);
+  });
+
+  test("an agent stored naming a server setting (before the AGENT_SECRET_ rule) does not get it", async () => {
+    // Written to the store directly: the API refuses such a name (test/agents/providers.test.ts).
+    const now = server.clock.now();
+    const id = '7e3f8a52-1d6b-4c0e-9a4f-2b8c5d7e9f01';
+    await server.app.store.insertAgent({
+      id,
+      name: 'Old',
+      system: '',
+      provider: { type: 'openai', baseUrl: fake.baseUrl, model: 'm', apiKeyEnv: 'SESSIONS_API_KEY' },
+      sessionDefaults: {},
+      metadata: {},
+      createdAt: now,
+      updatedAt: now,
+    });
+    process.env.SESSIONS_API_KEY = ADMIN_KEY;
+    try {
+      const session = await sessionWith(server, id);
+      const before = fake.requests.length;
+      const sent = await sendHttp(server, session.sessionId, 'hi');
+      assert.equal(sent.agentError.code, 'AGENT_UNAVAILABLE');
+      assert.equal(fake.requests.length, before, 'the endpoint was not called');
+    } finally {
+      delete process.env.SESSIONS_API_KEY;
+    }
   });
 });
 

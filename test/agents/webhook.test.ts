@@ -9,7 +9,7 @@ import { startFakeWebhook, type FakeWebhook } from '../support/fake-webhook.js';
 import { startServer, USER, type TestServer } from '../support/server.js';
 import { createAgent, historyOf, metricValue, sendHttp, sendSse, sessionWith, within } from './helpers.js';
 
-const SECRET_ENV = 'AGENT_SESSIONS_TEST_WEBHOOK_SECRET';
+const SECRET_ENV = 'AGENT_SECRET_TEST_WEBHOOK';
 const SECRET = 'whsec-test-0f1e2d3c4b5a69788796a5b4c3d2e1f0';
 process.env[SECRET_ENV] = SECRET;
 
@@ -84,7 +84,7 @@ describe('the request', () => {
   });
 
   test('a named secret variable that is not set fails the reply without sending anything unsigned', async () => {
-    const unset = await createAgent(server, { type: 'webhook', url: hook.url, secretEnv: 'AGENT_SESSIONS_TEST_UNSET_SECRET' });
+    const unset = await createAgent(server, { type: 'webhook', url: hook.url, secretEnv: 'AGENT_SECRET_TEST_UNSET' });
     const session = await sessionWith(server, unset.id);
     const before = hook.requests.length;
     const sent = await sendHttp(server, session.sessionId, 'hi');

@@ -377,7 +377,7 @@ describe('agents', () => {
       id: '44444444-4444-4444-8444-444444444444',
       name: 'Hooked',
       system: 'You are terse.',
-      provider: { type: 'webhook', url: 'https://agents.example.com/reply', secretEnv: 'HOOK_SECRET', timeoutMs: 5000 },
+      provider: { type: 'webhook', url: 'https://agents.example.com/reply', secretEnv: 'AGENT_SECRET_HOOK', timeoutMs: 5000 },
       sessionDefaults: { timeoutMinutes: 60, autoRenew: false },
       metadata: { team: 'support', tier: 2 },
     };
@@ -388,10 +388,10 @@ describe('agents', () => {
 
     const openai = await req('POST', '/api/agents', {
       name: 'GPT',
-      provider: { type: 'openai', baseUrl: 'https://api.example.com/v1', model: 'some-model', apiKeyEnv: 'EXAMPLE_KEY', temperature: 0.5, maxTokens: 256 },
+      provider: { type: 'openai', baseUrl: 'https://api.example.com/v1', model: 'some-model', apiKeyEnv: 'AGENT_SECRET_EXAMPLE', temperature: 0.5, maxTokens: 256 },
     });
     assert.equal(openai.status, 201, openai.text);
-    assert.deepEqual(openai.body.provider, { type: 'openai', baseUrl: 'https://api.example.com/v1', model: 'some-model', apiKeyEnv: 'EXAMPLE_KEY', temperature: 0.5, maxTokens: 256 });
+    assert.deepEqual(openai.body.provider, { type: 'openai', baseUrl: 'https://api.example.com/v1', model: 'some-model', apiKeyEnv: 'AGENT_SECRET_EXAMPLE', temperature: 0.5, maxTokens: 256 });
 
     assertError(await req('POST', '/api/agents', { ...full, name: 'Again' }), 409, 'CONFLICT');
     assert.equal((await req('GET', `/api/agents/${full.id}`)).body.name, 'Hooked');

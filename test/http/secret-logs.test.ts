@@ -13,7 +13,7 @@ import { ManualClock } from '../support/clock.js';
 import { ADMIN_KEY, ELIZA, USER, startServer, type TestServer } from '../support/server.js';
 
 const S = '/api/messaging/sessions';
-const PROVIDER_KEY_ENV = 'AGENT_SESSIONS_TEST_PROVIDER_KEY';
+const PROVIDER_KEY_ENV = 'AGENT_SECRET_TEST_PROVIDER_KEY';
 const PROVIDER_KEY = 'sk-test-provider-secret-5d1c0f7e9a2b4c6d';
 const WRONG_KEY = 'ask_WrongButSecretLookingValue0123456789abcdefg';
 
