@@ -9,6 +9,11 @@ export const METADATA_MAX_BYTES = 16_384;
 export const METADATA_MAX_DEPTH = 5;
 export const CONTENT_MAX_CODE_POINTS = 10_000;
 export const IDEMPOTENCY_KEY_MAX_LENGTH = 255;
+/**
+ * No request body of the API nests anywhere near this (metadata stops at 5 levels); a deeper one,
+ * even in a field a route ignores, is refused before any code could recurse through it.
+ */
+export const BODY_MAX_DEPTH = 64;
 
 export type ContentPolicy = 'standard' | 'strict';
 

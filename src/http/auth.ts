@@ -45,9 +45,22 @@ export interface SecurityDeps {
   settings: Pick<Settings, 'corsOrigins'>;
 }
 
-/** A URL fit for a log line: credentials in the query string are masked. */
+/**
+ * A URL fit for a log line: credentials in the query string are masked. The parameter's name is
+ * compared decoded, as the query parser reads it (`%74oken=` is `token=`).
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]');
+  return url.replace(/([?&])([^=&#]*)=([^&#]*)/g, (pair, separator: string, name: string) =>
+    decodedName(name).toLowerCase() === 'token' ? `${separator}${name}=[redacted]` : pair,
+  );
+}
+
+function decodedName(name: string): string {
+  try {
+    return decodeURIComponent(name.replace(/\+/g, ' '));
+  } catch {
+    return name;
+  }
 }
 
 /** The credential a request carries; a header always wins over `?token=`. */

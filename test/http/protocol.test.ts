@@ -112,6 +112,22 @@ describe('request bodies', () => {
     }
   });
 
+  test('a body nested deeper than 64 levels, even in a field no route reads: 400, nothing stored', async () => {
+    const own = await createSession(server);
+    const path = `${BASE}/${own.sessionId}/messages`;
+    const nested = (levels: number) => '['.repeat(levels) + ']'.repeat(levels);
+    // 63 arrays inside the outer object: 64 levels, accepted (the unknown field is ignored).
+    const ok = await server.request('POST', path, { raw: `{"content":"fine","transport":"http","zzz":${nested(63)}}`, headers: JSON_TYPE });
+    assert.equal(ok.status, 201, ok.text);
+    for (const levels of [64, 30_000]) {
+      const res = await server.request('POST', path, { raw: `{"content":"deep","zzz":${nested(levels)}}`, headers: JSON_TYPE });
+      assertError(res, 400, 'VALIDATION_ERROR');
+      assert.match(res.body.error.details, /deeper than 64 levels/);
+    }
+    const stored = await server.app.store.recentMessages(own.sessionId, 100);
+    assert.deepEqual(stored.map((m) => [m.isAgent, m.isAgent ? 'reply' : m.content]), [[false, 'fine'], [true, 'reply']]);
+  });
+
   test('renew, heartbeat and DELETE take no body, and refuse one that is not an object', async () => {
     const own = await createSession(server);
     const path = `${BASE}/${own.sessionId}`;

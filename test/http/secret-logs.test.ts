@@ -59,6 +59,11 @@ test('keys, tokens and provider keys never reach a log line or an error body', a
   remember(await call(server, 'GET', `${S}/${id}`, { token }));
   remember(await call(server, 'GET', `${S}/${id}/events`, { token, place: 'query' }));
   remember(await call(server, 'GET', `${S}/${id}/events?lastEventId=0`, { token, place: 'query' }));
+  // The parameter's name percent-encoded (`%74oken` is `token`): still a credential, still masked.
+  const encoded = await call(server, 'GET', `${S}/${id}/events?%74oken=${token}`);
+  assert.equal(encoded.status, 200);
+  remember(encoded);
+  remember(await call(server, 'GET', `${S}/${id}/events?lastEventId=abc&%74oken=${token}`)); // refused: 400
   remember(await call(server, 'GET', `${S}/${id}/messages`, { token, place: 'query' })); // refused: 401
   remember(await call(server, 'PATCH', `${S}/${id}/timeout`, { token, body: {} })); // refused: 403
   remember(await call(server, 'POST', `${S}/${id}/messages`, { token, body: { content: 'hello', transport: 'http' } }));
