@@ -18,6 +18,7 @@ import { LocalFanout, type Fanout } from './realtime/fanout.js';
 import { Redis } from 'ioredis';
 import { RedisFanout } from './realtime/redis-fanout.js';
 import { Scheduler } from './realtime/scheduler.js';
+import { CredentialWatch } from './auth/credential-watch.js';
 import { attachSocketIo } from './realtime/socketio.js';
 import { AgentService } from './services/agents.js';
 import { Maintenance } from './services/maintenance.js';
@@ -52,6 +53,8 @@ export interface Application {
   replies: Replies;
   scheduler: Scheduler;
   io: import('socket.io').Server;
+  /** Closes event streams and sockets whose credential was revoked (tests call `recheck`). */
+  credentials: CredentialWatch;
   maintenance: Maintenance;
   settings: Settings;
   auth: Authenticator;
@@ -123,6 +126,8 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     ),
     owners,
   );
+  // Event streams and sockets outlive the request that authenticated them.
+  const credentials = new CredentialWatch(auth, (error) => logger?.warn({ err: error }, 'credential check failed'));
   if (settings.agentsDir) await agents.loadFromDirectory(settings.agentsDir, agentFileValidator(settings.bounds));
 
   const server = await buildServer(
@@ -140,6 +145,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
       apiKeys,
       limiter,
       owners,
+      credentials,
       logAccess: ['debug', 'trace'].includes(settings.logLevel),
     },
     options.logger ?? loggerOptions(settings),
@@ -151,10 +157,11 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
   const scheduler = new Scheduler(store, fanout, clock, (error) =>
     server.log.error({ err: error }, 'lifecycle scheduler failed'),
   );
-  const io = attachSocketIo(server.server, { sessions, store, fanout, auth, corsOrigins: settings.corsOrigins });
+  const io = attachSocketIo(server.server, { sessions, store, fanout, auth, limiter, watch: credentials, corsOrigins: settings.corsOrigins });
   if (options.background !== false) {
     maintenance.start();
     scheduler.start();
+    credentials.start();
   }
 
   return {
@@ -167,6 +174,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     scheduler,
     io,
     maintenance,
+    credentials,
     settings,
     auth,
     apiKeys,
@@ -174,6 +182,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     listen: () => server.listen({ port: settings.port, host: settings.host }),
     async close() {
       await scheduler.stop();
+      credentials.stop();
       io.disconnectSockets(true);
       io.engine.close();
       await server.close();

@@ -88,6 +88,28 @@ export class Authenticator {
   }
 
   /**
+   * Whether a principal authenticated earlier still would be: its key not revoked nor expired,
+   * its session not gone. For connections that outlive a request (src/auth/credential-watch.ts).
+   * Throws when the store cannot answer.
+   */
+  async stillValid(principal: Principal): Promise<boolean> {
+    const now = this.options.clock.now();
+    switch (principal.kind) {
+      case 'open':
+        return true;
+      case 'key': {
+        if (principal.keyId === CONFIGURED_KEY_ID) return true;
+        const key = await this.store.getApiKey(principal.keyId);
+        return key !== undefined && (key.expiresAt === null || now < key.expiresAt);
+      }
+      case 'session': {
+        const session = await this.store.getSession(principal.sessionId);
+        return session !== undefined && !isPastRetention(session, now, this.options.retentionMs);
+      }
+    }
+  }
+
+  /**
    * Throws FORBIDDEN unless `principal` may act with `scope` (on `sessionId`, for routes on one
    * session). A session token passes only for its own session and only for read, write and
    * manage; which routes accept tokens at all is the route's decision.

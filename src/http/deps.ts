@@ -1,5 +1,6 @@
 import type { Replies } from '../agents/replies.js';
 import type { Authenticator } from '../auth/authenticator.js';
+import type { CredentialWatch } from '../auth/credential-watch.js';
 import type { ApiKeys } from '../auth/keys.js';
 import type { SessionOwners } from '../services/session-owners.js';
 import type { RequestLimiter } from './rate-limit.js';
@@ -27,6 +28,8 @@ export interface Deps {
   limiter: RequestLimiter;
   /** sessionId → user and agent, for the rate limiter; create primes it. */
   owners: SessionOwners;
+  /** Ends event streams whose credential is revoked or has expired since they opened. */
+  credentials: Pick<CredentialWatch, 'watch'>;
   /** Log every request at debug level (off unless LOG_LEVEL is debug or trace). */
   logAccess: boolean;
 }

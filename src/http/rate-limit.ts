@@ -134,20 +134,35 @@ export class RequestLimiter {
    * cannot spend another session's budget.
    */
   async charge(request: FastifyRequest, reply: FastifyReply, principal: Principal, authorized: boolean): Promise<void> {
+    const sessionId = (request.params as { sessionId?: unknown } | undefined)?.sessionId;
+    const charges = await this.chargesOf(principal, authorized && typeof sessionId === 'string' ? sessionId : undefined);
+    if (charges.length > 0) this.enforce(request, reply, await this.rateLimits.charge(charges));
+  }
+
+  /**
+   * The same windows for Socket.IO: a handshake counts for its key, a join also for the
+   * session, its user and its agent (once authorized). There are no headers to set: a used-up
+   * window refuses with RATE_LIMITED, `retryAfter` in the error.
+   */
+  async chargeSocket(principal: Principal, sessionId?: string): Promise<void> {
+    const charges = await this.chargesOf(principal, sessionId);
+    if (charges.length === 0) return;
+    const refusal = refusalOf(await this.rateLimits.charge(charges));
+    if (refusal) throw refusal.error;
+  }
+
+  private async chargesOf(principal: Principal, sessionId: string | undefined): Promise<Charge[]> {
     const charges: Charge[] = [];
     if (principal.kind === 'key') charges.push({ policy: 'key', id: principal.keyId });
-    const sessionId = (request.params as { sessionId?: unknown } | undefined)?.sessionId;
-    if (authorized && typeof sessionId === 'string') {
-      const owner = await this.owners.get(sessionId);
-      if (owner) {
-        charges.push(
-          { policy: 'session', id: sessionId },
-          { policy: 'user', id: owner.userId.toLowerCase() },
-          { policy: 'agent', id: owner.agentId.toLowerCase() },
-        );
-      }
+    const owner = sessionId === undefined ? undefined : await this.owners.get(sessionId);
+    if (owner) {
+      charges.push(
+        { policy: 'session', id: sessionId! },
+        { policy: 'user', id: owner.userId.toLowerCase() },
+        { policy: 'agent', id: owner.agentId.toLowerCase() },
+      );
     }
-    if (charges.length > 0) this.enforce(request, reply, await this.rateLimits.charge(charges));
+    return charges;
   }
 
   /** Create counts for the user and agent its body names (once the body is parsed). */
@@ -168,19 +183,26 @@ export class RequestLimiter {
       .header('ratelimit-limit', shown.policy.points)
       .header('ratelimit-remaining', shown.remaining)
       .header('ratelimit-reset', seconds(shown.resetMs));
-    const exceeded = all.filter((o) => o.exceeded);
-    if (exceeded.length === 0) return;
-    // Nothing gets through before every used-up window has started over.
-    const retryAfter = Math.max(...exceeded.map((o) => seconds(o.resetMs)));
-    void reply.header('retry-after', retryAfter);
-    const worst = exceeded.find((o) => seconds(o.resetMs) === retryAfter)!;
-    throw new AppError(
-      'RATE_LIMITED',
-      'Too many requests',
-      `${worst.policy.name} limit: ${worst.policy.points} requests per ${per(worst.policy.windowSeconds)}`,
-      { retryAfter },
-    );
+    const refusal = refusalOf(all);
+    if (!refusal) return;
+    void reply.header('retry-after', refusal.retryAfter);
+    throw refusal.error;
   }
+}
+
+/** RATE_LIMITED when a window is used up: nothing gets through before every such window starts over. */
+function refusalOf(outcomes: Outcome[]): { error: AppError; retryAfter: number } | undefined {
+  const exceeded = outcomes.filter((o) => o.exceeded);
+  if (exceeded.length === 0) return undefined;
+  const retryAfter = Math.max(...exceeded.map((o) => seconds(o.resetMs)));
+  const worst = exceeded.find((o) => seconds(o.resetMs) === retryAfter)!;
+  const error = new AppError(
+    'RATE_LIMITED',
+    'Too many requests',
+    `${worst.policy.name} limit: ${worst.policy.points} requests per ${per(worst.policy.windowSeconds)}`,
+    { retryAfter },
+  );
+  return { error, retryAfter };
 }
 
 /** The create hook; the other counting happens in the auth hook, which knows the principal. */

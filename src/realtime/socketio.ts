@@ -6,6 +6,8 @@
  */
 import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
+import type { Principal } from '../auth/authenticator.js';
+import type { CredentialWatch } from '../auth/credential-watch.js';
 import { AppError } from '../domain/errors.js';
 import type { SessionEvent } from '../domain/events.js';
 import type { MessageView } from '../domain/message.js';
@@ -17,8 +19,8 @@ import type { Fanout } from './fanout.js';
 
 /** The subset of the authenticator the socket layer needs. */
 export interface SocketAuth {
-  authenticate(token: string | undefined): Promise<unknown>;
-  authorize(principal: unknown, scope: 'sessions:read', sessionId?: string): void;
+  authenticate(token: string | undefined): Promise<Principal>;
+  authorize(principal: Principal, scope: 'sessions:read', sessionId?: string): void;
 }
 
 export interface SocketDeps {
@@ -26,8 +28,17 @@ export interface SocketDeps {
   store: Store;
   fanout: Fanout;
   auth?: SocketAuth;
+  /** The HTTP rate-limit windows: a handshake counts like a request, a join like one on its session. */
+  limiter?: { chargeSocket(principal: Principal, sessionId?: string): Promise<void> };
+  /** Disconnects sockets whose credential has been revoked or has expired since the handshake. */
+  watch?: Pick<CredentialWatch, 'watch'>;
   corsOrigins: string[];
 }
+
+const handshakeToken = (socket: Socket): string | undefined => {
+  const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+  return typeof token === 'string' ? token : undefined;
+};
 
 /** elizaOS's message type for "join this room/channel". */
 const ELIZA_ROOM_JOINING = 1;
@@ -72,10 +83,11 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
 
   io.use(async (socket, next) => {
     try {
-      const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
-      socket.data.principal = deps.auth
-        ? await deps.auth.authenticate(typeof token === 'string' ? token : undefined)
-        : undefined;
+      if (deps.auth) {
+        const principal = await deps.auth.authenticate(handshakeToken(socket));
+        await deps.limiter?.chargeSocket(principal);
+        socket.data.principal = principal;
+      }
       next();
     } catch (error) {
       const appError = toAppError(error);
@@ -83,8 +95,19 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
     }
   });
 
+  /**
+   * May this socket join `sessionId`? Asked before the session is looked up, so that a refusal
+   * says nothing about whether it exists. The credential is checked again (a key revoked since
+   * the handshake joins nothing more) and the join is counted like a request on the session.
+   */
+  const admit = async (socket: Socket, sessionId: string): Promise<void> => {
+    if (!deps.auth) return;
+    const principal = await deps.auth.authenticate(handshakeToken(socket));
+    deps.auth.authorize(principal, 'sessions:read', sessionId);
+    await deps.limiter?.chargeSocket(principal, sessionId);
+  };
+
   const join = async (socket: Socket, session: Session): Promise<void> => {
-    deps.auth?.authorize(socket.data.principal, 'sessions:read', session.id);
     if (!subscriptions.has(session.id)) {
       const agent = await deps.store.getAgent(session.agentId);
       const name = agent?.name ?? 'agent';
@@ -99,10 +122,16 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
   };
 
   io.on('connection', (socket) => {
+    if (socket.data.principal && deps.watch) {
+      const unwatch = deps.watch.watch(socket.data.principal as Principal, () => socket.disconnect(true));
+      socket.on('disconnect', unwatch);
+    }
+
     socket.on('join', async (payload: unknown, ack?: unknown) => {
       try {
         const sessionId = (payload as { sessionId?: unknown } | undefined)?.sessionId;
         if (typeof sessionId !== 'string') throw new AppError('VALIDATION_ERROR', 'Invalid request', 'sessionId: is required');
+        await admit(socket, sessionId);
         await join(socket, await deps.sessions.findActive(sessionId));
         answer(ack, { ok: true });
       } catch (error) {
@@ -122,6 +151,9 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
       try {
         const channelId = message.payload?.channelId ?? message.payload?.roomId;
         const session = typeof channelId === 'string' ? await deps.store.getSessionByChannel(channelId) : undefined;
+        // A session token learns nothing about channels of other sessions: unknown ones are
+        // refused the same way.
+        await admit(socket, session?.id ?? '');
         if (!session) throw new AppError('SESSION_NOT_FOUND', 'No session owns this channel');
         await join(socket, await deps.sessions.findActive(session.id));
         answer(ack, { ok: true });

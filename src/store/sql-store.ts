@@ -548,6 +548,11 @@ class SqlOps implements StoreOps {
     return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 
+  async getApiKey(id: string): Promise<ApiKeyRecord | undefined> {
+    const row = await this.db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toApiKey(row);
+  }
+
   async getApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined> {
     const row = await this.db.selectFrom('api_keys').selectAll().where('key_hash', '=', keyHash).executeTakeFirst();
     return row && toApiKey(row);

@@ -120,6 +120,7 @@ export interface StoreOps {
   /** Inserts `key` only while no key at all is stored; true when it did. Safe to race. */
   insertFirstApiKey(key: ApiKeyRecord): Promise<boolean>;
   getApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined>;
+  getApiKey(id: string): Promise<ApiKeyRecord | undefined>;
   /** Oldest first. */
   listApiKeys(): Promise<ApiKeyRecord[]>;
   deleteApiKey(id: string): Promise<boolean>;

@@ -39,12 +39,21 @@ for (const backend of backends()) {
       assert.ok(migrated.includes('002-auth'), migrated.join(', '));
     });
 
-    test('an API key is found by its digest only, with every field as stored', async () => {
+    test('an API key is found by its digest, with every field as stored', async () => {
       const key = makeKey({ expiresAt: YEAR_2100, scopes: ['*'] });
       await store.insertApiKey(key);
       assert.deepEqual(await store.getApiKeyByHash(key.keyHash), key);
       assert.equal(await store.getApiKeyByHash(hashSecret('something else')), undefined);
       assert.equal(await store.getApiKeyByHash(key.prefix), undefined);
+    });
+
+    test('an API key is found by its id (to check it again), until it is revoked', async () => {
+      const key = makeKey();
+      await store.insertApiKey(key);
+      assert.deepEqual(await store.getApiKey(key.id), key);
+      assert.equal(await store.getApiKey(randomUUID()), undefined);
+      assert.equal(await store.deleteApiKey(key.id), true);
+      assert.equal(await store.getApiKey(key.id), undefined);
     });
 
     test('two keys cannot share a digest', async () => {

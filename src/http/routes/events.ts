@@ -22,7 +22,7 @@ export function parseLastEventId(value: string | undefined): number {
 }
 
 export async function eventRoutes(app: App, deps: Deps): Promise<void> {
-  const { sessions, store, fanout, settings } = deps;
+  const { sessions, store, fanout, settings, credentials } = deps;
 
   app.get<{ Params: SessionIdParams; Querystring: { lastEventId?: string; token?: string }; Headers: { 'last-event-id'?: string } }>(
     '/api/messaging/sessions/:sessionId/events',
@@ -65,9 +65,11 @@ export async function eventRoutes(app: App, deps: Deps): Promise<void> {
       const unsubscribe = fanout.subscribe(session.id, (event) => relay.live(event));
       const heartbeat = setInterval(() => stream.comment('keep-alive'), settings.sseHeartbeatMs);
       heartbeat.unref();
+      const unwatch = request.principal ? credentials.watch(request.principal, () => stream.end()) : () => {};
       stream.signal.addEventListener('abort', () => {
         unsubscribe();
         clearInterval(heartbeat);
+        unwatch();
       });
       stream.comment('connected');
       await relay.catchUp().catch((error) => {
