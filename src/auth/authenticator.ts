@@ -10,7 +10,7 @@ import { digestsEqual, hashSecret, isSessionToken } from './credentials.js';
 import { ANY_KEY, grants, SESSION_TOKEN_SCOPES, type Requirement, type Scope } from './scopes.js';
 
 export type Principal =
-  | { kind: 'key'; keyId: string; scopes: readonly Scope[] }
+  | { kind: 'key'; keyId: string; scopes: readonly Scope[]; /** ms, or null for never */ expiresAt: number | null }
   | { kind: 'session'; sessionId: string }
   /** AUTH_DISABLED: everything is allowed. */
   | { kind: 'open' };
@@ -75,7 +75,7 @@ export class Authenticator {
     }
 
     if (this.configuredKeyHash !== undefined && digestsEqual(digest, this.configuredKeyHash)) {
-      return { kind: 'key', keyId: CONFIGURED_KEY_ID, scopes: ['*'] };
+      return { kind: 'key', keyId: CONFIGURED_KEY_ID, scopes: ['*'], expiresAt: null };
     }
 
     const key = await reachable(this.store.getApiKeyByHash(digest));
@@ -84,7 +84,7 @@ export class Authenticator {
     if (!key || !digestsEqual(digest, key.keyHash)) throw unauthorized();
     if (key.expiresAt !== null && now >= key.expiresAt) throw unauthorized('The API key has expired');
     await this.touch(key.id, now);
-    return { kind: 'key', keyId: key.id, scopes: key.scopes };
+    return { kind: 'key', keyId: key.id, scopes: key.scopes, expiresAt: key.expiresAt };
   }
 
   /**

@@ -102,8 +102,8 @@ describe('Authenticator', () => {
   });
 
   test('authenticate: configured key, stored key, session token; anything else 401', async () => {
-    assert.deepEqual(await auth.authenticate('configured-secret'), { kind: 'key', keyId: CONFIGURED_KEY_ID, scopes: ['*'] });
-    assert.deepEqual(await auth.authenticate('ask_stored'), { kind: 'key', keyId: 'k1', scopes: ['sessions:read'] });
+    assert.deepEqual(await auth.authenticate('configured-secret'), { kind: 'key', keyId: CONFIGURED_KEY_ID, scopes: ['*'], expiresAt: null });
+    assert.deepEqual(await auth.authenticate('ask_stored'), { kind: 'key', keyId: 'k1', scopes: ['sessions:read'], expiresAt: 60_000 });
     assert.deepEqual(await auth.authenticate('ast_live'), { kind: 'session', sessionId: SESSION_ID });
     assert.deepEqual(seen, [SESSION_ID]);
     for (const token of [undefined, '', 'configured-secre', 'configured-secretx', 'ask_other', 'ast_other', hashSecret('ask_stored')]) {
@@ -152,7 +152,7 @@ describe('Authenticator', () => {
   });
 
   test('authorize: keys by scope; tokens for read/write/manage of their own session only', () => {
-    const key = (scopes: Scope[]): Principal => ({ kind: 'key', keyId: 'k', scopes });
+    const key = (scopes: Scope[]): Principal => ({ kind: 'key', keyId: 'k', scopes, expiresAt: null });
     const token: Principal = { kind: 'session', sessionId: SESSION_ID };
     assert.equal(code(() => auth.authorize(key(['*']), 'keys:manage')), 'allowed');
     assert.equal(code(() => auth.authorize(key(['sessions:read']), 'sessions:read', SESSION_ID)), 'allowed');

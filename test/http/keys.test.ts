@@ -137,6 +137,33 @@ describe('DELETE /api/keys/:id', () => {
     assert.equal(unknown.body.error.code, 'NOT_FOUND');
   });
 
+  test('a key hands out only scopes it holds: 403 FORBIDDEN naming the others, nothing created', async () => {
+    const manager = (await post({ name: 'manager', scopes: ['keys:manage', 'sessions:read'] })).body;
+    const before = (await call(server, 'GET', '/api/keys', { token: ADMIN_KEY })).body.keys.length;
+    const refused = await post({ name: 'wider', scopes: ['sessions:read', '*'] }, manager.key);
+    assert.equal(refused.status, 403, refused.text);
+    assert.equal(refused.body.error.code, 'FORBIDDEN');
+    assert.match(refused.body.error.message, /scopes it does not hold: \*$/);
+    assert.equal((await call(server, 'GET', '/api/keys', { token: ADMIN_KEY })).body.keys.length, before);
+    assert.equal((await post({ name: 'narrower', scopes: ['sessions:read'] }, manager.key)).status, 201);
+  });
+
+  test('a key that expires creates only keys that expire no later: 403 FORBIDDEN otherwise', async () => {
+    const until = server.clock.now() + 60 * MINUTE;
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const manager = (await post({ name: 'temporary', scopes: ['keys:manage'], expiresAt: iso(until) })).body;
+    for (const expiresAt of [undefined, null, iso(until + 1)]) {
+      const refused = await post({ name: 'longer', scopes: ['keys:manage'], ...(expiresAt === undefined ? {} : { expiresAt }) }, manager.key);
+      assert.equal(refused.status, 403, `${expiresAt}: ${refused.text}`);
+      assert.match(refused.body.error.message, new RegExp(`outlives it: expiresAt must be at most ${iso(until).replace(/\./g, '\\.')}$`));
+    }
+    const same = await post({ name: 'as long', scopes: ['keys:manage'], expiresAt: iso(until) }, manager.key);
+    assert.equal(same.status, 201, same.text);
+    assert.equal(same.body.expiresAt, iso(until));
+    // The configured key never expires, so it may create keys that never do.
+    assert.equal((await post({ name: 'forever', scopes: ['keys:manage'] })).body.expiresAt, null);
+  });
+
   test('a key can revoke itself; its next request is 401', async () => {
     const created = (await post({ name: 'self', scopes: ['keys:manage'] })).body;
     assert.equal((await call(server, 'DELETE', `/api/keys/${created.id}`, { token: created.key })).status, 200);

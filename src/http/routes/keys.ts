@@ -50,20 +50,24 @@ export async function keyRoutes(app: App, deps: Deps): Promise<void> {
       schema: {
         tags,
         summary: 'Create an API key',
-        description: 'A key can hand out only scopes it holds itself.',
+        description: 'A key can hand out only scopes it holds itself, and no key that outlives it.',
         operationId: 'createApiKey',
         body: CreateKeyBody,
         response: responses({ 201: CreatedKey }, [400, 413, 415]),
       },
     },
     async (request, reply) => {
-      const { name, scopes, expiresAt } = request.body;
+      const { name, scopes } = request.body;
+      const expiresAt = request.body.expiresAt == null ? null : Date.parse(request.body.expiresAt);
       const principal = request.principal;
       if (principal?.kind === 'key') {
         const beyond = scopes.filter((s) => !grants(principal.scopes, s));
         if (beyond.length > 0) throw forbidden(`A key cannot grant scopes it does not hold: ${beyond.join(', ')}`);
+        if (principal.expiresAt !== null && (expiresAt === null || expiresAt > principal.expiresAt)) {
+          throw forbidden(`A key cannot create a key that outlives it: expiresAt must be at most ${new Date(principal.expiresAt).toISOString()}`);
+        }
       }
-      const created = await apiKeys.create({ name, scopes, expiresAt: expiresAt == null ? null : Date.parse(expiresAt) });
+      const created = await apiKeys.create({ name, scopes, expiresAt });
       const { prefix: _prefix, lastUsedAt: _lastUsedAt, ...view } = toKeyView(created.record);
       return reply.status(201).send({ ...view, key: created.key });
     },
