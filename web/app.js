@@ -788,6 +788,10 @@ function readFragment() {
   const id = params.get('session') ?? '';
   const token = params.get('token') ?? '';
   if (id && token) {
+    // A link must not silently swap the session this tab is in: whoever made the link could
+    // read everything typed into theirs.
+    const current = store.get('sessionId');
+    if (current && current !== id && !confirm(`Open session ${id} from this link? This tab leaves session ${current}.`)) return;
     store.set('sessionId', id);
     store.set('sessionToken', token);
     store.remove('lastEventId');

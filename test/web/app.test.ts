@@ -313,6 +313,34 @@ describe('the web app in a browser', () => {
     });
   });
 
+  it('a link to another session asks before leaving the one this tab is in', async () => {
+    const a = await createSession(server);
+    const b = await createSession(server);
+    await withPage(server.url, `#session=${a.sessionId}&token=${a.sessionToken}`, async ({ page }) => {
+      await waitForText(page, '#stream-state', 'live');
+      const openLink = async (answer: 'accept' | 'dismiss'): Promise<string> => {
+        await page.goto('about:blank');
+        // The question stops the page's script: answer it before waiting for the load.
+        const asked = page.waitForEvent('dialog');
+        const loaded = page.goto(`/#session=${b.sessionId}&token=${b.sessionToken}`);
+        const dialog = await asked;
+        const question = dialog.message();
+        await dialog[answer]();
+        await loaded;
+        await page.locator('html[data-ready="true"]').waitFor({ state: 'attached' });
+        await waitForText(page, '#stream-state', 'live');
+        return question;
+      };
+
+      assert.equal(await openLink('dismiss'), `Open session ${b.sessionId} from this link? This tab leaves session ${a.sessionId}.`);
+      assert.equal(await page.textContent('#session-id'), a.sessionId, 'declined: still in session A');
+      assert.equal(page.url(), `${server.url}/`, 'the link is out of the address bar either way');
+      await openLink('accept');
+      assert.equal(await page.textContent('#session-id'), b.sessionId);
+      assert.equal(await page.evaluate(() => sessionStorage.getItem('agent-sessions.sessionToken')), b.sessionToken);
+    });
+  });
+
   it('after a server restart, the event stream resumes with Last-Event-ID and misses nothing', async () => {
     let own = await startServer({ SSE_HEARTBEAT_SECONDS: '1' });
     try {
