@@ -28,19 +28,25 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   const address = await app.listen();
   const agents = await app.agents.list();
-  console.log(`agent-sessions listening on ${address}`);
-  console.log(`  store:  ${describeStore(settings)}`);
-  console.log(`  agents: ${agents.length === 0 ? '(none)' : agents.map(describeAgent).join('\n          ')}`);
-  console.log(`  docs:   ${address}/docs`);
-  if (settings.authDisabled) console.log('  auth:   DISABLED (loopback only): every request is allowed');
+  const banner = [
+    `agent-sessions listening on ${address}`,
+    `  store:  ${describeStore(settings)}`,
+    `  agents: ${agents.length === 0 ? '(none)' : agents.map(describeAgent).join('\n          ')}`,
+    `  docs:   ${address}/docs`,
+  ];
+  if (settings.authDisabled) banner.push('  auth:   DISABLED (loopback only): every request is allowed');
   if (app.generatedAdminKey) {
     // Straight to the terminal, never through the logger: log pipelines keep what they get.
-    console.log('');
-    console.log('  No API key was configured or stored, so an admin key (scope *) was created.');
-    console.log('  It is shown this once; store it now. Create narrower keys with POST /api/keys.');
-    console.log(`  admin key: ${app.generatedAdminKey}`);
-    console.log('');
+    banner.push(
+      '',
+      '  No API key was configured or stored, so an admin key (scope *) was created.',
+      '  It is shown this once; store it now. Create narrower keys with POST /api/keys.',
+      `  admin key: ${app.generatedAdminKey}`,
+      '',
+    );
   }
+  // One write, so that whoever reads the output (a supervisor, a test) gets the banner whole.
+  console.log(banner.join('\n'));
 }
 
 main().catch((error: unknown) => {
