@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
+import { startFakeOpenAI, type FakeOpenAI, type RecordedRequest } from '../support/fake-openai.js';
 import { ADMIN_KEY, startServer, type TestServer } from '../support/server.js';
 import {
   createAgent,
@@ -27,6 +27,12 @@ process.env[KEY_ENV] = API_KEY;
 let fake: FakeOpenAI;
 let server: TestServer;
 let agent: any;
+
+/** The server closed its request to the model well before any timeout: the reply was cancelled. */
+async function assertCancelled(upstream: RecordedRequest): Promise<void> {
+  await within(upstream.closed, 500, 'the upstream request closing');
+  assert.equal(upstream.abortedByClient, true, 'the upstream request was cancelled');
+}
 
 before(async () => {
   fake = await startFakeOpenAI();
@@ -220,8 +226,7 @@ describe('failures', () => {
     assert.equal(sent.agentError.code, 'AGENT_TIMEOUT');
     assert.ok(elapsed >= 950 && elapsed < 4000, `timed out after ${Math.round(elapsed)} ms`);
     const upstream = await next;
-    await within(upstream.closed, 500, 'the upstream request closing');
-    assert.equal(upstream.abortedByClient, true, 'the upstream request was cancelled');
+    await assertCancelled(upstream);
     const history = await historyOf(server, session.sessionId);
     assert.deepEqual(history.map((m: any) => [m.isAgent, m.content]), [[false, 'are you there?']]);
   });
@@ -300,8 +305,7 @@ describe('cancellation', () => {
     assert.equal(events.at(-1)!.event, 'chunk');
     const upstream = await next;
     // Well before the 1 s reply timeout: the disconnect itself cancelled it.
-    await within(upstream.closed, 500, 'the upstream request closing');
-    assert.equal(upstream.abortedByClient, true);
+    await assertCancelled(upstream);
     await server.app.replies.idle();
     const history = await historyOf(server, session.sessionId);
     assert.deepEqual(history.map((m: any) => m.content), ['talk to me']);
@@ -321,8 +325,7 @@ describe('cancellation', () => {
     const upstream = await next;
     client.abort();
     await pending;
-    await within(upstream.closed, 500, 'the upstream request closing');
-    assert.equal(upstream.abortedByClient, true);
+    await assertCancelled(upstream);
     await server.app.replies.idle();
     const history = await historyOf(server, session.sessionId);
     assert.deepEqual(history.map((m: any) => m.content), ['never mind']);
@@ -336,8 +339,7 @@ describe('cancellation', () => {
     const upstream = await next;
     const del = await server.request('DELETE', sessionPath(session.sessionId));
     assert.equal(del.status, 200);
-    await within(upstream.closed, 500, 'the upstream request closing');
-    assert.equal(upstream.abortedByClient, true);
+    await assertCancelled(upstream);
     const sent = await pending;
     assert.equal(sent.agentError.code, 'AGENT_CANCELLED');
   });
@@ -351,8 +353,7 @@ describe('cancellation', () => {
     server.clock.advance(30 * 60_000); // the default 30-minute timeout: expiresAt now
     const emitted = await server.app.scheduler.tick();
     assert.ok(emitted.some((e) => e.type === 'session.expired' && e.sessionId === session.sessionId));
-    await within(upstream.closed, 500, 'the upstream request closing');
-    assert.equal(upstream.abortedByClient, true);
+    await assertCancelled(upstream);
     const sent = await pending;
     assert.equal(sent.agentError.code, 'AGENT_CANCELLED');
     const stored = await server.app.store.listMessages(session.sessionId, { order: 'desc', fetch: 10 });

@@ -4,7 +4,6 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { AppError } from '../../src/domain/errors.js';
 import {
   MINUTE_MS,
   applyTimeoutPatch,
@@ -25,6 +24,7 @@ import {
   type Session,
   type TimeoutConfig,
 } from '../../src/domain/session.js';
+import { catchAppError } from '../support/app-error.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');
 const MIN = MINUTE_MS;
@@ -45,17 +45,6 @@ const IDS = {
 
 function newSession(config: Partial<TimeoutConfig> = {}, now = T0): Session {
   return createSession({ ...IDS, metadata: { plan: 'pro' }, config: { ...DEFAULTS, ...config } }, now);
-}
-
-/** Runs `fn`, expecting an AppError, and returns it for exact assertions. */
-function catchAppError(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof AppError, `expected an AppError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected an AppError to be thrown');
 }
 
 describe('MINUTE_MS', () => {

@@ -18,16 +18,7 @@ import {
   validateIdempotencyKey,
   validateMetadata,
 } from '../../src/domain/validation.js';
-
-function catchAppError(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof AppError, `expected an AppError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected an AppError to be thrown');
-}
+import { catchAppError } from '../support/app-error.js';
 
 function assertValidationError(fn: () => unknown, details?: string | RegExp): AppError {
   const error = catchAppError(fn);

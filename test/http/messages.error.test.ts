@@ -3,9 +3,8 @@
  * metadata, Idempotency-Key, pagination) or the agent fails. A refused message stores nothing.
  */
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { startFakeWebhook, type FakeWebhook } from '../support/fake-webhook.js';
 import { createSession, startServer, type TestResponse, type TestServer } from '../support/server.js';
 
 const BASE = '/api/messaging/sessions';
@@ -239,23 +238,14 @@ describe('history: invalid pagination', () => {
 });
 
 describe('when the agent fails', () => {
-  let hook: Server;
-  let hookUrl: string;
+  let hook: FakeWebhook;
   before(async () => {
-    hook = createServer((req: IncomingMessage, res: ServerResponse) => {
-      req.resume();
-      req.on('end', () => {
-        res.writeHead(500, { 'content-type': 'application/json' });
-        res.end('{"error":"boom"}');
-      });
-    });
-    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
-    hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/reply`;
+    hook = await startFakeWebhook({ kind: 'status', status: 500 });
   });
-  after(() => new Promise<void>((resolve) => hook.close(() => resolve())));
+  after(() => hook.close());
 
   async function brokenSession() {
-    const agent = await server.request('POST', '/api/agents', { body: { name: 'Broken', provider: { type: 'webhook', url: hookUrl } } });
+    const agent = await server.request('POST', '/api/agents', { body: { name: 'Broken', provider: { type: 'webhook', url: hook.url } } });
     assert.equal(agent.status, 201, agent.text);
     return createSession(server, { agentId: agent.body.id });
   }
@@ -285,37 +275,22 @@ describe('when the agent fails', () => {
 });
 
 describe('a duplicate while the first is still being processed', () => {
-  let hook: Server;
-  let hookUrl: string;
+  let hook: FakeWebhook;
   let release: () => void = () => {};
-  let arrived: Promise<void>;
-  let signalArrival: () => void = () => {};
   before(async () => {
-    arrived = new Promise((resolve) => (signalArrival = resolve));
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    hook = createServer((req: IncomingMessage, res: ServerResponse) => {
-      req.resume();
-      req.on('end', async () => {
-        signalArrival();
-        await gate;
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end('{"text":"Finally."}');
-      });
-    });
-    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
-    hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/slow`;
+    hook = await startFakeWebhook({ kind: 'gated', release: new Promise<void>((resolve) => (release = resolve)), text: 'Finally.' });
   });
   after(() => {
     release();
-    hook.closeAllConnections();
-    return new Promise<void>((resolve) => hook.close(() => resolve()));
+    return hook.close();
   });
 
   test('409 CONFLICT; once answered, the retry gets the answer', async () => {
-    const agent = await server.request('POST', '/api/agents', { body: { name: 'Slow', provider: { type: 'webhook', url: hookUrl } } });
+    const agent = await server.request('POST', '/api/agents', { body: { name: 'Slow', provider: { type: 'webhook', url: hook.url } } });
     const { sessionId } = await createSession(server, { agentId: agent.body.id });
     const headers = { 'idempotency-key': 'slow-1' };
     const body = { content: 'take your time', transport: 'http' };
+    const arrived = hook.nextRequest();
     const first = send(sessionId, body, headers);
     await arrived;
     assertError(await send(sessionId, body, headers), 409, 'CONFLICT', 'Idempotency-Key');

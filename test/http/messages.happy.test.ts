@@ -3,11 +3,10 @@
  * activity renewal, and history paging with exact cursors.
  */
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { elizaAnswer } from '../../src/agents/eliza.js';
 import { MINUTE } from '../support/clock.js';
+import { startFakeWebhook, type FakeWebhook } from '../support/fake-webhook.js';
 import { createSession, ELIZA, startServer, USER, type TestResponse, type TestServer } from '../support/server.js';
 
 const BASE = '/api/messaging/sessions';
@@ -497,23 +496,14 @@ describe('history paging', () => {
 });
 
 describe('an agent with thought and actions (webhook)', () => {
-  let hook: Server;
-  let hookUrl: string;
+  let hook: FakeWebhook;
   before(async () => {
-    hook = createServer((req: IncomingMessage, res: ServerResponse) => {
-      req.resume();
-      req.on('end', () => {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ text: 'Noted.', thought: 'the user said something', actions: ['REPLY', 'NOTE'] }));
-      });
-    });
-    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
-    hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/reply`;
+    hook = await startFakeWebhook({ kind: 'json', body: { text: 'Noted.', thought: 'the user said something', actions: ['REPLY', 'NOTE'] } });
   });
-  after(() => new Promise<void>((resolve) => hook.close(() => resolve())));
+  after(() => hook.close());
 
   test('agentResponse carries thought and actions; the stored reply keeps them in metadata', async () => {
-    const agent = await server.request('POST', '/api/agents', { body: { name: 'Hooked', provider: { type: 'webhook', url: hookUrl } } });
+    const agent = await server.request('POST', '/api/agents', { body: { name: 'Hooked', provider: { type: 'webhook', url: hook.url } } });
     assert.equal(agent.status, 201, agent.text);
     const t0 = server.clock.now();
     const session = await createSession(server, { agentId: agent.body.id });

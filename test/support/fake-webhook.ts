@@ -18,7 +18,9 @@ export type WebhookBehaviour =
   /** Answers only after `delayMs` (JSON `{text}`). */
   | { kind: 'slow'; delayMs: number; text: string }
   /** Sends headers and `writes`, then keeps the response open. */
-  | { kind: 'hang'; contentType: string; writes?: string[] };
+  | { kind: 'hang'; contentType: string; writes?: string[] }
+  /** Answers JSON `{text}` once `release` resolves. */
+  | { kind: 'gated'; release: Promise<void>; text: string };
 
 export type WebhookRequest = RecordedRequest;
 
@@ -45,7 +47,8 @@ export async function startFakeWebhook(behaviour: WebhookBehaviour = { kind: 'js
         res.writeHead(current.status, { 'content-type': 'application/json', ...current.headers }).end('{"error":"receiver failed"}');
         return;
       case 'slow':
-        await sleep(current.delayMs);
+      case 'gated':
+        await (current.kind === 'slow' ? sleep(current.delayMs) : current.release);
         if (open()) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ text: current.text }));
         return;
       case 'sse':

@@ -5,13 +5,12 @@
  * resuming the event stream after a restart, and bad credentials.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { BROWSER_SKIP, launchBrowser, openPage, type TestPage } from '../support/browser.js';
 import { MINUTE } from '../support/clock.js';
 import { startFakeOpenAI } from '../support/fake-openai.js';
+import { startFakeWebhook } from '../support/fake-webhook.js';
 import { ADMIN_KEY, ELIZA, createSession, startServer, type TestServer } from '../support/server.js';
 
 const S = '/api/messaging/sessions';
@@ -399,14 +398,9 @@ describe('the web app in a browser', () => {
 
   it("an agent's failure arrives as an error event and is shown as an agent error", async () => {
     // A webhook agent whose endpoint answers 500.
-    const failing = createServer((_request, response) => {
-      response.statusCode = 500;
-      response.end('down');
-    });
-    await new Promise<void>((resolve) => failing.listen(0, '127.0.0.1', resolve));
+    const failing = await startFakeWebhook({ kind: 'status', status: 500 });
     try {
-      const url = `http://127.0.0.1:${(failing.address() as AddressInfo).port}/`;
-      await withAgentSession({ name: 'Broken', provider: { type: 'webhook', url } }, async (page, sessionId) => {
+      await withAgentSession({ name: 'Broken', provider: { type: 'webhook', url: failing.url } }, async (page, sessionId) => {
         await typeAndSend(page, 'Are you there?');
         await page.locator('#messages [data-testid="agent-error"]').waitFor({ state: 'visible' });
         assert.match((await page.textContent('#messages [data-testid="agent-error"]'))!, /^Agent error: [A-Z_]+: \S/);
@@ -417,7 +411,7 @@ describe('the web app in a browser', () => {
         assert.ok(await page.locator('#error').isHidden(), 'not an API error');
       });
     } finally {
-      await new Promise((resolve) => failing.close(resolve));
+      await failing.close();
     }
   });
 
