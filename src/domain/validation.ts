@@ -30,6 +30,8 @@ interface Step {
   /** `.key`, `[i]`, or '' for the root; a path is built only for the key that is reported. */
   segment: string;
   parent: Step | undefined;
+  /** The outer value is level 1. */
+  level: number;
 }
 
 function pathOf(step: Step, prefix: string): string {
@@ -39,39 +41,43 @@ function pathOf(step: Step, prefix: string): string {
   return prefix === '' && path.startsWith('.') ? path.slice(1) : path;
 }
 
-/** The path of the first `__proto__`/`constructor`/`prototype` key anywhere inside `value`. */
-export function findForbiddenKey(value: unknown, path = ''): string | undefined {
-  const stack: Step[] = [{ value, segment: '', parent: undefined }];
+export interface JsonShape {
+  /** The path of the first `__proto__`/`constructor`/`prototype` key, in document order. */
+  forbiddenKey: string | undefined;
+  /** Nesting depth: the outer object is level 1; every object or array inside adds one. */
+  depth: number;
+}
+
+/** One walk for both questions asked of every body and of metadata. */
+export function inspectJson(value: unknown, path = ''): JsonShape {
+  let depth = 0;
+  let forbiddenKey: string | undefined;
+  const stack: Step[] = [{ value, segment: '', parent: undefined, level: 1 }];
   while (stack.length > 0) {
     const step = stack.pop()!;
-    if (step.segment.startsWith('.') && FORBIDDEN_KEYS.has(step.segment.slice(1))) return pathOf(step, path);
+    if (forbiddenKey === undefined && step.segment.startsWith('.') && FORBIDDEN_KEYS.has(step.segment.slice(1))) {
+      forbiddenKey = pathOf(step, path);
+    }
     const current = step.value;
     if (current === null || typeof current !== 'object') continue;
+    depth = Math.max(depth, step.level);
+    const level = step.level + 1;
     // Pushed last-first, so keys are met in document order, each before the next one's subtree.
     if (Array.isArray(current)) {
-      for (let i = current.length - 1; i >= 0; i--) stack.push({ value: current[i], segment: `[${i}]`, parent: step });
+      for (let i = current.length - 1; i >= 0; i--) stack.push({ value: current[i], segment: `[${i}]`, parent: step, level });
     } else {
       const keys = Object.keys(current);
       for (let i = keys.length - 1; i >= 0; i--) {
-        stack.push({ value: (current as Record<string, unknown>)[keys[i]!], segment: `.${keys[i]}`, parent: step });
+        stack.push({ value: (current as Record<string, unknown>)[keys[i]!], segment: `.${keys[i]}`, parent: step, level });
       }
     }
   }
-  return undefined;
+  return { forbiddenKey, depth };
 }
 
-/** Nesting depth: the outer object is level 1; every object or array inside adds one. */
-export function nestingDepth(value: unknown): number {
-  let deepest = 0;
-  const stack: Array<[unknown, number]> = [[value, 1]];
-  while (stack.length > 0) {
-    const [current, depth] = stack.pop()!;
-    if (current === null || typeof current !== 'object') continue;
-    deepest = Math.max(deepest, depth);
-    for (const child of Array.isArray(current) ? current : Object.values(current)) stack.push([child, depth + 1]);
-  }
-  return deepest;
-}
+export const findForbiddenKey = (value: unknown, path = ''): string | undefined => inspectJson(value, path).forbiddenKey;
+
+export const nestingDepth = (value: unknown): number => inspectJson(value).depth;
 
 /** `null` or absent metadata means `{}`; anything else must be a small, shallow JSON object. */
 export function validateMetadata(value: unknown, field = 'metadata'): JsonObject {
@@ -79,9 +85,9 @@ export function validateMetadata(value: unknown, field = 'metadata'): JsonObject
   if (typeof value !== 'object' || Array.isArray(value)) {
     throw validationError(`${field}: must be a JSON object`);
   }
-  const forbidden = findForbiddenKey(value);
-  if (forbidden) throw validationError(`${field}.${forbidden}: this key is not allowed`);
-  if (nestingDepth(value) > METADATA_MAX_DEPTH) {
+  const { forbiddenKey, depth } = inspectJson(value);
+  if (forbiddenKey) throw validationError(`${field}.${forbiddenKey}: this key is not allowed`);
+  if (depth > METADATA_MAX_DEPTH) {
     throw validationError(`${field}: nested deeper than ${METADATA_MAX_DEPTH} levels`);
   }
   const bytes = Buffer.byteLength(JSON.stringify(value), 'utf8');

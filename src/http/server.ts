@@ -9,7 +9,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import FindMyWay from 'find-my-way';
 import { AppError } from '../domain/errors.js';
-import { BODY_MAX_DEPTH, findForbiddenKey, nestingDepth } from '../domain/validation.js';
+import { BODY_MAX_DEPTH, inspectJson } from '../domain/validation.js';
 import { makeAjv } from './ajv.js';
 import { installSecurity, redactUrl, SECURITY_SCHEMES } from './auth.js';
 import { envelope, frameworkError, toAppError } from './errors.js';
@@ -90,9 +90,9 @@ export async function buildServer(deps: Deps, logger: FastifyServerOptions['logg
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       return done(new AppError('VALIDATION_ERROR', 'Invalid request', 'The request body must be a JSON object'), undefined);
     }
-    const forbidden = findForbiddenKey(body);
-    if (forbidden) return done(new AppError('VALIDATION_ERROR', 'Invalid request', `${forbidden}: this key is not allowed`), undefined);
-    if (nestingDepth(body) > BODY_MAX_DEPTH) {
+    const { forbiddenKey, depth } = inspectJson(body);
+    if (forbiddenKey) return done(new AppError('VALIDATION_ERROR', 'Invalid request', `${forbiddenKey}: this key is not allowed`), undefined);
+    if (depth > BODY_MAX_DEPTH) {
       return done(new AppError('VALIDATION_ERROR', 'Invalid request', `The body nests deeper than ${BODY_MAX_DEPTH} levels`), undefined);
     }
     done(null, body);

@@ -351,29 +351,19 @@ describe('recordActivity', () => {
 });
 
 describe('renewManually', () => {
-  test('renews with autoRenew on', () => {
-    const session = newSession();
-    const now = T0 + 7 * MIN;
-    assert.deepEqual(renewManually(session, now), {
-      ...session,
-      lastActivity: now,
-      lastRenewal: now,
-      expiresAt: now + 30 * MIN,
-      renewalCount: 1,
+  for (const autoRenew of [true, false]) {
+    test(`renews with autoRenew ${autoRenew ? 'on' : 'off'}`, () => {
+      const session = newSession({ autoRenew });
+      const now = T0 + 7 * MIN;
+      assert.deepEqual(renewManually(session, now), {
+        ...session,
+        lastActivity: now,
+        lastRenewal: now,
+        expiresAt: now + 30 * MIN,
+        renewalCount: 1,
+      });
     });
-  });
-
-  test('renews even with autoRenew off', () => {
-    const session = newSession({ autoRenew: false });
-    const now = T0 + 7 * MIN;
-    assert.deepEqual(renewManually(session, now), {
-      ...session,
-      lastActivity: now,
-      lastRenewal: now,
-      expiresAt: now + 30 * MIN,
-      renewalCount: 1,
-    });
-  });
+  }
 
   test('at the cap: SESSION_RENEWAL_FAILED (422) and the input is unchanged', () => {
     const session = newSession({ timeoutMinutes: 60, maxDurationMinutes: 10 });
