@@ -7,9 +7,11 @@ import type { TimeoutConfigPatch } from './session.js';
  * any secret of the server's environment (SESSIONS_API_KEY, DATABASE_URL, cloud credentials).
  */
 export const AGENT_SECRET_ENV_PREFIX = 'AGENT_SECRET_';
+/** The rule as a pattern, for the schema that validates agents. */
+export const AGENT_SECRET_ENV_PATTERN = `^${AGENT_SECRET_ENV_PREFIX}[A-Z0-9_]+$`;
 
-export const isAgentSecretEnvName = (name: string): boolean =>
-  name.startsWith(AGENT_SECRET_ENV_PREFIX) && /^[A-Z0-9_]+$/.test(name) && name.length > AGENT_SECRET_ENV_PREFIX.length;
+const AGENT_SECRET_ENV = new RegExp(AGENT_SECRET_ENV_PATTERN);
+export const isAgentSecretEnvName = (name: string): boolean => AGENT_SECRET_ENV.test(name);
 
 /** The built-in agent every fresh database gets, with an id the docs can name. */
 export const ELIZA_AGENT_ID = '00000000-0000-4000-8000-000000000001';

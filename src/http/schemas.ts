@@ -5,7 +5,7 @@
  * the limits the server actually enforces.
  */
 import { Type, type Static, type TSchema } from 'typebox';
-import { AGENT_SECRET_ENV_PREFIX } from '../domain/agent.js';
+import { AGENT_SECRET_ENV_PATTERN, AGENT_SECRET_ENV_PREFIX } from '../domain/agent.js';
 import { ATTACHMENT_TYPES } from '../domain/message.js';
 import { SESSION_EVENT_TYPES } from '../domain/events.js';
 import { CONTENT_MAX_CODE_POINTS, HISTORY_LIMIT, IDEMPOTENCY_KEY_MAX_LENGTH } from '../domain/validation.js';
@@ -211,7 +211,7 @@ export const SessionEvent = Type.Object({
 // ---- agents ---------------------------------------------------------------------------------
 
 const EnvName = Type.String({
-  pattern: `^${AGENT_SECRET_ENV_PREFIX}[A-Z0-9_]+$`,
+  pattern: AGENT_SECRET_ENV_PATTERN,
   maxLength: 128,
   description: `Name of an environment variable of the server; only names starting with ${AGENT_SECRET_ENV_PREFIX} may be used`,
 });

@@ -218,17 +218,12 @@ class SqlOps implements StoreOps {
   async getSession(id: string): Promise<Session | undefined> {
     // Inside a transaction the row is read (and, on PostgreSQL, locked) for a write to follow.
     const cache = this.db.isTransaction ? undefined : this.sessionCache;
-    if (cache === undefined) {
-      const row = await this.readSessionRow(id);
-      return row && toSession(row);
-    }
-    const cached = cache.get(id);
+    const cached = cache?.get(id);
     if (cached !== undefined) return cached;
-    const ticket = cache.ticket();
+    const ticket = cache?.ticket();
     const row = await this.readSessionRow(id);
-    if (row === undefined) return undefined;
-    const session = toSession(row);
-    cache.fill(ticket, session);
+    const session = row && toSession(row);
+    if (session && ticket !== undefined) cache!.fill(ticket, session);
     return session;
   }
 
