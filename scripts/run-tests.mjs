@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import net from 'node:net';
+import { buildWeb } from '../web/build.mjs';
 
 function findTests(dir) {
   return readdirSync(dir).flatMap((name) => {
@@ -60,7 +61,19 @@ if (env.TEST_BROWSER === '0') {
   console.log(`NOTE: Chromium not found at ${chromiumPath}: the web app browser tests are SKIPPED.`);
 }
 
-const explicit = process.argv.slice(2);
+// The web app's bundle (dist/web), which the server serves and the browser tests load: built
+// from the current sources before every run (esbuild takes well under a second), so a fresh
+// clone needs no separate build step.
+await buildWeb();
+
+// --screenshots: run the screen tests only, saving each screen to docs/screenshots/ (the images
+// the README shows). Otherwise they are saved to a temporary folder.
+const args = process.argv.slice(2);
+if (args[0] === '--screenshots') {
+  args.splice(0, 1, 'test/web/screens.test.ts');
+  env.WEB_SCREENSHOTS_DIR = 'docs/screenshots';
+}
+const explicit = args;
 const run = (files, extraEnv = {}) =>
   spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files], {
     stdio: 'inherit',
@@ -79,6 +92,8 @@ const SCALED_SUITES = [
   'test/http/messages.happy.test.ts',
   'test/http/messages.error.test.ts',
   ...findTests('test/realtime'),
+  // The web app in Chromium against the scaled server: list, live updates, chat, scroll-back.
+  ...findTests('test/web').filter((file) => !file.includes('/unit/')),
 ];
 if (env.TEST_POSTGRES === '1' && env.TEST_REDIS === '1') {
   console.log('\n== scaled mode: the same real-server suites on PostgreSQL + Redis');
