@@ -14,9 +14,23 @@ export const BROWSER_SKIP: string | false =
     ? `Chromium not found at ${CHROMIUM_PATH}: the web app browser tests are SKIPPED`
     : false;
 
+/**
+ * --no-sandbox: the tests may run as root (CI containers), where Chromium's sandbox refuses.
+ * The rest keep the browser quiet and local: no GPU, no update, sync or other background
+ * traffic, no first-run set-up.
+ */
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
 export function launchBrowser(): Promise<Browser> {
-  // --no-sandbox: the tests may run as root (CI containers), where Chromium's sandbox refuses.
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: ['--no-sandbox'] });
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
 }
 
 export interface TestPage {

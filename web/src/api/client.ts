@@ -41,7 +41,9 @@ export async function request(method: string, path: string, options: RequestOpti
     let body: unknown;
     try {
       body = await response.json();
-    } catch {
+    } catch (error) {
+      // Cancelled while the body was read: a cancellation, not an answer without a body.
+      if (isAbort(error)) throw error;
       body = undefined;
     }
     throw errorFromBody(response.status, response.statusText, body, credential.kind);

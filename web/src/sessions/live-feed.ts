@@ -15,6 +15,8 @@ export interface LiveFeedOptions {
   apiKey: string;
   onEvent(event: SessionEvent): void;
   onState(state: FeedState, detail?: string): void;
+  /** A session's room was joined (its events now arrive), or left or refused. */
+  onJoined(sessionId: string, joined: boolean): void;
 }
 
 export class LiveSessionFeed {
@@ -32,6 +34,7 @@ export class LiveSessionFeed {
       this.sync();
     });
     this.socket.on('disconnect', () => {
+      for (const id of this.joined) options.onJoined(id, false);
       this.joined.clear();
       options.onState('offline');
     });
@@ -67,6 +70,7 @@ export class LiveSessionFeed {
       if (!this.wanted.has(id)) {
         this.joined.delete(id);
         this.socket.emit('leave', { sessionId: id });
+        this.options.onJoined(id, false);
       }
     }
     for (const id of this.wanted) {
@@ -75,6 +79,7 @@ export class LiveSessionFeed {
       this.socket.emit('join', { sessionId: id }, (answer: { ok?: boolean } | undefined) => {
         // Refused (expired meanwhile, gone): forget it, the next refresh shows why.
         if (answer?.ok !== true) this.joined.delete(id);
+        if (this.joined.has(id)) this.options.onJoined(id, answer?.ok === true);
       });
     }
   }

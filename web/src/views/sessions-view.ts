@@ -88,6 +88,11 @@ export class SessionsView {
         apiKey: key.value,
         onEvent: (event) => this.onEvent(event),
         onState: (state, detail) => this.feedState(state, detail),
+        onJoined: (sessionId, joined) => {
+          // Marks the rows whose events arrive live (also what tests wait for).
+          const view = this.views.get(sessionId);
+          if (view) view.tr.dataset.live = String(joined);
+        },
       });
     }
     this.timer ??= window.setInterval(() => {
@@ -141,7 +146,7 @@ export class SessionsView {
       if (this.reading !== reading || !this.visible) return;
       this.render(list);
     } catch (error) {
-      if (!isAbort(error)) this.ctx.failed(error);
+      if (!isAbort(error) && !reading.signal.aborted) this.ctx.failed(error);
     } finally {
       if (this.reading === reading) this.reading = null;
     }

@@ -1,143 +1,57 @@
 /**
- * The web app at `/` in a real Chromium against a real server on a real port: creating a session
- * with an API key, streamed replies, escaping of message text, the lifecycle pushed live (time
- * driven by the server's ManualClock and scheduler ticks, never by sleeping), session-token links,
+ * The chat view in a real Chromium against a real server on a real port: creating a session with
+ * an API key, streamed replies, escaping of message text, the lifecycle pushed live (time driven
+ * by the server's ManualClock and scheduler ticks, never by sleeping), session-token links,
  * resuming the event stream after a restart, and bad credentials.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { BROWSER_SKIP, launchBrowser, openPage, type TestPage } from '../support/browser.js';
+import { describe } from 'node:test';
 import { MINUTE } from '../support/clock.js';
 import { startFakeOpenAI } from '../support/fake-openai.js';
 import { startFakeWebhook } from '../support/fake-webhook.js';
-import { ADMIN_KEY, ELIZA, createSession, startServer, type TestServer } from '../support/server.js';
-
-const S = '/api/messaging/sessions';
+import { ADMIN_KEY, ELIZA, createSession, startServer } from '../support/server.js';
+import {
+  S,
+  answerDialog,
+  createInPage,
+  it,
+  sendInPage,
+  shownMessages,
+  signInWithKey,
+  storedMessages as stored_,
+  tick as tick_,
+  typeAndSend,
+  waitForEvents as waitForEvents_,
+  waitForText,
+  webSuite,
+  withAgentSession as withAgentSession_,
+  withPage as withPage_,
+  type PageOptions,
+} from './support.js';
+import type { TestPage } from '../support/browser.js';
+import type { Page } from 'playwright-core';
+import type { TestServer } from '../support/server.js';
 
 // The functions given to page.evaluate and page.waitForFunction run in the page: these are the
 // page's globals (the project compiles without the DOM library).
 declare const document: any, window: any, sessionStorage: any, localStorage: any;
 
-let server: TestServer;
-let browser: Browser;
-
-before(async () => {
-  if (BROWSER_SKIP) return;
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-/** A browser test; skipped, with the reason, when there is no Chromium. */
-function it(name: string, fn: () => Promise<void>): void {
-  test(name, { skip: BROWSER_SKIP }, fn);
-}
-
-/** A fresh browser context on the app; closed when `fn` is done. */
-async function withPage(base: string, hash: string, fn: (t: TestPage) => Promise<void>): Promise<void> {
-  const t = await openPage(browser, base);
-  try {
-    await t.page.goto(`/${hash}`);
-    await t.page.locator('html[data-ready="true"]').waitFor({ state: 'attached' });
-    await fn(t);
-    assert.deepEqual(t.errors, [], 'no uncaught errors in the page');
-    assert.deepEqual(
-      t.consoleErrors.filter((text) => /Content Security Policy|Refused to/i.test(text)),
-      [],
-      'nothing refused by the Content-Security-Policy',
-    );
-  } finally {
-    await t.context.close();
-  }
-}
-
-/** Pastes the admin key, creates a session with ELIZA, waits for its live event stream. */
-async function createInPage(page: Page): Promise<string> {
-  await page.fill('#api-key', ADMIN_KEY);
-  await page.click('#use-key');
-  await page.locator(`#agent option[value="${ELIZA}"]`).waitFor({ state: 'attached' });
-  assert.equal(await page.inputValue('#agent'), ELIZA, 'ELIZA is picked by default');
-  assert.match(await page.inputValue('#user-id'), /^[0-9a-f-]{36}$/);
-  await page.click('#create');
-  await page.locator('#session').waitFor({ state: 'visible' });
-  await waitForText(page, '#stream-state', 'live');
-  return (await page.textContent('#session-id'))!;
-}
-
-async function waitForText(page: Page, selector: string, text: string): Promise<void> {
-  await page.waitForFunction(
-    ([sel, want]) => document.querySelector(sel!)?.textContent === want,
-    [selector, text] as const,
-  );
-}
-
-async function typeAndSend(page: Page, text: string): Promise<void> {
-  await page.fill('#message-input', text);
-  await page.click('#send');
-}
-
-/** Types and sends a message, then waits for the agent's complete reply. */
-async function sendInPage(page: Page, text: string): Promise<void> {
-  const replies = await page.locator('#messages .message.agent').count();
-  await typeAndSend(page, text);
-  await page.waitForFunction(
-    (count) =>
-      !document.querySelector('#send').disabled &&
-      document.querySelectorAll('#messages .message.agent:not(.streaming)').length === count,
-    replies + 1,
-  );
-}
-
-/** The shown messages, oldest first: [isAgent, text]. */
-function shownMessages(page: Page): Promise<Array<[boolean, string]>> {
-  return page.$$eval('#messages .message[data-message-id]', (items) =>
-    items.map((li) => [li.classList.contains('agent'), li.querySelector('.text')!.textContent ?? ''] as [boolean, string]),
-  );
-}
-
-/** One scheduler pass (what the background loop does); the types of the events it emitted for the session. */
-async function tick(sessionId: string): Promise<string[]> {
-  return (await server.app.scheduler.tick()).filter((e) => e.sessionId === sessionId).map((e) => e.type);
-}
-
-/** Waits until the page's event stream has delivered every event stored for the session. */
-async function waitForEvents(page: Page, sessionId: string, target = server): Promise<string> {
-  const events = await target.app.store.eventsAfter(sessionId, 0, 10_000);
-  const last = String(events[events.length - 1]?.seq ?? '');
-  await page.waitForFunction((want) => sessionStorage.getItem('agent-sessions.lastEventId') === want, `${sessionId}:${last}`);
-  return last;
-}
-
-/** Creates the agent and a session with it, then opens the session's token link, live. */
-async function withAgentSession(agent: Record<string, unknown>, fn: (page: Page, sessionId: string) => Promise<void>): Promise<void> {
-  const created = await server.request('POST', '/api/agents', { body: agent });
-  assert.equal(created.status, 201, created.text);
-  const { sessionId, sessionToken } = await createSession(server, { agentId: created.body.id });
-  await withPage(server.url, `#session=${sessionId}&token=${sessionToken}`, async ({ page }) => {
-    await waitForText(page, '#stream-state', 'live');
-    await fn(page, sessionId);
-  });
-}
-
-async function storedMessages(sessionId: string, target = server): Promise<any[]> {
-  const res = await target.request('GET', `${S}/${sessionId}/messages?limit=100`);
-  assert.equal(res.status, 200, res.text);
-  return res.body.messages;
-}
+const suite = webSuite();
+const withPage = (base: string, hash: string, fn: (t: TestPage) => Promise<void>, options?: PageOptions) => withPage_(suite.browser, base, hash, fn, options);
+const storedMessages = (sessionId: string, target: TestServer = suite.server) => stored_(target, sessionId);
+const waitForEvents = (page: Page, sessionId: string, target: TestServer = suite.server) => waitForEvents_(page, target, sessionId);
+const tick = (sessionId: string) => tick_(suite.server, sessionId);
+const withAgentSession = (agent: Record<string, unknown>, fn: (page: Page, sessionId: string) => Promise<void>) => withAgentSession_(suite, agent, fn);
 
 describe('the web app in a browser', () => {
   it('with an API key: creates a session with ELIZA, chats, then works with the session token only', async () => {
-    await withPage(server.url, '', async ({ page, requests }) => {
+    await withPage(suite.server.url, '', async ({ page, requests }) => {
       const sessionId = await createInPage(page);
       assert.equal(await page.textContent('#session-agent'), 'Eliza');
       const token = await page.evaluate(() => sessionStorage.getItem('agent-sessions.sessionToken'));
       assert.match(token ?? '', /^ast_/);
       const link = await page.inputValue('#share-link');
-      assert.equal(link, `${server.url}/#session=${sessionId}&token=${token}`);
+      assert.equal(link, `${suite.server.url}/#session=${sessionId}&token=${token}`);
 
       await sendInPage(page, 'Hello');
 
@@ -158,13 +72,13 @@ describe('the web app in a browser', () => {
 
       // Heartbeat: activity, renewed (a minute later, so that expiresAt moves).
       // The GET below must see the heartbeat's effect, so wait for its answer, not only the click.
-      server.clock.advance(MINUTE);
+      suite.server.clock.advance(MINUTE);
       const [heartbeat] = await Promise.all([
         page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith(`/${sessionId}/heartbeat`)),
         page.click('#heartbeat'),
       ]);
       assert.equal(heartbeat.status(), 200);
-      const afterHeartbeat = (await server.request('GET', `${S}/${sessionId}`)).body;
+      const afterHeartbeat = (await suite.server.request('GET', `${S}/${sessionId}`)).body;
       await waitForText(page, '#renewal-count', String(afterHeartbeat.renewalCount));
       await page.waitForFunction((want) => document.querySelector('#expires-at')!.getAttribute('datetime') === want, afterHeartbeat.expiresAt);
 
@@ -184,7 +98,7 @@ describe('the web app in a browser', () => {
   });
 
   it('shows message text exactly as sent, never as markup', async () => {
-    await withPage(server.url, '', async ({ page }) => {
+    await withPage(suite.server.url, '', async ({ page }) => {
       const sessionId = await createInPage(page);
       const payloads = [
         '<img src=x onerror="window.__pwned=1">',
@@ -210,27 +124,28 @@ describe('the web app in a browser', () => {
         scripts: [...document.scripts].map((script: any) => script.src),
         pwned: (window as any).__pwned,
       }));
-      assert.deepEqual(inList, { elements: 0, images: 0, scripts: [`${server.url}/app.js`], pwned: undefined });
+      assert.deepEqual({ ...inList, scripts: inList.scripts.length }, { elements: 0, images: 0, scripts: 1, pwned: undefined });
+      assert.match(inList.scripts[0], new RegExp(`^${suite.server.url}/app-[A-Z0-9]+\\.js$`), 'only the app bundle');
     });
   });
 
   it('pushes the lifecycle live: warning, renewal, expiry', async () => {
-    await withPage(server.url, '', async ({ page }) => {
+    await withPage(suite.server.url, '', async ({ page }) => {
       const sessionId = await createInPage(page);
-      const created = (await server.request('GET', `${S}/${sessionId}`)).body;
+      const created = (await suite.server.request('GET', `${S}/${sessionId}`)).body;
       assert.equal(await page.getAttribute('#expires-at', 'datetime'), created.expiresAt);
       assert.equal(await page.textContent('#renewal-count'), '0');
       assert.ok(await page.locator('#warning').isHidden());
 
       // Into the warning window (default: the last 5 of 30 minutes).
-      server.clock.advance(25 * MINUTE);
+      suite.server.clock.advance(25 * MINUTE);
       assert.deepEqual(await tick(sessionId), ['session.warning']);
       await page.locator('#warning').waitFor({ state: 'visible' });
       assert.match((await page.textContent('#warning'))!, /expires in [45]:\d\d/);
 
       await page.click('#warning-renew');
       await page.locator('#warning').waitFor({ state: 'hidden' });
-      const renewed = (await server.request('GET', `${S}/${sessionId}`)).body;
+      const renewed = (await suite.server.request('GET', `${S}/${sessionId}`)).body;
       assert.equal(renewed.renewalCount, 1);
       assert.ok(Date.parse(renewed.expiresAt) > Date.parse(created.expiresAt));
       await page.waitForFunction((want) => document.querySelector('#expires-at')!.getAttribute('datetime') === want, renewed.expiresAt);
@@ -238,7 +153,7 @@ describe('the web app in a browser', () => {
       assert.match((await page.textContent('#countdown'))!, /^(30:00|29:\d\d)$/);
 
       // Past the new expiry.
-      server.clock.advance(31 * MINUTE);
+      suite.server.clock.advance(31 * MINUTE);
       assert.deepEqual(await tick(sessionId), ['session.warning', 'session.expired']);
       await page.locator('#final').waitFor({ state: 'visible' });
       assert.match((await page.textContent('#final'))!, /expired/);
@@ -253,29 +168,40 @@ describe('the web app in a browser', () => {
   });
 
   it('End session deletes it and shows the final state', async () => {
-    await withPage(server.url, '', async ({ page }) => {
+    await withPage(suite.server.url, '', async ({ page }) => {
       const sessionId = await createInPage(page);
-      await page.click('#end');
+      const question = await answerDialog(page, 'accept', () => page.click('#end'));
+      assert.equal(question, `End session ${sessionId}? It and its messages are deleted.`);
       await page.locator('#final').waitFor({ state: 'visible' });
+      assert.equal(await page.evaluate(() => document.activeElement.id), 'final', 'focus moved to what happened, not lost');
       assert.match((await page.textContent('#final'))!, /ended/);
       assert.ok(await page.locator('#send').isDisabled());
-      assert.equal((await server.request('GET', `${S}/${sessionId}`)).status, 404);
+      assert.equal((await suite.server.request('GET', `${S}/${sessionId}`)).status, 404);
       // With the key still there, a new session is one click away.
       await page.click('#new-session-button');
       await page.locator('#new-session').waitFor({ state: 'visible' });
     });
   });
 
+  it('End session asks first; declining changes nothing', async () => {
+    await withPage(suite.server.url, '', async ({ page }) => {
+      const sessionId = await createInPage(page);
+      await answerDialog(page, 'dismiss', () => page.click('#end'));
+      assert.ok(await page.locator('#final').isHidden());
+      assert.equal((await suite.server.request('GET', `${S}/${sessionId}`)).status, 200);
+    });
+  });
+
   it('opens a session from a #session=…&token=… link: history, paging, sending, nothing leaked', async () => {
-    const session = await createSession(server);
+    const session = await createSession(suite.server);
     const { sessionId, sessionToken: token } = session;
     for (let i = 1; i <= 26; i++) {
-      const res = await server.request('POST', `${S}/${sessionId}/messages`, { body: { content: `message ${i}`, transport: 'http' } });
+      const res = await suite.server.request('POST', `${S}/${sessionId}/messages`, { body: { content: `message ${i}`, transport: 'http' } });
       assert.equal(res.status, 201, res.text);
     }
-    await withPage(server.url, `#session=${sessionId}&token=${token}`, async ({ page, requests }) => {
+    await withPage(suite.server.url, `#session=${sessionId}&token=${token}`, async ({ page, requests }) => {
       await waitForText(page, '#stream-state', 'live');
-      assert.equal(page.url(), `${server.url}/`, 'the fragment is cleared from the address bar');
+      assert.equal(page.url(), `${suite.server.url}/`, 'the fragment is cleared from the address bar');
 
       // The newest 50 of 52, oldest at the top; then the rest.
       let stored = (await storedMessages(sessionId)).reverse();
@@ -292,7 +218,7 @@ describe('the web app in a browser', () => {
       assert.deepEqual(await shownMessages(page), stored.map((m) => [m.isAgent, m.content]));
 
       // A reply produced elsewhere (another client, websocket transport) arrives as events, once.
-      const other = await server.request('POST', `${S}/${sessionId}/messages`, { body: { content: 'from another tab', transport: 'http' } });
+      const other = await suite.server.request('POST', `${S}/${sessionId}/messages`, { body: { content: 'from another tab', transport: 'http' } });
       assert.equal(other.status, 201);
       await page.locator(`[data-message-id="${other.body.agentResponse.id}"]`).waitFor({ state: 'attached' });
       stored = (await storedMessages(sessionId)).reverse();
@@ -309,35 +235,7 @@ describe('the web app in a browser', () => {
         else assert.equal(headers.authorization, undefined, 'no credentials on the static files');
         assert.equal(headers.referer, undefined, 'no Referer');
       }
-    });
-  });
-
-  it('a link to another session asks before leaving the one this tab is in', async () => {
-    const a = await createSession(server);
-    const b = await createSession(server);
-    await withPage(server.url, `#session=${a.sessionId}&token=${a.sessionToken}`, async ({ page }) => {
-      await waitForText(page, '#stream-state', 'live');
-      const openLink = async (answer: 'accept' | 'dismiss'): Promise<string> => {
-        await page.goto('about:blank');
-        // The question stops the page's script: answer it before waiting for the load.
-        const asked = page.waitForEvent('dialog');
-        const loaded = page.goto(`/#session=${b.sessionId}&token=${b.sessionToken}`);
-        const dialog = await asked;
-        const question = dialog.message();
-        await dialog[answer]();
-        await loaded;
-        await page.locator('html[data-ready="true"]').waitFor({ state: 'attached' });
-        await waitForText(page, '#stream-state', 'live');
-        return question;
-      };
-
-      assert.equal(await openLink('dismiss'), `Open session ${b.sessionId} from this link? This tab leaves session ${a.sessionId}.`);
-      assert.equal(await page.textContent('#session-id'), a.sessionId, 'declined: still in session A');
-      assert.equal(page.url(), `${server.url}/`, 'the link is out of the address bar either way');
-      await openLink('accept');
-      assert.equal(await page.textContent('#session-id'), b.sessionId);
-      assert.equal(await page.evaluate(() => sessionStorage.getItem('agent-sessions.sessionToken')), b.sessionToken);
-    });
+    }, { dialog: 'accept' });
   });
 
   it('after a server restart, the event stream resumes with Last-Event-ID and misses nothing', async () => {
@@ -365,7 +263,7 @@ describe('the web app in a browser', () => {
         assert.ok(streams.length >= 2);
         assert.equal((await streams[0]!.allHeaders())['last-event-id'], undefined);
         for (const stream of streams.slice(1)) assert.equal((await stream.allHeaders())['last-event-id'], lastId);
-      });
+      }, { dialog: 'accept' });
     } finally {
       await own.close();
     }
@@ -379,11 +277,12 @@ describe('the web app in a browser', () => {
       await withAgentSession({ name: 'Streamer', provider: { type: 'openai', baseUrl: model.baseUrl, model: 'local' } }, async (page, sessionId) => {
         await typeAndSend(page, 'Hi');
         await waitForText(page, '#messages .message.agent.streaming .text', 'Hello');
-        assert.ok(await page.locator('#send').isDisabled(), 'no second send while the reply streams');
+        assert.equal(await page.getAttribute('#send', 'aria-disabled'), 'true', 'no second send while the reply streams');
+        assert.equal(await page.evaluate(() => document.activeElement.id), 'send', 'the pressed button keeps the focus');
         assert.equal((await storedMessages(sessionId)).length, 1, 'only the user message is stored so far');
 
         release();
-        await page.waitForFunction(() => !document.querySelector('#send').disabled);
+        await page.waitForFunction(() => document.querySelector('#send').getAttribute('aria-disabled') === null);
         const stored = await storedMessages(sessionId);
         assert.deepEqual(stored.map((m) => [m.isAgent, m.content]), [[true, 'Hello there'], [false, 'Hi']]);
         await waitForEvents(page, sessionId);
@@ -404,7 +303,7 @@ describe('the web app in a browser', () => {
         await typeAndSend(page, 'Are you there?');
         await page.locator('#messages [data-testid="agent-error"]').waitFor({ state: 'visible' });
         assert.match((await page.textContent('#messages [data-testid="agent-error"]'))!, /^Agent error: [A-Z_]+: \S/);
-        await page.waitForFunction(() => !document.querySelector('#send').disabled);
+        await page.waitForFunction(() => document.querySelector('#send').getAttribute('aria-disabled') === null);
         const stored = await storedMessages(sessionId);
         assert.deepEqual(stored.map((m) => [m.isAgent, m.content]), [[false, 'Are you there?']], 'the user message stays stored');
         assert.deepEqual(await shownMessages(page), [[false, 'Are you there?']]);
@@ -416,7 +315,7 @@ describe('the web app in a browser', () => {
   });
 
   it('a bad API key or session token shows UNAUTHORIZED and asks again', async () => {
-    await withPage(server.url, '', async ({ page }) => {
+    await withPage(suite.server.url, '', async ({ page }) => {
       await page.fill('#api-key', 'ask_ThisIsNotAKeyThisIsNotAKeyThisIsNotAKey00');
       await page.click('#use-key');
       await page.locator('#error').waitFor({ state: 'visible' });
@@ -425,20 +324,20 @@ describe('the web app in a browser', () => {
       assert.ok(await page.locator('#new-session').isHidden());
       assert.equal(await page.evaluate(() => sessionStorage.getItem('agent-sessions.apiKey')), null);
     });
-    const { sessionId } = await createSession(server);
-    await withPage(server.url, `#session=${sessionId}&token=ast_ThisIsNotATokenThisIsNotATokenThisIsNot00`, async ({ page }) => {
+    const { sessionId } = await createSession(suite.server);
+    await withPage(suite.server.url, `#session=${sessionId}&token=ast_ThisIsNotATokenThisIsNotATokenThisIsNot00`, async ({ page }) => {
       await page.locator('#error').waitFor({ state: 'visible' });
       assert.match((await page.textContent('#error'))!, /^UNAUTHORIZED: /);
       await page.locator('#credentials').waitFor({ state: 'visible' });
       assert.ok(await page.locator('#session').isHidden());
-      assert.equal(page.url(), `${server.url}/`);
-    });
+      assert.equal(page.url(), `${suite.server.url}/`);
+    }, { dialog: 'accept' });
   });
 
   it('API errors show code and message: an out-of-range timeout', async () => {
-    await withPage(server.url, '', async ({ page }) => {
-      await page.fill('#api-key', ADMIN_KEY);
-      await page.click('#use-key');
+    await withPage(suite.server.url, '', async ({ page }) => {
+      await signInWithKey(page);
+      await page.click('#nav-new');
       await page.locator(`#agent option[value="${ELIZA}"]`).waitFor({ state: 'attached' });
       await page.fill('#timeout', '2');
       await page.click('#create');
