@@ -65,6 +65,8 @@ describe('the web app in a browser', () => {
         [true, reply.content],
       ]);
       assert.equal(await page.getAttribute(`[data-message-id="${reply.id}"] time`, 'datetime'), reply.createdAt);
+      // Screen readers hear the reply once, complete, through the page's live region.
+      await waitForText(page, '#announcer', `Eliza: ${reply.content}`);
 
       // The message.created events of both messages (this tab's own) did not add them twice.
       await waitForEvents(page, sessionId);
@@ -210,6 +212,7 @@ describe('the web app in a browser', () => {
       await page.locator('#load-older').waitFor({ state: 'visible' });
       await page.click('#load-older');
       await page.locator('#load-older').waitFor({ state: 'hidden' });
+      assert.equal(await page.evaluate(() => document.activeElement.id), 'messages', 'the focus goes to the messages, not the page');
       assert.deepEqual(await shownMessages(page), stored.map((m) => [m.isAgent, m.content]));
 
       await sendInPage(page, 'Still there?');

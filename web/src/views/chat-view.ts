@@ -293,16 +293,21 @@ export class ChatView {
     return (this.info.agentId && this.ctx.agents.name(this.info.agentId)) || 'Agent';
   }
 
-  /** A message that arrived live (not a page of history): shown, and said if it is new. */
-  private live(message: MessageView, { fromHere = false } = {}): void {
+  /**
+   * A message that arrived live (not a page of history): shown, and an agent's reply said once,
+   * complete: when it first appears whole, or when the reply that was streaming is stored
+   * (whichever of the send's `done` and the `message.created` event comes first).
+   */
+  private live(message: MessageView): void {
+    const wasStreaming = this.log.get(message.id)?.streaming === true;
     const placement = this.log.upsert(message);
     this.render(placement);
-    if (placement.added && !fromHere) this.announceMessage(placement.entry);
+    if (placement.entry.isAgent && (placement.added || wasStreaming)) this.announceMessage(placement.entry);
   }
 
   private announceMessage(entry: LogEntry): void {
     const text = entry.content.length > 300 ? `${entry.content.slice(0, 300)}…` : entry.content;
-    announce(`${entry.isAgent ? this.agentName() : 'User'}: ${text}`);
+    announce(`${this.agentName()}: ${text}`);
   }
 
   /** Screen readers hear a streamed reply once, complete, not at every chunk. */
@@ -338,6 +343,10 @@ export class ChatView {
     }
     this.olderCursor = page.hasMore ? page.cursors.before : null;
     this.log.floor = this.olderCursor;
+    if (this.olderCursor === null && document.activeElement === this.ui.loadOlder) {
+      // The button goes away with the last page: the focus goes to the messages it loaded.
+      this.ui.messages.focus();
+    }
     this.ui.loadOlder.hidden = this.olderCursor === null;
     return added;
   }
@@ -402,7 +411,7 @@ export class ChatView {
             const data = frameJson(frame) as Record<string, unknown> | undefined;
             if (!data) return;
             if (frame.event === 'user_message') {
-              this.live({ ...(data as unknown as MessageView), isAgent: false }, { fromHere: true });
+              this.live({ ...(data as unknown as MessageView), isAgent: false });
               this.applyInfo(data.sessionStatus as SessionStatus | undefined);
             } else if (frame.event === 'chunk') {
               const { messageId, index, chunk } = data as { messageId: string; index: number; chunk: string };
@@ -423,7 +432,7 @@ export class ChatView {
         } else {
           // A JSON answer (a replay): the user message, and the reply if it came with it.
           const body = (await response.json()) as SendMessageResponse;
-          this.live({ ...body.userMessage, isAgent: false }, { fromHere: true });
+          this.live({ ...body.userMessage, isAgent: false });
           this.applyInfo(body.sessionStatus);
           const reply = body.agentResponse;
           if (reply) this.live({ id: reply.id, content: reply.text, createdAt: reply.createdAt, isAgent: true, authorId: '', metadata: {}, attachments: [] });

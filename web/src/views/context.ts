@@ -1,6 +1,7 @@
 /** What the views share: credentials, the error area, navigation, the server's clock, agents. */
-import type { Credential } from '../api/client.js';
 import type { AgentDirectory } from '../agents.js';
+import type { Credential } from '../api/client.js';
+import type { SessionInfo } from '../api/types.js';
 import type { ServerClock } from '../time/server-clock.js';
 
 export type ViewName = 'credentials' | 'sessions' | 'new-session' | 'chat';
@@ -11,7 +12,7 @@ export interface ChatTarget {
   /** The session's own token when known (it can do nothing else); else the API key. */
   credential: Credential;
   /** SessionInfo already in hand (just created), saving a first read. */
-  info?: import('../api/types.js').SessionInfo;
+  info?: SessionInfo;
 }
 
 export interface AppContext {
