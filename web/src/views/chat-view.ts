@@ -1,15 +1,13 @@
 /**
  * The chat view: one session's status panel (expiry, countdown, renewals, live state), its
- * actions, and its conversation. History is read newest page first and older pages are loaded
- * as the reader scrolls up, with the scroll position kept where it was. Sending streams the
- * reply (`transport: "sse"`). The session's events arrive over its event stream.
+ * actions, and its conversation (views/conversation.ts). Sending streams the reply
+ * (`transport: "sse"`). The session's events arrive over its event stream.
  */
 import { request, requestJson, sessionPath, type Credential } from '../api/client.js';
 import { ApiError, isAbort } from '../api/errors.js';
 import type { HistoryPage, MessageView, SendMessageResponse, SessionEvent, SessionInfo, SessionStatus } from '../api/types.js';
-import { MessageLog, type LogEntry, type Placement } from '../chat/message-log.js';
 import { SessionEventStream, type StreamState } from '../chat/event-stream.js';
-import { announce, byId, disableControls, element, isBusy, whileBusy } from '../dom.js';
+import { announce, byId, disableControls, isBusy, whileBusy } from '../dom.js';
 import { sessionLink } from '../links.js';
 import { frameJson } from '../sse/parser.js';
 import { readEventStream } from '../sse/read.js';
@@ -17,20 +15,11 @@ import { tabStorage } from '../storage.js';
 import { describeDuration, formatCountdown } from '../time/format.js';
 import { serverTimeOf } from '../time/server-clock.js';
 import type { AppContext, ChatTarget } from './context.js';
+import { Conversation } from './conversation.js';
 
 const HISTORY_PAGE = 50;
-/** Older history is loaded when the reader scrolls within this many pixels of the top. */
-const LOAD_OLDER_WITHIN_PX = 160;
-const AT_BOTTOM_WITHIN_PX = 40;
 
 type Final = 'expired' | 'ended';
-
-interface Item {
-  li: HTMLLIElement;
-  author: HTMLSpanElement;
-  time: HTMLTimeElement;
-  text: HTMLDivElement;
-}
 
 export class ChatView {
   private readonly ui = {
@@ -68,16 +57,19 @@ export class ChatView {
   private infoAt: number | null = null;
   private final: Final | null = null;
   private stream: SessionEventStream | null = null;
-  private log = new MessageLog();
-  private readonly items = new Map<string, Item>();
-  /** `before` cursor of the next older history page; null when history is complete. */
-  private olderCursor: number | null = null;
-  private loadingOlder: Promise<void> | null = null;
+  private readonly conversation: Conversation;
   private sending = false;
   private warned = false;
   private lastExpiryCheck = 0;
 
   constructor(private readonly ctx: AppContext) {
+    this.conversation = new Conversation({
+      list: this.ui.messages,
+      loadOlderButton: this.ui.loadOlder,
+      agentName: () => (this.info.agentId && this.ctx.agents.name(this.info.agentId)) || 'Agent',
+      readPage: (before) => this.readPage(before),
+      failed: (error) => this.failed(error),
+    });
     this.bind();
   }
 
@@ -89,6 +81,7 @@ export class ChatView {
   async open(target: ChatTarget): Promise<void> {
     this.close();
     this.target = target;
+    this.conversation.reset();
     const { ui } = this;
     const saved = tabStorage.get('lastEventId');
     const lastEventId = saved.startsWith(`${target.sessionId}:`) ? saved.slice(target.sessionId.length + 1) : '';
@@ -112,10 +105,7 @@ export class ChatView {
       if (this.target !== opened) return;
       this.applyInfo(info, { fresh: true });
       if (!current()) return;
-      await this.loadPage(undefined);
-      if (!current()) return;
-      ui.messages.scrollTop = ui.messages.scrollHeight;
-      await this.fillViewport();
+      await this.conversation.start();
       if (!current()) return;
       this.startEvents(lastEventId);
     } catch (error) {
@@ -131,14 +121,9 @@ export class ChatView {
     this.info = {};
     this.infoAt = null;
     this.final = null;
-    this.olderCursor = null;
-    this.loadingOlder = null;
     this.warned = false;
-    this.log = new MessageLog();
-    this.items.clear();
-    this.ui.messages.replaceChildren();
-    this.ui.messages.removeAttribute('aria-busy');
-    this.ui.loadOlder.hidden = true;
+    this.conversation.reset();
+    this.conversation.stop();
   }
 
   focusTitle(): void {
@@ -235,6 +220,7 @@ export class ChatView {
   private setFinal(kind: Final): void {
     if (this.final || !this.target) return;
     this.final = kind;
+    this.conversation.stop();
     this.stream?.close();
     this.stream = null;
     const { ui } = this;
@@ -255,134 +241,16 @@ export class ChatView {
   }
 
   // -------------------------------------------------------------------------------------------
-  // Messages
+  // History
 
-  private render(placement: Placement): void {
-    const { entry } = placement;
-    const list = this.ui.messages;
-    const atBottom = this.isAtBottom();
-    let item = this.items.get(entry.id);
-    if (!item) {
-      const author = element('span', { className: 'author' });
-      const time = element('time');
-      const text = element('div', { className: 'text' });
-      const li = element('li', { attributes: { 'data-message-id': entry.id, 'data-testid': 'message' } }, element('div', { className: 'meta' }, author, ' ', time), text);
-      item = { li, author, time, text };
-      this.items.set(entry.id, item);
-    }
-    this.update(item, entry);
-    if (placement.moved) {
-      const next = placement.before ? this.items.get(placement.before)?.li ?? null : null;
-      list.insertBefore(item.li, next);
-    }
-    if (atBottom) list.scrollTop = list.scrollHeight;
-    this.updateBusy();
-  }
-
-  private update(item: Item, entry: LogEntry): void {
-    item.li.className = `message ${entry.isAgent ? 'agent' : 'user'}${entry.streaming ? ' streaming' : ''}${entry.failed ? ' failed' : ''}`;
-    item.author.textContent = entry.isAgent ? this.agentName() : 'User';
-    item.text.textContent = entry.content;
-    if (entry.createdAtText) {
-      item.time.dateTime = entry.createdAtText;
-      item.time.textContent = new Date(entry.createdAtText).toLocaleTimeString();
-    }
-  }
-
-  private agentName(): string {
-    return (this.info.agentId && this.ctx.agents.name(this.info.agentId)) || 'Agent';
-  }
-
-  /**
-   * A message that arrived live (not a page of history): shown, and an agent's reply said once,
-   * complete: when it first appears whole, or when the reply that was streaming is stored
-   * (whichever of the send's `done` and the `message.created` event comes first).
-   */
-  private live(message: MessageView): void {
-    const wasStreaming = this.log.get(message.id)?.streaming === true;
-    const placement = this.log.upsert(message);
-    this.render(placement);
-    if (placement.entry.isAgent && (placement.added || wasStreaming)) this.announceMessage(placement.entry);
-  }
-
-  private announceMessage(entry: LogEntry): void {
-    const text = entry.content.length > 300 ? `${entry.content.slice(0, 300)}…` : entry.content;
-    announce(`${this.agentName()}: ${text}`);
-  }
-
-  /** Screen readers hear a streamed reply once, complete, not at every chunk. */
-  private updateBusy(): void {
-    if (this.log.streaming) this.ui.messages.setAttribute('aria-busy', 'true');
-    else this.ui.messages.removeAttribute('aria-busy');
-  }
-
-  private addNotice(text: string, kind: string): void {
-    const atBottom = this.isAtBottom();
-    this.ui.messages.append(element('li', { className: `message ${kind}`, attributes: { 'data-testid': kind } }, element('div', { className: 'text', text })));
-    if (atBottom) this.ui.messages.scrollTop = this.ui.messages.scrollHeight;
-  }
-
-  private isAtBottom(): boolean {
-    const list = this.ui.messages;
-    return list.scrollHeight - list.scrollTop - list.clientHeight < AT_BOTTOM_WITHIN_PX;
-  }
-
-  /** One page of history (newest first) before `before`, or the newest page. */
-  private async loadPage(before: number | undefined): Promise<number> {
+  /** One page of the open session's history; null when another session was opened meanwhile. */
+  private async readPage(before: number | undefined): Promise<HistoryPage | null> {
     const target = this.target;
-    if (!target) return 0;
+    if (!target) return null;
     const query = new URLSearchParams({ limit: String(HISTORY_PAGE) });
     if (before !== undefined) query.set('before', String(before));
     const page = await requestJson<HistoryPage>('GET', sessionPath(target.sessionId, `/messages?${query}`), { credential: target.credential });
-    if (this.target !== target) return 0;
-    let added = 0;
-    for (const message of page.messages) {
-      const placement = this.log.upsert(message);
-      if (placement.added) added++;
-      this.render(placement);
-    }
-    this.olderCursor = page.hasMore ? page.cursors.before : null;
-    this.log.floor = this.olderCursor;
-    if (this.olderCursor === null && document.activeElement === this.ui.loadOlder) {
-      // The button goes away with the last page: the focus goes to the messages it loaded.
-      this.ui.messages.focus();
-    }
-    this.ui.loadOlder.hidden = this.olderCursor === null;
-    return added;
-  }
-
-  /**
-   * The next older page, prepended without moving what the reader sees: the distance from the
-   * bottom of the list is kept (the list opts out of the browser's own scroll anchoring, so the
-   * two cannot both correct). One load at a time.
-   */
-  private loadOlder(): Promise<void> {
-    if (this.olderCursor === null || this.final || !this.target) return Promise.resolve();
-    this.loadingOlder ??= (async () => {
-      const list = this.ui.messages;
-      const fromBottom = list.scrollHeight - list.scrollTop;
-      try {
-        const added = await this.loadPage(this.olderCursor ?? undefined);
-        list.scrollTop = list.scrollHeight - fromBottom;
-        // One short sentence, not fifty messages read out.
-        if (added > 0) announce(`${added} older message${added === 1 ? '' : 's'} loaded${this.olderCursor === null ? ': the start of the conversation' : ''}.`);
-      } catch (error) {
-        this.failed(error);
-      } finally {
-        this.loadingOlder = null;
-      }
-    })();
-    return this.loadingOlder;
-  }
-
-  /** Loads older pages until the list can scroll (or history is complete). */
-  private async fillViewport(): Promise<void> {
-    const list = this.ui.messages;
-    while (this.olderCursor !== null && this.target && !this.final && list.scrollHeight <= list.clientHeight) {
-      const before = this.olderCursor;
-      await this.loadOlder();
-      if (this.olderCursor === before) return;
-    }
+    return this.target === target ? page : null;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -411,31 +279,29 @@ export class ChatView {
             const data = frameJson(frame) as Record<string, unknown> | undefined;
             if (!data) return;
             if (frame.event === 'user_message') {
-              this.live({ ...(data as unknown as MessageView), isAgent: false });
+              this.conversation.live({ ...(data as unknown as MessageView), isAgent: false });
               this.applyInfo(data.sessionStatus as SessionStatus | undefined);
             } else if (frame.event === 'chunk') {
               const { messageId, index, chunk } = data as { messageId: string; index: number; chunk: string };
               replyId = messageId;
-              const placement = this.log.chunk(messageId, index, String(chunk));
-              if (placement) this.render(placement);
+              this.conversation.chunk(messageId, index, String(chunk));
             } else if (frame.event === 'done') {
-              this.live(data.message as MessageView);
+              this.conversation.live(data.message as MessageView);
               this.applyInfo(data.sessionStatus as SessionStatus | undefined);
             } else if (frame.event === 'error') {
-              const failed = replyId ? this.log.fail(replyId) : undefined;
-              if (failed) this.render({ entry: failed, before: null, added: false, moved: false });
+              if (replyId) this.conversation.fail(replyId);
               const text = `Agent error: ${String(data.code ?? 'ERROR')}: ${String(data.message ?? '')}`;
-              this.addNotice(text, 'agent-error');
+              this.conversation.notice(text, 'agent-error');
               announce(text);
             }
           });
         } else {
           // A JSON answer (a replay): the user message, and the reply if it came with it.
           const body = (await response.json()) as SendMessageResponse;
-          this.live({ ...body.userMessage, isAgent: false });
+          this.conversation.live({ ...body.userMessage, isAgent: false });
           this.applyInfo(body.sessionStatus);
           const reply = body.agentResponse;
-          if (reply) this.live({ id: reply.id, content: reply.text, createdAt: reply.createdAt, isAgent: true, authorId: '', metadata: {}, attachments: [] });
+          if (reply) this.conversation.live({ id: reply.id, content: reply.text, createdAt: reply.createdAt, isAgent: true, authorId: '', metadata: {}, attachments: [] });
         }
       } catch (error) {
         if (this.target === target) this.failed(error);
@@ -474,8 +340,8 @@ export class ChatView {
       case 'message.created': {
         const message = (event.data as { message?: MessageView } | undefined)?.message;
         // Older than the history shown: paging back will bring it.
-        if (!message || !this.log.acceptsLive(message)) return;
-        this.live(message);
+        if (!message || !this.conversation.acceptsLive(message)) return;
+        this.conversation.live(message);
         return;
       }
       case 'session.warning':
@@ -571,10 +437,7 @@ export class ChatView {
     });
     ui.loadOlder.addEventListener('click', () => {
       if (isBusy(ui.loadOlder)) return;
-      void whileBusy(ui.loadOlder, () => this.loadOlder());
-    });
-    ui.messages.addEventListener('scroll', () => {
-      if (ui.messages.scrollTop < LOAD_OLDER_WITHIN_PX) void this.loadOlder();
+      void whileBusy(ui.loadOlder, () => this.conversation.loadOlder());
     });
     ui.back.addEventListener('click', () => {
       this.ctx.clearError();
