@@ -75,6 +75,4 @@ export const ROUTE_AUTH: Readonly<Record<string, RouteAuth>> = {
   'GET /openapi.json': 'public',
   'GET /docs': 'public',
   'GET /': 'public',
-  'GET /app.js': 'public',
-  'GET /app.css': 'public',
 };

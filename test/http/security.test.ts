@@ -57,8 +57,6 @@ const CASES: RouteCase[] = [
   { route: 'GET /openapi.json', path: () => '/openapi.json', ok: 200 },
   { route: 'GET /docs', path: () => '/docs', ok: 200 },
   { route: 'GET /', path: () => '/', ok: 200 },
-  { route: 'GET /app.js', path: () => '/app.js', ok: 200 },
-  { route: 'GET /app.css', path: () => '/app.css', ok: 200 },
 ];
 
 type Variant = 'none' | 'bad key' | 'bad token' | 'key lacking the scope' | 'key with the scope' | 'token of this session' | 'token of another session';
