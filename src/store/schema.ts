@@ -87,6 +87,17 @@ export interface ApiKeysTable {
   last_used_at: number | null;
 }
 
+/**
+ * Counters per scope (`''`: every session; `agent:<id>`: one agent's), in shards that are added
+ * up: how many sessions exist, and how many of them have not had their expiry processed.
+ */
+export interface SessionCountsTable {
+  scope: string;
+  shard: number;
+  sessions: number;
+  unexpired: number;
+}
+
 export interface Database {
   sessions: SessionsTable;
   messages: MessagesTable;
@@ -94,4 +105,5 @@ export interface Database {
   events: EventsTable;
   idempotency_keys: IdempotencyKeysTable;
   api_keys: ApiKeysTable;
+  session_counts: SessionCountsTable;
 }

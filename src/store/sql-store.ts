@@ -128,6 +128,52 @@ const apiKeyColumns = (k: ApiKeyRecord) => ({
   last_used_at: k.lastUsedAt,
 });
 
+/** Shards per counter scope on PostgreSQL (SQLite has one writer: one shard). */
+const COUNTER_SHARDS = 8;
+
+interface CountChange {
+  agentId: string;
+  sessions: number;
+  unexpired: number;
+}
+
+/** What deleting these session rows takes off the counters. */
+const uncounted = (rows: Array<{ agent_id: string; expiry_emitted: number }>): CountChange[] =>
+  rows.map((r) => ({ agentId: r.agent_id, sessions: -1, unexpired: Number(r.expiry_emitted) === 0 ? -1 : 0 }));
+
+/**
+ * Moves the counters of every session and of each agent named, sharded on PostgreSQL so that
+ * concurrent transactions rarely wait for each other; the rows are always taken in the same
+ * order (scope, then shard), so two transactions cannot deadlock on them.
+ */
+async function moveCounters(db: Kysely<Database>, dialect: Dialect, changes: CountChange[]): Promise<void> {
+  const byScope = new Map<string, { sessions: number; unexpired: number }>();
+  for (const c of changes) {
+    for (const scope of ['', `agent:${c.agentId}`]) {
+      const entry = byScope.get(scope) ?? { sessions: 0, unexpired: 0 };
+      entry.sessions += c.sessions;
+      entry.unexpired += c.unexpired;
+      byScope.set(scope, entry);
+    }
+  }
+  const shard = dialect === 'postgres' ? Math.floor(Math.random() * COUNTER_SHARDS) : 0;
+  const rows = [...byScope]
+    .filter(([, d]) => d.sessions !== 0 || d.unexpired !== 0)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([scope, d]) => ({ scope, shard, sessions: d.sessions, unexpired: d.unexpired }));
+  if (rows.length === 0) return;
+  await db
+    .insertInto('session_counts')
+    .values(rows)
+    .onConflict((oc) =>
+      oc.columns(['scope', 'shard']).doUpdateSet((eb) => ({
+        sessions: eb('session_counts.sessions', '+', eb.ref('excluded.sessions')),
+        unexpired: eb('session_counts.unexpired', '+', eb.ref('excluded.unexpired')),
+      })),
+    )
+    .execute();
+}
+
 class SqlOps implements StoreOps {
   constructor(
     protected readonly db: Kysely<Database>,
@@ -187,8 +233,15 @@ class SqlOps implements StoreOps {
 
   // ---- sessions -----------------------------------------------------------------------------
 
-  async insertSession(session: Session, tokenHash?: string): Promise<void> {
+  insertSession(session: Session, tokenHash?: string): Promise<void> {
     this.sessionCache?.invalidate(session.id);
+    return this.atomically(async (ops) => {
+      await ops.insertSessionRow(session, tokenHash);
+      await moveCounters(ops.db, this.dialect, [{ agentId: session.agentId, sessions: 1, unexpired: 1 }]);
+    });
+  }
+
+  private async insertSessionRow(session: Session, tokenHash: string | undefined): Promise<void> {
     await this.db
       .insertInto('sessions')
       .values({
@@ -256,12 +309,20 @@ class SqlOps implements StoreOps {
     return row && { session: toSession(row), flags: { warned: row.warned === 1, expiryEmitted: row.expiry_emitted === 1 } };
   }
 
-  async setLifecycleFlags(id: string, flags: LifecycleFlags): Promise<void> {
-    await this.db
-      .updateTable('sessions')
-      .set({ warned: flags.warned ? 1 : 0, expiry_emitted: flags.expiryEmitted ? 1 : 0 })
-      .where('id', '=', id)
-      .execute();
+  setLifecycleFlags(id: string, flags: LifecycleFlags): Promise<void> {
+    const emitted = flags.expiryEmitted ? 1 : 0;
+    return this.atomically(async (ops) => {
+      await ops.db.updateTable('sessions').set({ warned: flags.warned ? 1 : 0 }).where('id', '=', id).execute();
+      // The expiry flag only where it changes, so that the counter moves exactly once.
+      const changed = await ops.db
+        .updateTable('sessions')
+        .set({ expiry_emitted: emitted })
+        .where('id', '=', id)
+        .where('expiry_emitted', '<>', emitted)
+        .returning('agent_id')
+        .executeTakeFirst();
+      if (changed) await moveCounters(ops.db, this.dialect, [{ agentId: changed.agent_id, sessions: 0, unexpired: emitted ? -1 : 1 }]);
+    });
   }
 
   async dueLifecycleSessions(now: number, limit: number): Promise<string[]> {
@@ -301,9 +362,50 @@ class SqlOps implements StoreOps {
       await ops.db.deleteFrom('messages').where('session_id', '=', id).execute();
       await ops.db.deleteFrom('events').where('session_id', '=', id).execute();
       await ops.db.deleteFrom('idempotency_keys').where('session_id', '=', id).execute();
-      const result = await ops.db.deleteFrom('sessions').where('id', '=', id).executeTakeFirst();
-      return Number(result.numDeletedRows) > 0;
+      const gone = await ops.db.deleteFrom('sessions').where('id', '=', id).returning(['agent_id', 'expiry_emitted']).execute();
+      await moveCounters(ops.db, this.dialect, uncounted(gone));
+      return gone.length > 0;
     });
+  }
+
+  /**
+   * `stats` of the list. Without a user filter, from the counters, corrected exactly by what
+   * time alone has changed since they moved, which index seeks find:
+   * - active = not yet processed − processed backlog (due, not processed) + processed early;
+   * - total = existing − past retention (not purged yet).
+   * The corrections are as small as the scheduler's and the purge's backlogs.
+   */
+  private async listStats(q: SessionListQuery): Promise<SessionList['stats']> {
+    const cutoff = q.now - q.retentionMs;
+    if (q.userId) {
+      let base = this.db.selectFrom('sessions').where('expires_at', '>', cutoff).where('user_id', '=', q.userId);
+      if (q.agentId) base = base.where('agent_id', '=', q.agentId);
+      const row = await base
+        .select((eb) => [
+          eb.fn.countAll().as('total'),
+          eb.fn.sum<number>(sql`case when expires_at > ${q.now} then 1 else 0 end`).as('active'),
+        ])
+        .executeTakeFirst();
+      const total = count(row?.total);
+      const active = count(row?.active);
+      return { totalSessions: total, activeSessions: active, expiredSessions: total - active };
+    }
+    const scope = q.agentId ? `agent:${q.agentId}` : '';
+    const agent = q.agentId ? sql`agent_id = ${q.agentId} and` : sql``;
+    const seek = (emitted: 0 | 1, condition: ReturnType<typeof sql>) =>
+      sql`(select count(*) from sessions where ${agent} expiry_emitted = ${emitted} and ${condition})`;
+    const { rows } = await sql<{ sessions: unknown; unexpired: unknown; backlog: unknown; early: unknown; gone0: unknown; gone1: unknown }>`
+      select
+        (select coalesce(sum(sessions), 0) from session_counts where scope = ${scope}) as sessions,
+        (select coalesce(sum(unexpired), 0) from session_counts where scope = ${scope}) as unexpired,
+        ${seek(0, sql`expires_at <= ${q.now}`)} as backlog,
+        ${seek(1, sql`expires_at > ${q.now}`)} as early,
+        ${seek(0, sql`expires_at <= ${cutoff}`)} as gone0,
+        ${seek(1, sql`expires_at <= ${cutoff}`)} as gone1`.execute(this.db);
+    const r = rows[0]!;
+    const totalSessions = count(r.sessions) - count(r.gone0) - count(r.gone1);
+    const activeSessions = count(r.unexpired) - count(r.backlog) + count(r.early);
+    return { totalSessions, activeSessions, expiredSessions: totalSessions - activeSessions };
   }
 
   async listSessions(q: SessionListQuery): Promise<SessionList> {
@@ -312,15 +414,8 @@ class SqlOps implements StoreOps {
     if (q.agentId) base = base.where('agent_id', '=', q.agentId);
     if (q.userId) base = base.where('user_id', '=', q.userId);
 
-    const stats = await base
-      .select((eb) => [
-        eb.fn.countAll().as('total'),
-        eb.fn.sum<number>(sql`case when expires_at > ${q.now} then 1 else 0 end`).as('active'),
-      ])
-      .executeTakeFirst();
-    const totalSessions = count(stats?.total);
-    const activeSessions = count(stats?.active);
-    const expiredSessions = totalSessions - activeSessions;
+    const stats = await this.listStats(q);
+    const { totalSessions, activeSessions, expiredSessions } = stats;
 
     let filtered = base;
     if (q.status === 'active') filtered = filtered.where('expires_at', '>', q.now);
@@ -334,7 +429,7 @@ class SqlOps implements StoreOps {
       .limit(q.limit)
       .offset(q.offset)
       .execute();
-    return { sessions: rows.map(toSession), total, stats: { totalSessions, activeSessions, expiredSessions } };
+    return { sessions: rows.map(toSession), total, stats };
   }
 
   async healthCounts(now: number): Promise<HealthCounts> {
@@ -596,13 +691,14 @@ export class SqlStore extends SqlOps implements Store {
     if (ids.length === 0) return 0;
     for (const id of ids) this.sessionCache?.invalidate(id);
     // Expired long ago, these sessions can no longer change; one short transaction per batch.
-    await this.db.transaction().execute(async (trx) => {
+    return this.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('messages').where('session_id', 'in', ids).execute();
       await trx.deleteFrom('events').where('session_id', 'in', ids).execute();
       await trx.deleteFrom('idempotency_keys').where('session_id', 'in', ids).execute();
-      await trx.deleteFrom('sessions').where('id', 'in', ids).execute();
+      const gone = await trx.deleteFrom('sessions').where('id', 'in', ids).returning(['agent_id', 'expiry_emitted']).execute();
+      await moveCounters(trx, this.dialect, uncounted(gone));
+      return gone.length;
     });
-    return ids.length;
   }
 
   async purgeIdempotencyKeys(cutoff: number): Promise<number> {

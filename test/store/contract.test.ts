@@ -385,6 +385,62 @@ for (const backend of backends()) {
       });
     });
 
+    test('list stats stay exact through create, expiry processing, delete, purge and a rolled-back create', async () => {
+      const own = await freshStore();
+      const agentA = randomUUID();
+      const agentB = randomUUID();
+      const retentionMs = 60 * MIN;
+      const a1 = makeSession({ agentId: agentA, createdAt: T0, expiresAt: T0 + 30 * MIN });
+      const a2 = makeSession({ agentId: agentA, createdAt: T0 + 1, expiresAt: T0 + 10 * MIN });
+      const b1 = makeSession({ agentId: agentB, createdAt: T0 + 2, expiresAt: T0 + 20 * MIN });
+      for (const s of [a1, a2, b1]) await own.insertSession(s);
+      const stats = async (now: number, agentId?: string) => {
+        const list = await own.listSessions({ status: 'all', limit: 50, offset: 0, now, retentionMs, ...(agentId ? { agentId } : {}) });
+        const { totalSessions: t, activeSessions: a, expiredSessions: e } = list.stats;
+        assert.equal(list.total, t);
+        return [t, a, e];
+      };
+      assert.deepEqual(await stats(T0), [3, 3, 0]);
+      assert.deepEqual(await stats(T0, agentA), [2, 2, 0]);
+      assert.deepEqual(await stats(T0, agentB), [1, 1, 0]);
+
+      // a2 expired, not processed yet; then processed (twice: counted once).
+      const later = T0 + 15 * MIN;
+      assert.deepEqual(await stats(later), [3, 2, 1]);
+      await own.setLifecycleFlags(a2.id, { warned: true, expiryEmitted: true });
+      assert.deepEqual(await stats(later), [3, 2, 1]);
+      await own.setLifecycleFlags(a2.id, { warned: true, expiryEmitted: true });
+      assert.deepEqual(await stats(later, agentA), [2, 1, 1]);
+      assert.deepEqual(await stats(T0, agentA), [2, 2, 0], 'flagged before its expiry: still active at T0');
+      await own.setLifecycleFlags(a2.id, { warned: false, expiryEmitted: false });
+      assert.deepEqual(await stats(later, agentA), [2, 1, 1]);
+      await own.setLifecycleFlags(a2.id, { warned: true, expiryEmitted: true });
+
+      // A create rolled back leaves the counts as they were.
+      await assert.rejects(
+        own.transaction(async (tx) => {
+          await tx.insertSession(makeSession({ agentId: agentA, createdAt: T0 + 3 }));
+          throw new Error('rollback');
+        }),
+        /rollback/,
+      );
+      assert.deepEqual(await stats(later, agentA), [2, 1, 1]);
+
+      // Past retention it is not counted, purged or not; purging changes nothing visible.
+      const muchLater = T0 + 10 * MIN + retentionMs;
+      assert.deepEqual(await stats(muchLater), [2, 0, 2]);
+      assert.equal(await own.purgeExpired(T0 + 10 * MIN, 10), 1);
+      assert.deepEqual(await stats(muchLater), [2, 0, 2]);
+      assert.deepEqual(await stats(later, agentA), [1, 1, 0]);
+
+      assert.equal(await own.deleteSession(b1.id), true);
+      assert.equal(await own.deleteSession(b1.id), false);
+      assert.deepEqual(await stats(later), [1, 1, 0]);
+      assert.deepEqual(await stats(later, agentB), [0, 0, 0]);
+      assert.equal(await own.deleteSession(a1.id), true);
+      assert.deepEqual(await stats(T0), [0, 0, 0]);
+    });
+
     test('healthCounts: active, expiringSoon by each row threshold, invalid = expiry not processed', async () => {
       const own = await freshStore();
       const now = T0 + 100 * MIN;

@@ -56,7 +56,7 @@ test('first starts of two processes on one new file: both come up; schema, agent
       const keys = db.prepare('select count(*) as n from api_keys').get() as { n: number };
       const agents = db.prepare('select count(*) as n from agents').get() as { n: number };
       db.close();
-      assert.deepEqual(migrations.map((m) => m.name), ['001-initial', '002-auth']);
+      assert.deepEqual(migrations.map((m) => m.name), ['001-initial', '002-auth', '003-session-counts']);
       assert.equal(keys.n, 1);
       assert.equal(agents.n, 1, 'the built-in agent, once');
     }
