@@ -30,8 +30,15 @@ export interface Policy {
   windowSeconds: number;
 }
 
-/** Builds the counter of one policy; swapped for Redis-backed counters in the scaled mode. */
-export type LimiterFactory = (policy: Policy) => RateLimiterAbstract;
+/**
+ * Builds the counter of one policy; swapped for Redis-backed counters in the scaled mode. A
+ * factory over Redis also says where its counters are (`redis`), so that every window of one
+ * request is counted in one round trip.
+ */
+export interface LimiterFactory {
+  (policy: Policy): RateLimiterAbstract;
+  redis?: { client: Redis; prefix: string };
+}
 
 export const DEFAULT_WINDOWS: Readonly<Record<PolicyName, number>> = { session: 60, user: 3600, agent: 3600, key: 60 };
 
@@ -56,7 +63,7 @@ export const memoryLimiters: LimiterFactory = (policy) =>
  * back to counting on its own rather than failing every request.
  */
 export function redisLimiters(client: Redis, prefix = 'agent-sessions:rl'): LimiterFactory {
-  return (policy) =>
+  const factory: LimiterFactory = (policy) =>
     new RateLimiterRedis({
       storeClient: client,
       keyPrefix: `${prefix}:${policy.name}`,
@@ -66,6 +73,34 @@ export function redisLimiters(client: Redis, prefix = 'agent-sessions:rl'): Limi
       rejectIfRedisNotReady: true,
       insuranceLimiter: memoryLimiters(policy),
     });
+  factory.redis = { client, prefix };
+  return factory;
+}
+
+/**
+ * Every window of a request in one script, one round trip: for each key what
+ * rate-limiter-flexible's RateLimiterRedis does for one (the same keys, the same counter), so
+ * the two paths can take turns on the same counters.
+ */
+const CHARGE_WINDOWS_LUA = `
+local out = {}
+for i, key in ipairs(KEYS) do
+  local seconds = ARGV[i]
+  redis.call('set', key, 0, 'EX', seconds, 'NX')
+  local consumed = redis.call('incrby', key, 1)
+  local ttl = redis.call('pttl', key)
+  if ttl == -1 then
+    redis.call('expire', key, seconds)
+    ttl = 1000 * seconds
+  end
+  out[#out + 1] = consumed
+  out[#out + 1] = ttl
+end
+return out
+`;
+
+interface WindowsClient extends Redis {
+  agentSessionsChargeWindows(...args: Array<string | number>): Promise<number[]>;
 }
 
 export interface Charge {
@@ -83,13 +118,48 @@ export interface Outcome {
 
 export class RateLimits {
   private readonly limiters = new Map<PolicyName, { policy: Policy; limiter: RateLimiterAbstract }>();
+  private readonly redis: { client: WindowsClient; prefix: string } | undefined;
 
   constructor(policies: Policy[], factory: LimiterFactory = memoryLimiters) {
     for (const policy of policies) this.limiters.set(policy.name, { policy, limiter: factory(policy) });
+    if (factory.redis) {
+      const client = factory.redis.client as WindowsClient;
+      if (typeof client.agentSessionsChargeWindows !== 'function') {
+        client.defineCommand('agentSessionsChargeWindows', { lua: CHARGE_WINDOWS_LUA });
+      }
+      this.redis = { client, prefix: factory.redis.prefix };
+    }
   }
 
   /** Counts one request against every given window at once. */
-  charge(charges: Charge[]): Promise<Outcome[]> {
+  async charge(charges: Charge[]): Promise<Outcome[]> {
+    if (this.redis && this.redis.client.status === 'ready' && charges.length > 0) {
+      try {
+        return await this.chargeInRedis(this.redis, charges);
+      } catch {
+        // Redis failed in mid-request: each window on its own, with its in-memory fallback.
+      }
+    }
+    return this.chargeEach(charges);
+  }
+
+  private async chargeInRedis(redis: { client: WindowsClient; prefix: string }, charges: Charge[]): Promise<Outcome[]> {
+    const policies = charges.map((c) => this.limiters.get(c.policy)!.policy);
+    const keys = charges.map((c) => `${redis.prefix}:${c.policy}:${c.id}`);
+    const seconds = policies.map((p) => Math.max(1, Math.ceil(p.windowSeconds)));
+    const result = await redis.client.agentSessionsChargeWindows(keys.length, ...keys, ...seconds);
+    return policies.map((policy, i) => {
+      const consumed = Number(result[2 * i]);
+      return {
+        policy,
+        remaining: Math.max(0, policy.points - consumed),
+        resetMs: Math.max(0, Number(result[2 * i + 1])),
+        exceeded: consumed > policy.points,
+      };
+    });
+  }
+
+  private chargeEach(charges: Charge[]): Promise<Outcome[]> {
     return Promise.all(
       charges.map(async ({ policy: name, id }) => {
         const { policy, limiter } = this.limiters.get(name)!;

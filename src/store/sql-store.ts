@@ -13,6 +13,7 @@ import type { Attachment, Message } from '../domain/message.js';
 import type { LifecycleFlags } from '../domain/schedule.js';
 import { warningStartsAt, type Session } from '../domain/session.js';
 import { migrationProvider } from './migrations/index.js';
+import type { ApiKeyCache } from './key-cache.js';
 import type { SessionCache } from './session-cache.js';
 import type { AgentsTable, ApiKeysTable, Database, MessagesTable, SessionsTable } from './schema.js';
 import type {
@@ -180,12 +181,14 @@ class SqlOps implements StoreOps {
     readonly dialect: Dialect,
     /** Embedded mode only; shared by the store and its transactions. */
     protected readonly sessionCache?: SessionCache,
+    /** Shared by the store and its transactions. */
+    protected readonly keyCache?: ApiKeyCache,
   ) {}
 
   /** Runs `work` atomically: in the current transaction, or in a new one. */
   protected atomically<T>(work: (ops: SqlOps) => Promise<T>): Promise<T> {
     if (this.db.isTransaction) return work(this);
-    return this.db.transaction().execute((trx) => work(new SqlOps(trx, this.dialect, this.sessionCache)));
+    return this.db.transaction().execute((trx) => work(new SqlOps(trx, this.dialect, this.sessionCache, this.keyCache)));
   }
 
   // ---- agents -------------------------------------------------------------------------------
@@ -410,16 +413,19 @@ class SqlOps implements StoreOps {
 
   async listSessions(q: SessionListQuery): Promise<SessionList> {
     // Sessions past their retention period no longer exist, purged or not.
-    let base = this.db.selectFrom('sessions').where('expires_at', '>', q.now - q.retentionMs);
-    if (q.agentId) base = base.where('agent_id', '=', q.agentId);
-    if (q.userId) base = base.where('user_id', '=', q.userId);
+    // The page walks an index newest first (created_at, then id), reading the expiry from the
+    // index: `+expires_at` keeps the planners from choosing the expiry index and sorting every
+    // match instead, which costs as much as the matches are many.
+    const expiresAt = sql<number>`+expires_at`;
+    let filtered = this.db.selectFrom('sessions').where(expiresAt, '>', q.now - q.retentionMs);
+    if (q.agentId) filtered = filtered.where('agent_id', '=', q.agentId);
+    if (q.userId) filtered = filtered.where('user_id', '=', q.userId);
 
     const stats = await this.listStats(q);
     const { totalSessions, activeSessions, expiredSessions } = stats;
 
-    let filtered = base;
-    if (q.status === 'active') filtered = filtered.where('expires_at', '>', q.now);
-    if (q.status === 'expired') filtered = filtered.where('expires_at', '<=', q.now);
+    if (q.status === 'active') filtered = filtered.where(expiresAt, '>', q.now);
+    if (q.status === 'expired') filtered = filtered.where(expiresAt, '<=', q.now);
     const total = q.status === 'active' ? activeSessions : q.status === 'expired' ? expiredSessions : totalSessions;
 
     const rows = await filtered
@@ -607,10 +613,12 @@ class SqlOps implements StoreOps {
   // ---- api keys -----------------------------------------------------------------------------
 
   async insertApiKey(key: ApiKeyRecord): Promise<void> {
+    this.keyCache?.invalidate();
     await this.db.insertInto('api_keys').values(apiKeyColumns(key)).execute();
   }
 
   async insertFirstApiKey(key: ApiKeyRecord): Promise<boolean> {
+    this.keyCache?.invalidate();
     const v = apiKeyColumns(key);
     const bigint = (value: number | null) => sql<number>`cast(${value} as bigint)`;
     // One statement, so that SQLite takes its write lock at once (a read-then-write transaction
@@ -644,8 +652,14 @@ class SqlOps implements StoreOps {
   }
 
   async getApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined> {
+    const cache = this.db.isTransaction ? undefined : this.keyCache;
+    const cached = cache?.get(keyHash);
+    if (cached !== undefined) return cached;
+    const ticket = cache?.ticket();
     const row = await this.db.selectFrom('api_keys').selectAll().where('key_hash', '=', keyHash).executeTakeFirst();
-    return row && toApiKey(row);
+    const key = row && toApiKey(row);
+    if (key && ticket !== undefined) cache!.fill(ticket, key);
+    return key;
   }
 
   async listApiKeys(): Promise<ApiKeyRecord[]> {
@@ -654,18 +668,20 @@ class SqlOps implements StoreOps {
   }
 
   async deleteApiKey(id: string): Promise<boolean> {
+    this.keyCache?.invalidate();
     const result = await this.db.deleteFrom('api_keys').where('id', '=', id).executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
   }
 
   async touchApiKey(id: string, at: number): Promise<void> {
+    this.keyCache?.invalidate();
     await this.db.updateTable('api_keys').set({ last_used_at: at }).where('id', '=', id).execute();
   }
 }
 
 export class SqlStore extends SqlOps implements Store {
   transaction<T>(work: (tx: StoreOps) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((trx) => work(new SqlOps(trx, this.dialect, this.sessionCache)));
+    return this.db.transaction().execute((trx) => work(new SqlOps(trx, this.dialect, this.sessionCache, this.keyCache)));
   }
 
   async migrate(): Promise<string[]> {

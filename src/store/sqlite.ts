@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteAdapter, SqliteDialect, type DialectAdapter, type SqliteDatabase } from 'kysely';
 import type { Database } from './schema.js';
+import { ApiKeyCache } from './key-cache.js';
 import { SessionCache } from './session-cache.js';
 import { SqlStore } from './sql-store.js';
 
@@ -30,7 +31,12 @@ export function openSqliteStore(path: string): SqlStore {
   connection.pragma('synchronous = NORMAL');
   connection.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new TransactionalSqliteDialect({ database: withPreparedStatements(connection) }) });
-  return new SqlStore(db, 'sqlite', new SessionCache(committedElsewhere(connection)));
+  return new SqlStore(
+    db,
+    'sqlite',
+    new SessionCache(committedElsewhere(connection)),
+    new ApiKeyCache({ changedElsewhere: committedElsewhere(connection) }),
+  );
 }
 
 /**
