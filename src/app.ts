@@ -79,7 +79,7 @@ export function loggerOptions(settings: Settings): FastifyServerOptions['logger'
 
 export async function createApp(settings: Settings, options: AppOptions = {}): Promise<Application> {
   const clock = options.clock ?? systemClock;
-  const store = openStore(settings.database);
+  const store = openStore(settings.database, settings.databasePoolSize);
   try {
     await store.migrate();
   } catch (error) {

@@ -3,6 +3,7 @@
  * a `.env` file, the environment, command-line flags (`--port 3001` or `--port=3001` sets PORT).
  * An invalid value stops start-up with a SettingsError that names the setting.
  */
+import { availableParallelism } from 'node:os';
 import { isIP } from 'node:net';
 import { parse as parseDotenv } from 'dotenv';
 import { existsSync, readFileSync } from 'node:fs';
@@ -26,6 +27,8 @@ export interface Settings {
   port: number;
   host: string;
   database: DatabaseSettings;
+  /** PostgreSQL connections per instance (DATABASE_POOL_SIZE); the embedded store has one. */
+  databasePoolSize: number;
   redisUrl: string | undefined;
   contentPolicy: ContentPolicy;
   apiKey: string | undefined;
@@ -120,6 +123,12 @@ export function parseDatabaseUrl(raw: string | undefined): DatabaseSettings {
   return { kind: 'sqlite', path };
 }
 
+/**
+ * PostgreSQL connections per instance: enough to keep the cores busy while requests wait on the
+ * database (4 per core), never fewer than 10.
+ */
+export const defaultPoolSize = (cores = availableParallelism()): number => Math.max(10, 4 * cores);
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export function isLoopback(host: string): boolean {
@@ -170,6 +179,7 @@ export function parseSettings(...sources: Source[]): Settings {
     port: read.integer('PORT', 3000, 0, 65535),
     host,
     database: parseDatabaseUrl(read.string('DATABASE_URL')),
+    databasePoolSize: read.integer('DATABASE_POOL_SIZE', defaultPoolSize(), 1, 1000),
     redisUrl,
     contentPolicy: read.oneOf('CONTENT_POLICY', 'standard', ['standard', 'strict'] as const),
     apiKey: read.string('SESSIONS_API_KEY'),

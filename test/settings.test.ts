@@ -1,11 +1,12 @@
 /** SPEC §8 settings: defaults, validation naming the bad setting, database URLs, flags. */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
   SettingsError,
+  defaultPoolSize,
   flagsToSettings,
   isLoopback,
   loadSettings,
@@ -245,6 +246,23 @@ describe('parseSettings rejects invalid settings, naming them', () => {
     invalid({ CORS_ORIGINS: 'notanorigin' }, 'CORS_ORIGINS');
     invalid({ CORS_ORIGINS: 'https://ok.example.com,ftp://x' }, 'CORS_ORIGINS');
     invalid({ CORS_ORIGINS: 'https://app.example.com/path' }, 'CORS_ORIGINS');
+  });
+});
+
+describe('DATABASE_POOL_SIZE', () => {
+  test('default: 4 connections per core, at least 10', () => {
+    assert.equal(defaultPoolSize(1), 10);
+    assert.equal(defaultPoolSize(2), 10);
+    assert.equal(defaultPoolSize(3), 12);
+    assert.equal(defaultPoolSize(16), 64);
+    assert.equal(parseSettings({}).databasePoolSize, Math.max(10, 4 * availableParallelism()));
+  });
+
+  test('given: 1 to 1000', () => {
+    assert.equal(parseSettings({ DATABASE_POOL_SIZE: '1' }).databasePoolSize, 1);
+    assert.equal(parseSettings({ DATABASE_POOL_SIZE: ' 25 ' }).databasePoolSize, 25);
+    assert.equal(parseSettings({ DATABASE_POOL_SIZE: '1000' }).databasePoolSize, 1000);
+    for (const bad of ['0', '-1', '1001', '2.5', 'ten']) invalid({ DATABASE_POOL_SIZE: bad }, 'DATABASE_POOL_SIZE');
   });
 });
 
