@@ -16,6 +16,8 @@ export interface SchedulerOptions {
   /** Longest wait between two looks at the store; events are emitted at most this late. */
   pollMs: number;
   batchSize: number;
+  /** Emissions in flight at once on PostgreSQL (8 unless given); SQLite emits one at a time. */
+  concurrency?: number;
 }
 
 export class Scheduler {
@@ -66,10 +68,17 @@ export class Scheduler {
 
   private async run(): Promise<SessionEvent[]> {
     const emitted: SessionEvent[] = [];
+    // PostgreSQL runs several emissions at once, each on its own connection and session row
+    // (a burst of expiries is then bound by round trips no more); SQLite has one writer.
+    const lanes = this.store.dialect === 'postgres' ? (this.options.concurrency ?? 8) : 1;
     for (;;) {
       const now = this.clock.now();
       const ids = await this.store.dueLifecycleSessions(now, this.options.batchSize);
-      for (const id of ids) emitted.push(...(await this.emitDue(id, now)));
+      let next = 0;
+      const lane = async () => {
+        while (next < ids.length) emitted.push(...(await this.emitDue(ids[next++]!, now)));
+      };
+      await Promise.all(Array.from({ length: Math.min(lanes, ids.length) }, lane));
       if (ids.length < this.options.batchSize) return emitted;
     }
   }
