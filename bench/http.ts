@@ -223,7 +223,21 @@ function postgresSeeder(url: string): Seeder {
   const pool = new pg.Pool({ connectionString: url, max: 2 });
   const hasCounts = async () => (await pool.query(`select to_regclass('session_counts') as t`)).rows[0].t !== null;
   const rebuild = async () => {
-    if (await hasCounts()) for (const s of REBUILD_COUNTS) await pool.query(s);
+    if (!(await hasCounts())) return;
+    // Writers of the running server wait meanwhile, so that no count is lost or doubled.
+    const client = await pool.connect();
+    try {
+      await client.query('begin');
+      await client.query('lock table sessions in share mode');
+      await client.query('lock table session_counts in exclusive mode');
+      for (const s of REBUILD_COUNTS) await client.query(s);
+      await client.query('commit');
+    } catch (error) {
+      await client.query('rollback');
+      throw error;
+    } finally {
+      client.release();
+    }
   };
   const uuid = `md5(random()::text || clock_timestamp()::text)::uuid::text`;
   return {
