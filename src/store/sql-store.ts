@@ -13,6 +13,7 @@ import type { Attachment, Message } from '../domain/message.js';
 import type { LifecycleFlags } from '../domain/schedule.js';
 import { warningStartsAt, type Session } from '../domain/session.js';
 import { migrationProvider } from './migrations/index.js';
+import type { GroupCommit } from './group-commit.js';
 import type { ApiKeyCache } from './key-cache.js';
 import type { SessionCache } from './session-cache.js';
 import type { AgentsTable, ApiKeysTable, Database, MessagesTable, SessionsTable } from './schema.js';
@@ -183,12 +184,19 @@ class SqlOps implements StoreOps {
     protected readonly sessionCache?: SessionCache,
     /** Shared by the store and its transactions. */
     protected readonly keyCache?: ApiKeyCache,
+    /** Embedded mode: transactions of one event-loop turn share one commit. */
+    protected readonly groupCommit?: GroupCommit,
   ) {}
 
   /** Runs `work` atomically: in the current transaction, or in a new one. */
   protected atomically<T>(work: (ops: SqlOps) => Promise<T>): Promise<T> {
     if (this.db.isTransaction) return work(this);
-    return this.db.transaction().execute((trx) => work(new SqlOps(trx, this.dialect, this.sessionCache, this.keyCache)));
+    return this.newTransaction(work);
+  }
+
+  protected newTransaction<T>(work: (ops: SqlOps) => Promise<T>): Promise<T> {
+    const run = (trx: Kysely<Database>) => work(new SqlOps(trx, this.dialect, this.sessionCache, this.keyCache));
+    return this.groupCommit ? this.groupCommit.run(run) : this.db.transaction().execute(run);
   }
 
   // ---- agents -------------------------------------------------------------------------------
@@ -681,7 +689,7 @@ class SqlOps implements StoreOps {
 
 export class SqlStore extends SqlOps implements Store {
   transaction<T>(work: (tx: StoreOps) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((trx) => work(new SqlOps(trx, this.dialect, this.sessionCache, this.keyCache)));
+    return this.newTransaction(work);
   }
 
   async migrate(): Promise<string[]> {

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteAdapter, SqliteDialect, type DialectAdapter, type SqliteDatabase } from 'kysely';
 import type { Database } from './schema.js';
+import { GroupCommit } from './group-commit.js';
 import { ApiKeyCache } from './key-cache.js';
 import { SessionCache } from './session-cache.js';
 import { SqlStore } from './sql-store.js';
@@ -36,6 +37,7 @@ export function openSqliteStore(path: string): SqlStore {
     'sqlite',
     new SessionCache(committedElsewhere(connection)),
     new ApiKeyCache({ changedElsewhere: committedElsewhere(connection) }),
+    new GroupCommit(db),
   );
 }
 
