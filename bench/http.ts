@@ -2,7 +2,8 @@
  * Hot-path benchmark (not a test). For each store (embedded SQLite; scaled PostgreSQL + Redis)
  * it starts a bare `node:http` server answering a SessionInfo-sized JSON body and agent-sessions,
  * each in its own process, drives every route with autocannon from this process, and reports
- * each route's throughput as a share of the bare server's in the same run. Then:
+ * each route's throughput as a share of the bare server's in the same run (heartbeats and
+ * messages go to as many sessions as connections, in turn; the reads to one session). Then:
  * - the list (page of 50; no filter, agent filter, status filter) with 10,000 and 1,000,000
  *   sessions stored, seeded in bulk with SQL, measured over HTTP (p99);
  * - the expiry burst: 100,000 sessions expiring within one minute, and how late each
@@ -115,9 +116,11 @@ async function load(
   url: string,
   method: 'GET' | 'POST',
   body?: unknown,
-  options: { seconds?: number; connections?: number; quiet?: boolean } = {},
+  options: { seconds?: number; connections?: number; quiet?: boolean; paths?: string[] } = {},
 ): Promise<RouteResult> {
   const seconds = options.seconds ?? SECONDS;
+  let next = 0;
+  const paths = options.paths;
   const result = await autocannon({
     url,
     method,
@@ -125,6 +128,8 @@ async function load(
     duration: seconds,
     headers: { authorization: `Bearer ${KEY}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     body: body ? JSON.stringify(body) : undefined,
+    // Several sessions in turn (as many clients do), rather than every request on one.
+    ...(paths ? { requests: [{ setupRequest: (request: any) => ({ ...request, path: paths[next++ % paths.length] }) }] } : {}),
   });
   const r = { route: name, rps: result['2xx'] / seconds, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx };
   if (!options.quiet) {
@@ -340,15 +345,21 @@ async function runStore(kind: 'sqlite' | 'postgres', bare: RouteResult): Promise
     for (let i = 0; i < HISTORY_EXCHANGES; i++) {
       await api(base, 'POST', `/${sessionId}/messages`, { content: `warm-up ${i}`, transport: 'http' });
     }
+    // The writes on one session each are measured over as many sessions as connections.
+    const spread: string[] = [];
+    for (let i = 0; i < CONNECTIONS; i++) {
+      spread.push((await api(base, 'POST', '', { agentId: ELIZA, userId: USER, timeoutConfig: { maxDurationMinutes: 4320 } })).sessionId);
+    }
+    const paths = (suffix: string) => spread.map((id) => `/api/messaging/sessions/${id}${suffix}`);
 
     console.log(`\n${kind === 'sqlite' ? 'embedded (SQLite)' : 'scaled (PostgreSQL + Redis)'}: ${SECONDS} s per route, ${CONNECTIONS} connections`);
     const routes: RouteResult[] = [
       await load('GET /healthz', `${origin}/healthz`, 'GET'),
       await load('GET session', `${base}/${sessionId}`, 'GET'),
-      await load('POST heartbeat', `${base}/${sessionId}/heartbeat`, 'POST'),
+      await load('POST heartbeat', `${base}/${sessionId}/heartbeat`, 'POST', undefined, { paths: paths('/heartbeat') }),
       await load('POST create', base, 'POST', { agentId: ELIZA, userId: USER }),
       await load('GET history (limit 50 of 200)', `${base}/${sessionId}/messages?limit=50`, 'GET'),
-      await load('POST message (ELIZA reply stored)', `${base}/${sessionId}/messages`, 'POST', { content: 'Hello, how are you?' }),
+      await load('POST message (ELIZA reply stored)', `${base}/${sessionId}/messages`, 'POST', { content: 'Hello, how are you?' }, { paths: paths('/messages') }),
     ];
     for (const r of routes) r.share = r.rps / bare.rps;
     const afterRoutes = rssMb(server);
