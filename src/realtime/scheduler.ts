@@ -16,7 +16,7 @@ export interface SchedulerOptions {
   /** Longest wait between two looks at the store; events are emitted at most this late. */
   pollMs: number;
   batchSize: number;
-  /** Emissions in flight at once on PostgreSQL (8 unless given); SQLite emits one at a time. */
+  /** Emissions in flight at once (8 unless given). */
   concurrency?: number;
 }
 
@@ -68,9 +68,10 @@ export class Scheduler {
 
   private async run(): Promise<SessionEvent[]> {
     const emitted: SessionEvent[] = [];
-    // PostgreSQL runs several emissions at once, each on its own connection and session row
-    // (a burst of expiries is then bound by round trips no more); SQLite has one writer.
-    const lanes = this.store.dialect === 'postgres' ? (this.options.concurrency ?? 8) : 1;
+    // Several emissions at once: on PostgreSQL each on its own connection and session row (a
+    // burst of expiries is then not bound by one round trip after another); on SQLite they
+    // share one commit (group commit), each in its own savepoint.
+    const lanes = this.options.concurrency ?? 8;
     for (;;) {
       const now = this.clock.now();
       const ids = await this.store.dueLifecycleSessions(now, this.options.batchSize);
@@ -91,12 +92,10 @@ export class Scheduler {
       if (due.length === 0) return [];
       const info = toSessionInfo(current.session, now);
       const pending: PendingEvent[] = due.map((type) => ({ type, at: now, data: info }));
-      const stored = await tx.appendEvents(sessionId, pending);
-      await tx.setLifecycleFlags(sessionId, {
+      return tx.emitLifecycle(sessionId, pending, current.flags, {
         warned: current.flags.warned || due.includes('session.warning'),
         expiryEmitted: current.flags.expiryEmitted || due.includes('session.expired'),
       });
-      return stored;
     });
     // Replies in flight for an expired session stop when this event reaches them (Replies).
     this.fanout.publish(events);

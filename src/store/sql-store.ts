@@ -336,6 +336,27 @@ class SqlOps implements StoreOps {
     });
   }
 
+  emitLifecycle(id: string, events: PendingEvent[], before: LifecycleFlags, after: LifecycleFlags): Promise<SessionEvent[]> {
+    return this.atomically(async (ops) => {
+      const row = await ops.db
+        .updateTable('sessions')
+        .set((eb) => ({
+          warned: after.warned ? 1 : 0,
+          expiry_emitted: after.expiryEmitted ? 1 : 0,
+          event_seq: eb('event_seq', '+', events.length),
+        }))
+        .where('id', '=', id)
+        .returning(['event_seq', 'agent_id'])
+        .executeTakeFirst();
+      if (!row) return [];
+      if (before.expiryEmitted !== after.expiryEmitted) {
+        await moveCounters(ops.db, this.dialect, [{ agentId: row.agent_id, sessions: 0, unexpired: after.expiryEmitted ? -1 : 1 }]);
+      }
+      if (events.length === 0) return [];
+      return ops.insertEvents(id, Number(row.event_seq) - events.length + 1, events);
+    });
+  }
+
   async dueLifecycleSessions(now: number, limit: number): Promise<string[]> {
     const warnings = await this.db
       .selectFrom('sessions')
@@ -422,9 +443,10 @@ class SqlOps implements StoreOps {
   async listSessions(q: SessionListQuery): Promise<SessionList> {
     // Sessions past their retention period no longer exist, purged or not.
     // The page walks an index newest first (created_at, then id), reading the expiry from the
-    // index: `+expires_at` keeps the planners from choosing the expiry index and sorting every
-    // match instead, which costs as much as the matches are many.
-    const expiresAt = sql<number>`+expires_at`;
+    // index. On SQLite `+expires_at` keeps the planner from choosing the expiry index and sorting
+    // every match instead, which costs as much as the matches are many; PostgreSQL makes the
+    // right choice, and checks the plain column on the index entries without reading the rows.
+    const expiresAt = this.dialect === 'sqlite' ? sql<number>`+expires_at` : sql<number>`expires_at`;
     let filtered = this.db.selectFrom('sessions').where(expiresAt, '>', q.now - q.retentionMs);
     if (q.agentId) filtered = filtered.where('agent_id', '=', q.agentId);
     if (q.userId) filtered = filtered.where('user_id', '=', q.userId);

@@ -88,6 +88,12 @@ export interface StoreOps {
   /** The session with its lifecycle flags; locks the row inside a transaction (PostgreSQL). */
   getLifecycle(id: string): Promise<{ session: Session; flags: LifecycleFlags } | undefined>;
   setLifecycleFlags(id: string, flags: LifecycleFlags): Promise<void>;
+  /**
+   * Stores a warning's or an expiry's events and sets the flags `after`, in one write of the
+   * session row. `before`: the flags as `getLifecycle` read them in the same transaction (which
+   * holds the row), so that the counters move only when the expiry flag really changes.
+   */
+  emitLifecycle(id: string, events: PendingEvent[], before: LifecycleFlags, after: LifecycleFlags): Promise<SessionEvent[]>;
   /** Ids of sessions whose warning or expiry is due at `now` and not yet emitted. */
   dueLifecycleSessions(now: number, limit: number): Promise<string[]>;
   /** The earliest pending warning or expiry moment, if any. */

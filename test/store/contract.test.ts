@@ -441,6 +441,31 @@ for (const backend of backends()) {
       assert.deepEqual(await stats(T0), [0, 0, 0]);
     });
 
+    test('emitLifecycle: events numbered after the last, flags set, counters moved once', async () => {
+      const own = await freshStore();
+      const s = makeSession({ createdAt: T0, expiresAt: T0 + 30 * MIN });
+      await own.insertSession(s);
+      await own.appendEvents(s.id, [pending('message.created', T0 + 1)]);
+      const active = async (now: number) =>
+        (await own.listSessions({ status: 'all', limit: 1, offset: 0, now, retentionMs: 60 * MIN })).stats.activeSessions;
+
+      const none = { warned: false, expiryEmitted: false };
+      const warned = { warned: true, expiryEmitted: false };
+      const done = { warned: true, expiryEmitted: true };
+      const w = await own.emitLifecycle(s.id, [pending('session.warning', T0 + 25 * MIN)], none, warned);
+      assert.deepEqual(w.map((e) => [e.type, e.seq]), [['session.warning', 2]]);
+      assert.deepEqual((await own.getLifecycle(s.id))?.flags, warned);
+      assert.equal(await active(T0 + 30 * MIN), 0);
+
+      const x = await own.emitLifecycle(s.id, [pending('session.expired', T0 + 30 * MIN)], warned, done);
+      assert.deepEqual(x.map((e) => [e.type, e.seq]), [['session.expired', 3]]);
+      assert.deepEqual((await own.getLifecycle(s.id))?.flags, done);
+      assert.equal(await active(T0 + 30 * MIN), 0, 'counted as processed');
+      assert.equal(await active(T0), 1, 'still active before its expiry');
+      assert.deepEqual((await own.eventsAfter(s.id, 0, 10)).map((e) => e.seq), [1, 2, 3]);
+      assert.deepEqual(await own.emitLifecycle(randomUUID(), [pending('session.expired', T0)], none, done), []);
+    });
+
     test('healthCounts: active, expiringSoon by each row threshold, invalid = expiry not processed', async () => {
       const own = await freshStore();
       const now = T0 + 100 * MIN;
