@@ -244,16 +244,28 @@ class SqlOps implements StoreOps {
 
   // ---- sessions -----------------------------------------------------------------------------
 
-  insertSession(session: Session, tokenHash?: string): Promise<void> {
+  async insertSession(session: Session, tokenHash?: string): Promise<void> {
     this.sessionCache?.invalidate(session.id);
-    return this.atomically(async (ops) => {
-      await ops.insertSessionRow(session, tokenHash);
+    if (this.dialect === 'postgres') {
+      // One statement, one round trip: the row and its counters (shards locked in scope order).
+      const shard = Math.floor(Math.random() * COUNTER_SHARDS);
+      await sql`with s as (${this.sessionRowInsert(session, tokenHash).returning('agent_id')})
+        insert into session_counts (scope, shard, sessions, unexpired)
+        select scope, ${shard}, 1, 1 from (select '' as scope from s union all select 'agent:' || agent_id from s) c
+        order by scope
+        on conflict (scope, shard) do update set
+          sessions = session_counts.sessions + excluded.sessions,
+          unexpired = session_counts.unexpired + excluded.unexpired`.execute(this.db);
+      return;
+    }
+    await this.atomically(async (ops) => {
+      await ops.sessionRowInsert(session, tokenHash).execute();
       await moveCounters(ops.db, this.dialect, [{ agentId: session.agentId, sessions: 1, unexpired: 1 }]);
     });
   }
 
-  private async insertSessionRow(session: Session, tokenHash: string | undefined): Promise<void> {
-    await this.db
+  private sessionRowInsert(session: Session, tokenHash: string | undefined) {
+    return this.db
       .insertInto('sessions')
       .values({
         id: session.id,
@@ -264,8 +276,7 @@ class SqlOps implements StoreOps {
         user_id: session.userId,
         metadata: JSON.stringify(session.metadata),
         ...sessionStateColumns(session),
-      })
-      .execute();
+      });
   }
 
   async getSessionByTokenHash(tokenHash: string): Promise<Session | undefined> {
