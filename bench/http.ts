@@ -87,8 +87,10 @@ interface RouteResult {
 
 interface StoreResult {
   store: 'sqlite' | 'postgres';
+  /** The bare server, measured just before this store's routes (the machine's load changes). */
+  bare: RouteResult;
   routes: RouteResult[];
-  lists: Array<{ stored: number; filter: string; rps: number; p99: number; non2xx: number }>;
+  lists: Array<{ stored: number; filter: string; rps: number; p50: number; p99: number; non2xx: number }>;
   burst: { sessions: number; emitted: number; maxLateMs: number; p99LateMs: number; p50LateMs: number; published?: number; maxPublishLateMs?: number; p99PublishLateMs?: number };
   rssMb: { afterRoutes: number; at10k: number; at1M: number; end: number };
 }
@@ -299,7 +301,7 @@ function percentile(values: number[], p: number): number {
 
 // ---- one store -----------------------------------------------------------------------------------
 
-async function runStore(kind: 'sqlite' | 'postgres', bare: RouteResult): Promise<StoreResult> {
+async function runStore(kind: 'sqlite' | 'postgres'): Promise<StoreResult> {
   const dir = mkdtempSync(join(tmpdir(), 'agent-sessions-bench-'));
   let databaseUrl = join(dir, 'bench.db');
   let dropDatabase: (() => Promise<void>) | undefined;
@@ -354,6 +356,7 @@ async function runStore(kind: 'sqlite' | 'postgres', bare: RouteResult): Promise
     const paths = (suffix: string) => spread.map((id) => `/api/messaging/sessions/${id}${suffix}`);
 
     console.log(`\n${kind === 'sqlite' ? 'embedded (SQLite)' : 'scaled (PostgreSQL + Redis)'}: ${SECONDS} s per route, ${CONNECTIONS} connections`);
+    const bare = await load('bare node:http', 'http://127.0.0.1:3901/', 'GET');
     const routes: RouteResult[] = [
       await load('GET /healthz', `${origin}/healthz`, 'GET'),
       await load('GET session', `${base}/${sessionId}`, 'GET'),
@@ -377,7 +380,7 @@ async function runStore(kind: 'sqlite' | 'postgres', bare: RouteResult): Promise
           seconds: LIST_SECONDS,
           connections: LIST_CONNECTIONS,
         });
-        lists.push({ stored, filter, rps: r.rps, p99: r.p99, non2xx: r.non2xx });
+        lists.push({ stored, filter, rps: r.rps, p50: r.p50, p99: r.p99, non2xx: r.non2xx });
       }
     };
     const now = Date.now();
@@ -436,7 +439,7 @@ async function runStore(kind: 'sqlite' | 'postgres', bare: RouteResult): Promise
     );
     const end = rssMb(server);
     console.log(`  server RSS: ${afterRoutes} MB after the routes, ${at10k} MB at ${SMALL.toLocaleString('en')} stored, ${at1M} MB at ${LARGE.toLocaleString('en')}, ${end} MB at the end`);
-    return { store: kind, routes, lists, burst, rssMb: { afterRoutes, at10k, at1M, end } };
+    return { store: kind, bare, routes, lists, burst, rssMb: { afterRoutes, at10k, at1M, end } };
   } finally {
     await seeder?.close().catch(() => {});
     server?.kill('SIGKILL');
@@ -448,25 +451,22 @@ async function runStore(kind: 'sqlite' | 'postgres', bare: RouteResult): Promise
 async function main(): Promise<void> {
   const bareServer = await start(['-e', BARE_SERVER], { PORT: '3901' }, 'ready');
   const results: StoreResult[] = [];
-  let bare: RouteResult;
   try {
-    console.log(`bare node:http, ${SECONDS} s, ${CONNECTIONS} connections`);
-    bare = await load('bare node:http', 'http://127.0.0.1:3901/', 'GET');
-    for (const kind of STORES) results.push(await runStore(kind, bare));
+    for (const kind of STORES) results.push(await runStore(kind));
   } finally {
     bareServer.kill('SIGKILL');
   }
 
   console.log('\n| route | ' + results.map((r) => `${r.store} req/s | share`).join(' | ') + ' |');
   console.log('|---|' + results.map(() => '---:|---:').join('|') + '|');
-  console.log(`| bare node:http | ${results.map(() => `${bare.rps.toFixed(0)} | 100 %`).join(' | ')} |`);
+  console.log(`| bare node:http | ${results.map((r) => `${r.bare.rps.toFixed(0)} | 100 %`).join(' | ')} |`);
   for (let i = 0; i < results[0]!.routes.length; i++) {
     const name = results[0]!.routes[i]!.route;
     console.log(`| ${name} | ${results.map((r) => `${r.routes[i]!.rps.toFixed(0)} | ${((r.routes[i]!.share ?? 0) * 100).toFixed(1)} %`).join(' | ')} |`);
   }
   for (let i = 0; i < results[0]!.lists.length; i++) {
     const l = results[0]!.lists[i]!;
-    console.log(`| GET list, ${l.stored.toLocaleString('en')} stored, ${l.filter} | ${results.map((r) => `${r.lists[i]!.rps.toFixed(0)} | p99 ${r.lists[i]!.p99} ms`).join(' | ')} |`);
+    console.log(`| GET list, ${l.stored.toLocaleString('en')} stored, ${l.filter} | ${results.map((r) => `${r.lists[i]!.rps.toFixed(0)} | p50 ${r.lists[i]!.p50} / p99 ${r.lists[i]!.p99} ms`).join(' | ')} |`);
   }
   console.log(`| expiry burst (${BURST.toLocaleString('en')}), late p99 / max | ${results.map((r) => `${r.burst.emitted} | ${r.burst.p99LateMs} / ${r.burst.maxLateMs} ms`).join(' | ')} |`);
   console.log(`| RSS at ${SMALL.toLocaleString('en')} / ${LARGE.toLocaleString('en')} / end | ${results.map((r) => `${r.rssMb.at10k} / ${r.rssMb.at1M} / ${r.rssMb.end} MB | `).join(' | ')} |`);
@@ -478,7 +478,6 @@ async function main(): Promise<void> {
     smoke: SMOKE,
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version },
     settings: { seconds: SECONDS, connections: CONNECTIONS, listSeconds: LIST_SECONDS, listConnections: LIST_CONNECTIONS },
-    bare,
     stores: results,
   };
   mkdirSync('bench/results', { recursive: true });
