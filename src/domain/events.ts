@@ -3,6 +3,7 @@
  * transaction as the change it describes, then delivered to subscribers from there.
  */
 export const SESSION_EVENT_TYPES = [
+  'session.created',
   'session.warning',
   'session.expired',
   'session.renewed',

@@ -86,7 +86,10 @@ export class SessionService {
       { id: randomUUID(), channelId: randomUUID(), agentId: agent.id, userId: input.userId, metadata: input.metadata, config },
       this.clock.now(),
     );
-    await this.store.insertSession(session, input.tokenHash);
+    // session.created is the session's first event (seq 1), stored with it.
+    const created: PendingEvent = { type: 'session.created', at: session.createdAt, data: toSessionInfo(session, session.createdAt) };
+    const events = await this.store.insertSession(session, input.tokenHash, [created]);
+    this.fanout.publish(events);
     return session;
   }
 

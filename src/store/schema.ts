@@ -98,6 +98,38 @@ export interface SessionCountsTable {
   unexpired: number;
 }
 
+export interface WebhooksTable {
+  id: string;
+  url: string;
+  /** JSON array of event types, or `["*"]`. */
+  events: string;
+  agent_id: string | null;
+  secret_env: string | null;
+  description: string;
+  enabled: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** The outbox: one row per stored event and matching webhook, with the event in it. */
+export interface WebhookDeliveriesTable {
+  webhook_id: string;
+  session_id: string;
+  seq: number;
+  type: string;
+  at: number;
+  data: string;
+  status: string;
+  attempts: number;
+  last_status: number | null;
+  last_error: string | null;
+  next_attempt_at: number;
+  lease_until: number | null;
+  lease_id: string | null;
+  delivered_at: number | null;
+  created_at: number;
+}
+
 export interface Database {
   sessions: SessionsTable;
   messages: MessagesTable;
@@ -106,4 +138,6 @@ export interface Database {
   idempotency_keys: IdempotencyKeysTable;
   api_keys: ApiKeysTable;
   session_counts: SessionCountsTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }

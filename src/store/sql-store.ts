@@ -16,6 +16,8 @@ import { migrationProvider } from './migrations/index.js';
 import type { GroupCommit } from './group-commit.js';
 import type { ApiKeyCache } from './key-cache.js';
 import type { SessionCache } from './session-cache.js';
+import { outboxInsert, SqlDeliveryStore, SqlWebhookStore } from './sql-webhooks.js';
+import type { DeliveryStore, WebhookStore } from './webhooks.js';
 import type { AgentsTable, ApiKeysTable, Database, MessagesTable, SessionsTable } from './schema.js';
 import type {
   ApiKeyRecord,
@@ -176,6 +178,20 @@ async function moveCounters(db: Kysely<Database>, dialect: Dialect, changes: Cou
     .execute();
 }
 
+/** The events as stored and answered: numbered from `firstSeq`. */
+const numbered = (sessionId: string, firstSeq: number, events: PendingEvent[]): SessionEvent[] =>
+  events.map((e, i) => ({ type: e.type, sessionId, seq: firstSeq + i, at: new Date(e.at).toISOString(), data: e.data }));
+
+const eventRows = (stored: SessionEvent[], events: PendingEvent[]) =>
+  stored.map((e, i) => ({ session_id: e.sessionId, seq: e.seq, type: e.type, at: events[i]!.at, data: JSON.stringify(e.data) }));
+
+/** `insert into events … returning` the columns the outbox selects from (PostgreSQL CTEs). */
+const eventsInsert = (stored: SessionEvent[], events: PendingEvent[]) => {
+  const values = eventRows(stored, events).map((r) => sql`(${r.session_id}, ${r.seq}, ${r.type}, ${r.at}, ${r.data})`);
+  return sql`insert into events (session_id, seq, type, at, data) values ${sql.join(values)}
+    returning session_id, seq, type, at, data`;
+};
+
 class SqlOps implements StoreOps {
   constructor(
     protected readonly db: Kysely<Database>,
@@ -244,31 +260,41 @@ class SqlOps implements StoreOps {
 
   // ---- sessions -----------------------------------------------------------------------------
 
-  async insertSession(session: Session, tokenHash?: string): Promise<void> {
+  async insertSession(session: Session, tokenHash?: string, events: PendingEvent[] = []): Promise<SessionEvent[]> {
     this.sessionCache?.invalidate(session.id);
     if (this.dialect === 'postgres') {
-      // One statement, one round trip: the row and its counters (shards locked in scope order).
+      // One statement, one round trip: the row, its counters (shards locked in scope order), its
+      // first events and their outbox rows.
       const shard = Math.floor(Math.random() * COUNTER_SHARDS);
-      await sql`with s as (${this.sessionRowInsert(session, tokenHash).returning('agent_id')})
-        insert into session_counts (scope, shard, sessions, unexpired)
+      const counters = sql`insert into session_counts (scope, shard, sessions, unexpired)
         select scope, ${shard}, 1, 1 from (select '' as scope from s union all select 'agent:' || agent_id from s) c
         order by scope
         on conflict (scope, shard) do update set
           sessions = session_counts.sessions + excluded.sessions,
-          unexpired = session_counts.unexpired + excluded.unexpired`.execute(this.db);
-      return;
+          unexpired = session_counts.unexpired + excluded.unexpired`;
+      const row = this.sessionRowInsert(session, tokenHash, events.length).returning('agent_id');
+      if (events.length === 0) {
+        await sql`with s as (${row}) ${counters}`.execute(this.db);
+        return [];
+      }
+      const stored = numbered(session.id, 1, events);
+      await sql`with s as (${row}), c as (${counters}), e as (${eventsInsert(stored, events)})
+        ${outboxInsert(sql`e`, session.agentId)}`.execute(this.db);
+      return stored;
     }
-    await this.atomically(async (ops) => {
-      await ops.sessionRowInsert(session, tokenHash).execute();
+    return this.atomically(async (ops) => {
+      await ops.sessionRowInsert(session, tokenHash, events.length).execute();
       await moveCounters(ops.db, this.dialect, [{ agentId: session.agentId, sessions: 1, unexpired: 1 }]);
+      return events.length === 0 ? [] : ops.insertEvents(session.id, session.agentId, 1, events);
     });
   }
 
-  private sessionRowInsert(session: Session, tokenHash: string | undefined) {
+  private sessionRowInsert(session: Session, tokenHash: string | undefined, eventCount: number) {
     return this.db
       .insertInto('sessions')
       .values({
         id: session.id,
+        event_seq: eventCount,
         channel_id: session.channelId,
         created_at: session.createdAt,
         token_hash: tokenHash ?? null,
@@ -317,7 +343,7 @@ class SqlOps implements StoreOps {
         .returning('event_seq')
         .executeTakeFirst();
       if (!row || events.length === 0) return [];
-      return ops.insertEvents(session.id, Number(row.event_seq) - events.length + 1, events);
+      return ops.insertEvents(session.id, session.agentId, Number(row.event_seq) - events.length + 1, events);
     });
   }
 
@@ -364,7 +390,7 @@ class SqlOps implements StoreOps {
         await moveCounters(ops.db, this.dialect, [{ agentId: row.agent_id, sessions: 0, unexpired: after.expiryEmitted ? -1 : 1 }]);
       }
       if (events.length === 0) return [];
-      return ops.insertEvents(id, Number(row.event_seq) - events.length + 1, events);
+      return ops.insertEvents(id, row.agent_id, Number(row.event_seq) - events.length + 1, events);
     });
   }
 
@@ -558,34 +584,31 @@ class SqlOps implements StoreOps {
         .updateTable('sessions')
         .set((eb) => ({ event_seq: eb('event_seq', '+', events.length) }))
         .where('id', '=', sessionId)
-        .returning('event_seq')
+        .returning(['event_seq', 'agent_id'])
         .executeTakeFirst();
       if (!row) return [];
-      return ops.insertEvents(sessionId, Number(row.event_seq) - events.length + 1, events);
+      return ops.insertEvents(sessionId, row.agent_id, Number(row.event_seq) - events.length + 1, events);
     });
   }
 
-  /** Stores events numbered from `firstSeq`, which the caller reserved on the session row. */
-  private async insertEvents(sessionId: string, firstSeq: number, events: PendingEvent[]): Promise<SessionEvent[]> {
-    const stored: SessionEvent[] = events.map((e, i) => ({
-      type: e.type,
-      sessionId,
-      seq: firstSeq + i,
-      at: new Date(e.at).toISOString(),
-      data: e.data,
-    }));
-    await this.db
-      .insertInto('events')
-      .values(
-        stored.map((e, i) => ({
-          session_id: sessionId,
-          seq: e.seq,
-          type: e.type,
-          at: events[i]!.at,
-          data: JSON.stringify(e.data),
-        })),
-      )
-      .execute();
+  /**
+   * Stores events numbered from `firstSeq`, which the caller reserved on the session row, with
+   * their outbox rows (SPEC §11): one per webhook the event is for, in the same transaction.
+   */
+  private async insertEvents(sessionId: string, agentId: string, firstSeq: number, events: PendingEvent[]): Promise<SessionEvent[]> {
+    const stored = numbered(sessionId, firstSeq, events);
+    const delivered = events.some((e) => e.type !== 'message.chunk');
+    if (delivered && this.dialect === 'postgres') {
+      // One round trip: the events, and the outbox rows selected from what was inserted.
+      await sql`with e as (${eventsInsert(stored, events)}) ${outboxInsert(sql`e`, agentId)}`.execute(this.db);
+      return stored;
+    }
+    await this.db.insertInto('events').values(eventRows(stored, events)).execute();
+    if (delivered) {
+      const last = firstSeq + events.length - 1;
+      const source = sql`(select session_id, seq, type, at, data from events where session_id = ${sessionId} and seq >= ${firstSeq} and seq <= ${last})`;
+      await outboxInsert(source, agentId).execute(this.db);
+    }
     return stored;
   }
 
@@ -721,6 +744,9 @@ class SqlOps implements StoreOps {
 }
 
 export class SqlStore extends SqlOps implements Store {
+  readonly webhooks: WebhookStore = new SqlWebhookStore(this.db);
+  readonly deliveries: DeliveryStore = new SqlDeliveryStore(this.db, this.dialect);
+
   transaction<T>(work: (tx: StoreOps) => Promise<T>): Promise<T> {
     return this.newTransaction(work);
   }

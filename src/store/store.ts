@@ -9,6 +9,7 @@ import type { HistoryPlan } from '../domain/history.js';
 import type { Message } from '../domain/message.js';
 import type { LifecycleFlags } from '../domain/schedule.js';
 import type { Session } from '../domain/session.js';
+import type { DeliveryStore, WebhookStore } from './webhooks.js';
 
 export type SessionStatusFilter = 'active' | 'expired' | 'all';
 
@@ -68,8 +69,11 @@ export interface StoreOps {
   activeSessionIdsOfAgent(agentId: string, now: number): Promise<string[]>;
 
   // sessions
-  /** `tokenHash`: the digest of the session token handed out at create (never the token). */
-  insertSession(session: Session, tokenHash?: string): Promise<void>;
+  /**
+   * `tokenHash`: the digest of the session token handed out at create (never the token).
+   * `events` (`session.created`) are stored with it as the session's first, numbered from 1.
+   */
+  insertSession(session: Session, tokenHash?: string, events?: PendingEvent[]): Promise<SessionEvent[]>;
   /** The session whose token has this digest, if it still exists. */
   getSessionByTokenHash(tokenHash: string): Promise<Session | undefined>;
   /** Reads a session; inside a transaction it also locks the row until commit (PostgreSQL). */
@@ -135,6 +139,9 @@ export interface StoreOps {
 
 export interface Store extends StoreOps {
   readonly dialect: 'sqlite' | 'postgres';
+  /** Webhooks (SPEC §11) and their deliveries, which the event writes above queue. */
+  readonly webhooks: WebhookStore;
+  readonly deliveries: DeliveryStore;
   /** Runs `work` in one transaction: everything it writes commits together or not at all. */
   transaction<T>(work: (tx: StoreOps) => Promise<T>): Promise<T>;
   migrate(): Promise<string[]>;

@@ -36,10 +36,13 @@ test('live events arrive in seq order, with id = seq and the event JSON as data'
   assert.deepEqual(frames.map((f) => Number(f.id)), stored.map((e) => e.seq));
   assert.deepEqual(frames.map((f) => f.event), stored.map((e) => e.type));
   assert.deepEqual(frames.map((f) => f.data), JSON.parse(JSON.stringify(stored)));
-  // user message, renewal, the agent's chunks, the agent's message
-  assert.equal(frames[0]!.event, 'message.created');
-  assert.equal(frames[0]!.data.data.message.isAgent, false);
-  assert.equal(frames[1]!.event, 'session.renewed');
+  // the session's creation, user message, renewal, the agent's chunks, the agent's message
+  assert.equal(frames[0]!.event, 'session.created');
+  assert.equal(frames[0]!.id, '1');
+  assert.deepEqual(frames[0]!.data.data, JSON.parse(JSON.stringify(s, (k, v) => (k === 'sessionToken' ? undefined : v))));
+  assert.equal(frames[1]!.event, 'message.created');
+  assert.equal(frames[1]!.data.data.message.isAgent, false);
+  assert.equal(frames[2]!.event, 'session.renewed');
   const chunks = frames.filter((f) => f.event === 'message.chunk').map((f) => f.data.data);
   const last = frames[frames.length - 1]!;
   assert.equal(last.event, 'message.created');
@@ -58,8 +61,8 @@ test('a reconnect with Last-Event-ID gets every missed event once, then live one
   await hb();
   server.clock.advance(1000);
   await hb();
-  const seen = await take(first, 2);
-  assert.deepEqual(seen.map((f) => f.id), ['1', '2']);
+  const seen = await take(first, 3);
+  assert.deepEqual(seen.map((f) => [f.id, f.event]), [['1', 'session.created'], ['2', 'session.renewed'], ['3', 'session.renewed']]);
   first.close();
   await first.ended;
 
@@ -67,17 +70,17 @@ test('a reconnect with Last-Event-ID gets every missed event once, then live one
     server.clock.advance(1000);
     await hb();
   }
-  const second = await openSse(eventsUrl(s.sessionId), { headers: { ...auth, 'last-event-id': '2' } });
+  const second = await openSse(eventsUrl(s.sessionId), { headers: { ...auth, 'last-event-id': '3' } });
   const missed = await take(second, 3);
-  assert.deepEqual(missed.map((f) => f.id), ['3', '4', '5']);
+  assert.deepEqual(missed.map((f) => f.id), ['4', '5', '6']);
   server.clock.advance(1000);
   await hb();
-  assert.equal((await second.next()).id, '6');
+  assert.equal((await second.next()).id, '7');
   second.close();
 
   // ?lastEventId= works the same for clients that cannot set headers
-  const third = await openSse(`${eventsUrl(s.sessionId)}?lastEventId=5`, { headers: auth });
-  assert.equal((await third.next()).id, '6');
+  const third = await openSse(`${eventsUrl(s.sessionId)}?lastEventId=6`, { headers: auth });
+  assert.equal((await third.next()).id, '7');
   third.close();
 });
 
@@ -85,6 +88,7 @@ test('warning and expiry are pushed; the stream then ends and nothing leaks', as
   const s = await createSession(server, { timeoutConfig: { timeoutMinutes: 5, warningThresholdMinutes: 2 } });
   const conn = await openSse(eventsUrl(s.sessionId), { headers: auth });
   await waitFor(() => server.app.fanout.subscriberCount(s.sessionId) === 1);
+  assert.equal((await conn.next()).event, 'session.created');
   server.clock.advance(3 * MINUTE);
   await server.app.scheduler.tick();
   const warning = await conn.next();
@@ -94,7 +98,7 @@ test('warning and expiry are pushed; the stream then ends and nothing leaks', as
   await server.app.scheduler.tick();
   const expired = await conn.next();
   assert.equal(expired.event, 'session.expired');
-  assert.equal(expired.data.seq, 2);
+  assert.equal(expired.data.seq, 3);
   await conn.ended;
   await waitFor(() => server.app.fanout.subscriberCount(s.sessionId) === 0);
 });
@@ -103,6 +107,7 @@ test('DELETE ends the stream with session.ended', async () => {
   const s = await createSession(server);
   const conn = await openSse(eventsUrl(s.sessionId), { headers: auth });
   await waitFor(() => server.app.fanout.subscriberCount(s.sessionId) === 1);
+  assert.equal((await conn.next()).event, 'session.created');
   await server.request('DELETE', `/api/messaging/sessions/${s.sessionId}`);
   const ended = await conn.next();
   assert.equal(ended.event, 'session.ended');

@@ -23,13 +23,14 @@ test('a restart inside the warning window still delivers the expiry, once, resum
     const health = await second.request('GET', '/api/messaging/sessions/health');
     assert.equal(health.body.invalidSessions, 1, 'expired, not processed yet');
     const emitted = await second.app.scheduler.tick();
-    assert.deepEqual(emitted.map((e) => [e.type, e.seq]), [['session.expired', 2]]);
+    assert.deepEqual(emitted.map((e) => [e.type, e.seq]), [['session.expired', 3]]);
     assert.deepEqual(await second.app.scheduler.tick(), []);
 
     const events = await second.app.store.eventsAfter(s.sessionId, 0, 10);
     assert.deepEqual(events.map((e) => [e.seq, e.type]), [
-      [1, 'session.warning'],
-      [2, 'session.expired'],
+      [1, 'session.created'],
+      [2, 'session.warning'],
+      [3, 'session.expired'],
     ]);
     const gone = await second.request('GET', `/api/messaging/sessions/${s.sessionId}`);
     assert.equal(gone.status, 410);
@@ -48,7 +49,7 @@ test('a client resumes its event stream across a restart without gaps', async ()
   const conn = await openSse(url(first.url), { headers });
   clock.advance(1000);
   await first.request('POST', `/api/messaging/sessions/${s.sessionId}/heartbeat`);
-  assert.equal((await conn.next()).id, '1');
+  assert.deepEqual([(await conn.next()).id, (await conn.next()).id], ['1', '2'], 'session.created, then the renewal');
   await first.close({ keepData: true });
   await conn.ended;
 
@@ -58,8 +59,8 @@ test('a client resumes its event stream across a restart without gaps', async ()
     await second.request('POST', `/api/messaging/sessions/${s.sessionId}/heartbeat`);
     clock.advance(1000);
     await second.request('POST', `/api/messaging/sessions/${s.sessionId}/heartbeat`);
-    const resumed = await openSse(url(second.url), { headers: { ...headers, 'last-event-id': '1' } });
-    assert.deepEqual([(await resumed.next()).id, (await resumed.next()).id], ['2', '3']);
+    const resumed = await openSse(url(second.url), { headers: { ...headers, 'last-event-id': '2' } });
+    assert.deepEqual([(await resumed.next()).id, (await resumed.next()).id], ['3', '4']);
     resumed.close();
   } finally {
     await second.close();

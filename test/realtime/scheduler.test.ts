@@ -29,9 +29,12 @@ test('warning at expiresAt - threshold, expiry at expiresAt, each once', async (
   server.clock.advance(1);
   assert.deepEqual(await tick(), ['session.expired']);
   assert.deepEqual(await tick(), [], 'no second expiry');
-  assert.deepEqual(await typesOf(s.sessionId), ['1:session.warning', '2:session.expired']);
+  assert.deepEqual(await typesOf(s.sessionId), ['1:session.created', '2:session.warning', '3:session.expired']);
 
-  const [warning, expired] = await server.app.store.eventsAfter(s.sessionId, 0, 10);
+  const [created, warning, expired] = await server.app.store.eventsAfter(s.sessionId, 0, 10);
+  const { sessionToken: _token, ...info } = s;
+  assert.deepEqual(created!.data, info, 'session.created carries the SessionInfo create answered');
+  assert.equal(created!.at, s.createdAt);
   assert.equal((warning!.data as any).isNearExpiration, true);
   assert.equal((warning!.data as any).timeRemaining, 3 * MINUTE);
   assert.equal((expired!.data as any).status, 'expired');
@@ -48,7 +51,7 @@ test('a renewal that leaves the warning window re-arms the warning', async () =>
   assert.deepEqual(await tick(), []);
   server.clock.advance(7 * MINUTE);
   assert.deepEqual(await tick(), ['session.warning'], 'warned again for the new window');
-  assert.deepEqual(await typesOf(s.sessionId), ['1:session.warning', '2:session.renewed', '3:session.warning']);
+  assert.deepEqual(await typesOf(s.sessionId), ['1:session.created', '2:session.warning', '3:session.renewed', '4:session.warning']);
 });
 
 test('a renewal that stays inside the window (at the cap) does not warn twice', async () => {
@@ -63,7 +66,7 @@ test('a renewal that stays inside the window (at the cap) does not warn twice', 
   assert.deepEqual(await tick(), []);
   server.clock.advance(4 * MINUTE);
   assert.deepEqual(await tick(), ['session.expired']);
-  assert.deepEqual(await typesOf(s.sessionId), ['1:session.warning', '2:session.renewed', '3:session.expired']);
+  assert.deepEqual(await typesOf(s.sessionId), ['1:session.created', '2:session.warning', '3:session.renewed', '4:session.expired']);
 });
 
 test('no event for a deleted session', async () => {
@@ -79,7 +82,7 @@ test('catch-up after downtime: warning then expiry, in that order, once', async 
   server.clock.advance(60 * MINUTE);
   assert.deepEqual(await tick(), ['session.warning', 'session.expired']);
   assert.deepEqual(await tick(), []);
-  assert.deepEqual(await typesOf(s.sessionId), ['1:session.warning', '2:session.expired']);
+  assert.deepEqual(await typesOf(s.sessionId), ['1:session.created', '2:session.warning', '3:session.expired']);
 });
 
 test('concurrent ticks emit each event once', async () => {
@@ -87,7 +90,7 @@ test('concurrent ticks emit each event once', async () => {
   server.clock.advance(5 * MINUTE);
   const results = await Promise.all([tick(), tick(), server.app.scheduler.tick()]);
   for (const s of sessions) {
-    assert.deepEqual(await typesOf(s.sessionId), ['1:session.warning', '2:session.expired']);
+    assert.deepEqual(await typesOf(s.sessionId), ['1:session.created', '2:session.warning', '3:session.expired']);
   }
   assert.equal(results[0]!.length, 6);
 });

@@ -138,6 +138,7 @@ describe('a revoked or expired credential', () => {
     await expiring.ended;
 
     // The other stream still delivers.
+    assert.equal((await lasting.next()).event, 'session.created', 'replayed from the start');
     assert.equal((await server.request('POST', `${S}/${s.sessionId}/heartbeat`)).status, 200);
     assert.equal((await lasting.next()).event, 'session.renewed');
     lasting.close();

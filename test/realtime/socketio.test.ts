@@ -83,8 +83,8 @@ test('warning and expiry are pushed; the room is cleaned up after expiry', async
   await server.app.scheduler.tick();
   await until(() => seen.some((e) => e.name === 'session.expired'), 'expiry');
   assert.deepEqual(seen.filter((e) => e.name.startsWith('session.')).map((e) => [e.name, e.payload.seq]), [
-    ['session.warning', 1],
-    ['session.expired', 2],
+    ['session.warning', 2],
+    ['session.expired', 3],
   ]);
   await until(() => server.app.fanout.subscriberCount(s.sessionId) === 0, 'room cleanup');
 });

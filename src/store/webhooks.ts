@@ -1,0 +1,49 @@
+/**
+ * The store's webhooks and their deliveries (SPEC §11). Deliveries are written by the store
+ * itself, in the transaction that stores their event (the outbox); the delivery worker
+ * (src/outbound/) claims, records and never creates them.
+ */
+import type { Delivery, DeliveryStatus, Webhook } from '../domain/webhook.js';
+
+export interface WebhookStore {
+  insert(webhook: Webhook): Promise<void>;
+  get(id: string): Promise<Webhook | undefined>;
+  /** Oldest first. */
+  list(): Promise<Webhook[]>;
+  /** Writes every field but the id and creation time; false when it does not exist. */
+  update(webhook: Webhook): Promise<boolean>;
+  /** Deletes the webhook and its deliveries (the pending ones are dropped). */
+  delete(id: string): Promise<boolean>;
+}
+
+export interface DeliveryKey {
+  webhookId: string;
+  sessionId: string;
+  seq: number;
+}
+
+/** A delivery an instance holds until `leaseUntil`; only the holder of `leaseId` records it. */
+export interface ClaimedDelivery extends Delivery {
+  leaseId: string;
+  leaseUntil: number;
+}
+
+export type AttemptOutcome =
+  | { status: 'delivered'; httpStatus: number }
+  | { status: 'pending'; httpStatus: number | null; error: string; nextAttemptAt: number }
+  | { status: 'failed'; httpStatus: number | null; error: string };
+
+export interface DeliveryStore {
+  /**
+   * Claims up to `limit` due deliveries of enabled webhooks, each the earliest pending event of
+   * its webhook and session (order), none held by a live lease: they are leased until
+   * `now + leaseMs`. Concurrent claims (other instances) never get the same delivery.
+   */
+  claim(now: number, limit: number, leaseMs: number): Promise<ClaimedDelivery[]>;
+  /** Records an attempt; false (and nothing written) when the lease was lost meanwhile. */
+  record(key: DeliveryKey, leaseId: string, outcome: AttemptOutcome, now: number): Promise<boolean>;
+  /** A webhook's deliveries, newest first. */
+  list(webhookId: string, query: { status?: DeliveryStatus; limit: number }): Promise<Delivery[]>;
+  /** The earliest moment a pending delivery falls due (leases included), if any. */
+  nextDue(): Promise<number | undefined>;
+}
