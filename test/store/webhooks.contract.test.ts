@@ -1,0 +1,215 @@
+/**
+ * The store's webhooks and deliveries (SPEC §11), on SQLite and on PostgreSQL: the outbox rows
+ * written with the events, in their transaction; the claim (order per webhook and session,
+ * leases, no delivery claimed twice); the delivery log.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import type { PendingEvent } from '../../src/domain/events.js';
+import type { Webhook, WebhookEvents } from '../../src/domain/webhook.js';
+import type { Store } from '../../src/store/store.js';
+import { backends } from './backends.js';
+import { makeSession, T0 } from './fixtures.js';
+
+const pending = (type: PendingEvent['type'], at: number, data: unknown = { at }): PendingEvent => ({ type, at, data });
+
+function makeWebhook(overrides: Partial<Webhook> = {}): Webhook {
+  return {
+    id: randomUUID(),
+    url: 'http://127.0.0.1:9/hook',
+    events: ['*'] as WebhookEvents,
+    agentId: null,
+    secretEnv: null,
+    description: '',
+    enabled: true,
+    createdAt: T0,
+    updatedAt: T0,
+    ...overrides,
+  };
+}
+
+const LEASE = 30_000;
+const keyOf = (d: { webhookId: string; sessionId: string; seq: number }) => ({ webhookId: d.webhookId, sessionId: d.sessionId, seq: d.seq });
+
+for (const backend of backends()) {
+  describe(`Webhook store contract: ${backend.name}`, { skip: backend.skip }, () => {
+    before(() => {});
+    after(() => backend.cleanup());
+    const fresh = async (): Promise<Store> => (await backend.open()).store;
+
+    test('webhooks: insert, get, list oldest first, update, delete', async () => {
+      const store = await fresh();
+      const a = makeWebhook({ events: ['session.created', 'message.created'], agentId: randomUUID(), secretEnv: 'AGENT_SECRET_HOOK', description: 'CRM é 😀' });
+      const b = makeWebhook({ createdAt: T0 + 1, updatedAt: T0 + 1, enabled: false });
+      await store.webhooks.insert(b);
+      await store.webhooks.insert(a);
+      assert.deepEqual(await store.webhooks.get(a.id), a);
+      assert.deepEqual(await store.webhooks.list(), [a, b]);
+      const changed = { ...a, url: 'https://example.test/x', events: ['*'] as WebhookEvents, agentId: null, enabled: false, updatedAt: T0 + 5 };
+      assert.equal(await store.webhooks.update(changed), true);
+      assert.deepEqual(await store.webhooks.get(a.id), changed);
+      assert.equal(await store.webhooks.update(makeWebhook()), false);
+      assert.equal(await store.webhooks.delete(a.id), true);
+      assert.equal(await store.webhooks.delete(a.id), false);
+      assert.equal(await store.webhooks.get(a.id), undefined);
+      assert.deepEqual(await store.webhooks.list(), [b]);
+    });
+
+    test('outbox: each stored event queues one delivery per enabled webhook it is for; chunks never', async () => {
+      const store = await fresh();
+      const session = makeSession();
+      const all = makeWebhook();
+      const messages = makeWebhook({ events: ['message.created'] });
+      const mine = makeWebhook({ agentId: session.agentId, events: ['session.created', 'session.renewed'] });
+      const otherAgent = makeWebhook({ agentId: randomUUID() });
+      const disabled = makeWebhook({ enabled: false });
+      for (const w of [all, messages, mine, otherAgent, disabled]) await store.webhooks.insert(w);
+
+      const created = await store.insertSession(session, undefined, [pending('session.created', T0, { sessionId: session.id })]);
+      assert.deepEqual(created.map((e) => [e.type, e.seq]), [['session.created', 1]]);
+      await store.appendEvents(session.id, [
+        pending('message.created', T0 + 1, { message: { id: 'm1' } }),
+        pending('message.chunk', T0 + 2, { messageId: 'm2', chunk: 'x', index: 0 }),
+      ]);
+      const renewed = { ...session, lastActivity: T0 + 3, lastRenewal: T0 + 3, expiresAt: T0 + 3 + 30 * 60_000, renewalCount: 1 };
+      await store.saveSession(renewed, [pending('session.renewed', T0 + 3)]);
+      const flags = { warned: false, expiryEmitted: false };
+      await store.emitLifecycle(session.id, [pending('session.warning', T0 + 4)], flags, { warned: true, expiryEmitted: false });
+
+      const seen = async (w: Webhook) => (await store.deliveries.list(w.id, { limit: 100 })).map((d) => `${d.seq}:${d.type}`).reverse();
+      assert.deepEqual(await seen(all), ['1:session.created', '2:message.created', '4:session.renewed', '5:session.warning']);
+      assert.deepEqual(await seen(messages), ['2:message.created']);
+      assert.deepEqual(await seen(mine), ['1:session.created', '4:session.renewed']);
+      assert.deepEqual(await seen(otherAgent), []);
+      assert.deepEqual(await seen(disabled), []);
+
+      const [first] = (await store.deliveries.list(all.id, { limit: 100 })).reverse();
+      assert.deepEqual(first, {
+        webhookId: all.id,
+        sessionId: session.id,
+        seq: 1,
+        type: 'session.created',
+        at: T0,
+        data: { sessionId: session.id },
+        status: 'pending',
+        attempts: 0,
+        lastStatus: null,
+        lastError: null,
+        nextAttemptAt: T0,
+        deliveredAt: null,
+        createdAt: T0,
+      });
+    });
+
+    test('outbox: nothing queued for an event that was rolled back; deliveries outlive their session', async () => {
+      const store = await fresh();
+      const hook = makeWebhook();
+      await store.webhooks.insert(hook);
+      const session = makeSession();
+      await store.insertSession(session);
+      await assert.rejects(
+        store.transaction(async (tx) => {
+          await tx.appendEvents(session.id, [pending('message.created', T0 + 1)]);
+          throw new Error('rolled back');
+        }),
+      );
+      assert.deepEqual(await store.deliveries.list(hook.id, { limit: 10 }), []);
+
+      await store.transaction(async (tx) => {
+        await tx.appendEvents(session.id, [pending('session.ended', T0 + 2, { sessionId: session.id })]);
+        await tx.deleteSession(session.id);
+      });
+      const [ended] = await store.deliveries.list(hook.id, { limit: 10 });
+      assert.equal(ended!.type, 'session.ended');
+      assert.deepEqual(ended!.data, { sessionId: session.id });
+      assert.equal(ended!.seq, 1);
+    });
+
+    test('claim: the earliest pending event of each webhook and session, leased; others wait for it', async () => {
+      const store = await fresh();
+      const hook = makeWebhook();
+      await store.webhooks.insert(hook);
+      const a = makeSession();
+      const b = makeSession();
+      await store.insertSession(a);
+      await store.insertSession(b);
+      await store.appendEvents(a.id, [pending('message.created', T0), pending('message.created', T0), pending('message.created', T0)]);
+      await store.appendEvents(b.id, [pending('message.created', T0)]);
+
+      const now = T0 + 10;
+      const claimed = await store.deliveries.claim(now, 10, LEASE);
+      assert.deepEqual(claimed.map((d) => `${d.sessionId === a.id ? 'a' : 'b'}${d.seq}`).sort(), ['a1', 'b1']);
+      assert.ok(claimed.every((d) => d.leaseUntil === now + LEASE && d.leaseId === claimed[0]!.leaseId));
+      assert.deepEqual(await store.deliveries.claim(now, 10, LEASE), [], 'leased heads block their sessions');
+
+      const a1 = claimed.find((d) => d.sessionId === a.id)!;
+      assert.equal(await store.deliveries.record(keyOf(a1), 'not-my-lease', { status: 'delivered', httpStatus: 200 }, now), false);
+      assert.equal(await store.deliveries.record(keyOf(a1), a1.leaseId, { status: 'delivered', httpStatus: 204 }, now + 1), true);
+      assert.equal(await store.deliveries.record(keyOf(a1), a1.leaseId, { status: 'delivered', httpStatus: 204 }, now + 1), false, 'once');
+      const next = await store.deliveries.claim(now + 2, 10, LEASE);
+      assert.deepEqual(next.map((d) => [d.sessionId, d.seq]), [[a.id, 2]]);
+
+      // A failure that is retried keeps the order: a3 waits for a2's next attempt.
+      const a2 = next[0]!;
+      assert.equal(
+        await store.deliveries.record(keyOf(a2), a2.leaseId, { status: 'pending', httpStatus: 500, error: 'HTTP 500', nextAttemptAt: now + 1000 }, now + 3),
+        true,
+      );
+      assert.deepEqual(await store.deliveries.claim(now + 999, 10, LEASE), []);
+      assert.equal(await store.deliveries.nextDue(), T0, 'b1 is still leased: its due time is in the past');
+      const retry = await store.deliveries.claim(now + 1000, 10, LEASE);
+      assert.deepEqual(retry.map((d) => [d.sessionId, d.seq, d.attempts, d.lastStatus, d.lastError]), [[a.id, 2, 1, 500, 'HTTP 500']]);
+      // A final failure lets the next event go.
+      assert.equal(await store.deliveries.record(keyOf(retry[0]!), retry[0]!.leaseId, { status: 'failed', httpStatus: null, error: 'timed out' }, now + 1001), true);
+      assert.deepEqual((await store.deliveries.claim(now + 1002, 10, LEASE)).map((d) => [d.sessionId, d.seq]), [[a.id, 3]]);
+
+      // The lease of b1 expires (its instance died): another claim takes it over.
+      const b1 = claimed.find((d) => d.sessionId === b.id)!;
+      const taken = await store.deliveries.claim(now + LEASE, 10, LEASE);
+      assert.deepEqual(taken.map((d) => [d.sessionId, d.seq]), [[b.id, 1]]);
+      assert.notEqual(taken[0]!.leaseId, b1.leaseId);
+      assert.equal(await store.deliveries.record(keyOf(b1), b1.leaseId, { status: 'delivered', httpStatus: 200 }, now + LEASE), false, 'the old holder lost it');
+
+      const log = await store.deliveries.list(hook.id, { limit: 10, status: 'delivered' });
+      assert.deepEqual(log.map((d) => [d.seq, d.status, d.attempts, d.lastStatus, d.deliveredAt]), [[1, 'delivered', 1, 204, now + 1]]);
+      assert.deepEqual((await store.deliveries.list(hook.id, { limit: 10, status: 'failed' })).map((d) => [d.seq, d.attempts]), [[2, 2]]);
+      assert.equal((await store.deliveries.list(hook.id, { limit: 2 })).length, 2);
+    });
+
+    test('claim: a disabled webhook is paused; deleting one drops its deliveries', async () => {
+      const store = await fresh();
+      const hook = makeWebhook();
+      await store.webhooks.insert(hook);
+      const s = makeSession();
+      await store.insertSession(s);
+      await store.appendEvents(s.id, [pending('message.created', T0)]);
+      await store.webhooks.update({ ...hook, enabled: false });
+      assert.deepEqual(await store.deliveries.claim(T0 + 1, 10, LEASE), []);
+      await store.appendEvents(s.id, [pending('message.created', T0 + 1)]);
+      assert.equal((await store.deliveries.list(hook.id, { limit: 10 })).length, 1, 'a disabled webhook queues nothing');
+      await store.webhooks.update({ ...hook, enabled: true });
+      assert.equal((await store.deliveries.claim(T0 + 2, 10, LEASE)).length, 1);
+      await store.webhooks.delete(hook.id);
+      assert.deepEqual(await store.deliveries.list(hook.id, { limit: 10 }), []);
+      assert.equal(await store.deliveries.nextDue(), undefined);
+    });
+
+    test('claims made at the same moment never share a delivery', async () => {
+      const store = await fresh();
+      const hooks = [makeWebhook(), makeWebhook()];
+      for (const h of hooks) await store.webhooks.insert(h);
+      const sessions = Array.from({ length: 20 }, () => makeSession());
+      for (const s of sessions) {
+        await store.insertSession(s);
+        await store.appendEvents(s.id, [pending('message.created', T0)]);
+      }
+      const rounds = await Promise.all(Array.from({ length: 8 }, () => store.deliveries.claim(T0 + 1, 7, LEASE)));
+      // A claim may come back short when it skipped rows another was locking: a later one gets them.
+      const rest = await store.deliveries.claim(T0 + 1, 100, LEASE);
+      const keys = [...rounds.flat(), ...rest].map((d) => `${d.webhookId}/${d.sessionId}/${d.seq}`);
+      assert.equal(new Set(keys).size, keys.length, 'no delivery claimed twice');
+      assert.equal(keys.length, 40, 'every due delivery claimed once');
+    });
+  });
+}
