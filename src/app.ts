@@ -26,6 +26,9 @@ import { SessionOwners } from './services/session-owners.js';
 import { SessionService } from './services/sessions.js';
 import type { Settings } from './settings.js';
 import { openStore } from './store/open.js';
+import { outboundClient } from './outbound/guard.js';
+import { wakingFanout } from './outbound/wake.js';
+import { DeliveryWorker } from './outbound/worker.js';
 import type { Store } from './store/store.js';
 
 export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
@@ -52,6 +55,8 @@ export interface Application {
   agents: AgentService;
   replies: Replies;
   scheduler: Scheduler;
+  /** Webhook deliveries (tests call `tick`). */
+  deliveries: DeliveryWorker;
   io: import('socket.io').Server;
   /** Closes event streams and sockets whose credential was revoked (tests call `recheck`). */
   credentials: CredentialWatch;
@@ -86,17 +91,33 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     await store.close().catch(() => {});
     throw error;
   }
-  const fanout: Fanout = settings.redisUrl ? await RedisFanout.connect(settings.redisUrl) : new LocalFanout();
+  // Known once the HTTP server exists; a reply cannot start before that.
+  let logger: FastifyBaseLogger | undefined;
+  // Outbound HTTP (agents' providers, webhooks), refusing private targets when the setting says so.
+  const outbound = outboundClient(settings.outboundDenyPrivate);
+  const deliveries = new DeliveryWorker(store, clock, {
+    timeoutMs: settings.webhookTimeoutMs,
+    maxAgeMs: settings.webhookMaxAgeMs,
+    fetch: outbound.fetch,
+    onError: (error) => logger?.error({ err: error }, 'webhook delivery failed'),
+  });
+  // Events this instance stores wake the delivery worker at once.
+  const fanout: Fanout = wakingFanout(
+    settings.redisUrl ? await RedisFanout.connect(settings.redisUrl) : new LocalFanout(),
+    () => deliveries.wake(),
+  );
   // Scaled mode: the commands every instance shares (rate-limit counters, reply turns).
   const redis = settings.redisUrl ? new Redis(settings.redisUrl, { maxRetriesPerRequest: 2 }) : undefined;
   redis?.on('error', () => {});
-  // Known once the HTTP server exists; a reply cannot start before that.
-  let logger: FastifyBaseLogger | undefined;
   const replies = new Replies(
     store,
     fanout,
     clock,
-    { agentTimeoutMs: settings.agentTimeoutMs, historyMessages: settings.agentHistoryMessages },
+    {
+      agentTimeoutMs: settings.agentTimeoutMs,
+      historyMessages: settings.agentHistoryMessages,
+      ...(settings.outboundDenyPrivate ? { fetch: outbound.fetch } : {}),
+    },
     redis
       ? redisTurnLock(redis, { onUnavailable: (error) => logger?.warn({ err: error }, 'Redis unreachable: reply turns are ordered per instance only') })
       : processTurns,
@@ -161,6 +182,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
   if (options.background !== false) {
     maintenance.start();
     scheduler.start();
+    deliveries.start();
     credentials.start();
   }
 
@@ -172,6 +194,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     agents,
     replies,
     scheduler,
+    deliveries,
     io,
     maintenance,
     credentials,
@@ -188,6 +211,8 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
       await server.close();
       await maintenance.stop();
       await replies.idle();
+      await deliveries.stop();
+      await outbound.close();
       await fanout.close();
       redis?.disconnect();
       await store.close();

@@ -49,6 +49,12 @@ export interface Settings {
   logLevel: string;
   /** How often an idle event stream gets a comment line, so proxies keep it open. */
   sseHeartbeatMs: number;
+  /** A webhook delivery attempt not answered 2xx within this is a failure (SPEC §11). */
+  webhookTimeoutMs: number;
+  /** How long a delivery is retried, from its event, before it is marked failed. */
+  webhookMaxAgeMs: number;
+  /** Refuse loopback, private, link-local and unique-local targets of outbound requests. */
+  outboundDenyPrivate: boolean;
 }
 
 export class SettingsError extends Error {
@@ -199,6 +205,9 @@ export function parseSettings(...sources: Source[]): Settings {
     authDisabled,
     logLevel: read.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     sseHeartbeatMs: read.integer('SSE_HEARTBEAT_SECONDS', 15, 1, 3600) * 1000,
+    webhookTimeoutMs: read.integer('WEBHOOK_TIMEOUT_SECONDS', 10, 1, 600) * 1000,
+    webhookMaxAgeMs: read.integer('WEBHOOK_MAX_AGE_HOURS', 24, 1, 24 * 30) * 3_600_000,
+    outboundDenyPrivate: read.boolean('OUTBOUND_DENY_PRIVATE', false),
   };
 }
 

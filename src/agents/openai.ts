@@ -15,6 +15,8 @@ export type OpenAIConfig = Extract<ProviderConfig, { type: 'openai' }>;
 export interface OpenAIProviderOptions {
   /** Upper bound for the client's own request timeout; the reply's deadline is enforced by Replies. */
   timeoutMs: number;
+  /** The HTTP client (OUTBOUND_DENY_PRIVATE); the SDK's default fetch unless given. */
+  fetch?: typeof globalThis.fetch;
 }
 
 /** The chat messages sent for a reply: system prompt, history oldest first, the new message last. */
@@ -54,6 +56,7 @@ export function openaiProvider(config: OpenAIConfig, options: OpenAIProviderOpti
         timeout: options.timeoutMs,
         // The client would otherwise print unparsable stream data to the console.
         logLevel: 'off',
+        ...(options.fetch ? { fetch: options.fetch } : {}),
       });
 
       let thought = '';

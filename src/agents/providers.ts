@@ -7,6 +7,8 @@ import { webhookProvider } from './webhook.js';
 export interface ProviderOptions {
   /** The deadline of the reply this provider is built for. */
   timeoutMs: number;
+  /** The HTTP client to reach the provider with (OUTBOUND_DENY_PRIVATE); the global fetch unless given. */
+  fetch?: typeof globalThis.fetch;
 }
 
 /**
@@ -21,7 +23,7 @@ export function providerFor(config: ProviderConfig, options: ProviderOptions): A
     case 'openai':
       return openaiProvider(config, options);
     case 'webhook':
-      return webhookProvider(config);
+      return webhookProvider(config, options.fetch);
     default:
       // A row written by a newer version: fail its replies, not the server.
       return unavailable((config as { type: string }).type);

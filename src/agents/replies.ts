@@ -41,6 +41,8 @@ export interface ReplyOptions {
 export interface ReplySettings {
   agentTimeoutMs: number;
   historyMessages: number;
+  /** The HTTP client of the providers (OUTBOUND_DENY_PRIVATE); the global fetch unless given. */
+  fetch?: typeof globalThis.fetch;
 }
 
 export class Replies {
@@ -108,7 +110,7 @@ export class Replies {
       }
       const history = await this.historyBefore(message);
       const { text, extras } = await this.collect(
-        providerFor(agent.provider, { timeoutMs }).reply({ agent, session: current, history, message, signal: controller.signal }),
+        providerFor(agent.provider, { timeoutMs, fetch: this.settings.fetch }).reply({ agent, session: current, history, message, signal: controller.signal }),
         controller.signal,
         (chunk, index) => {
           if (index === 0) agentFirstChunk.observe({ provider }, (performance.now() - startedAt) / 1000);

@@ -59,7 +59,7 @@ export function describeCause(error: unknown, secrets: readonly string[] = []): 
 
 /** Connection-level failures (nothing listening, DNS, reset before an answer) as opposed to bad answers. */
 export function isUnreachable(error: unknown): boolean {
-  const codes = ['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT'];
+  const codes = ['OUTBOUND_REFUSED', 'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT'];
   let current: unknown = error;
   for (let depth = 0; current instanceof Error && depth < 5; depth++) {
     const code = (current as { code?: unknown }).code;

@@ -155,7 +155,7 @@ async function readPrefix(body: AsyncIterable<Uint8Array>, maxBytes: number): Pr
   return Buffer.concat(parts).subarray(0, maxBytes).toString('utf8');
 }
 
-export function webhookProvider(config: WebhookConfig): AgentProvider {
+export function webhookProvider(config: WebhookConfig, fetchImpl: typeof globalThis.fetch = fetch): AgentProvider {
   return {
     async *reply(request: ReplyRequest): AsyncGenerator<string, ReplyExtras> {
       const body = JSON.stringify(webhookPayload(request));
@@ -169,7 +169,7 @@ export function webhookProvider(config: WebhookConfig): AgentProvider {
       let response: Response;
       try {
         // A redirect would re-send the signed conversation somewhere the operator did not name.
-        response = await fetch(config.url, { method: 'POST', headers, body, signal: request.signal, redirect: 'error' });
+        response = await fetchImpl(config.url, { method: 'POST', headers, body, signal: request.signal, redirect: 'error' });
       } catch (error) {
         if (request.signal.aborted) throw abortReason(request.signal);
         const cause = new Error(describeCause(error));

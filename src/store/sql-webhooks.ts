@@ -108,7 +108,7 @@ export class SqlDeliveryStore implements DeliveryStore {
     const leaseId = randomUUID();
     const leaseUntil = now + leaseMs;
     const lock = this.dialect === 'postgres' ? sql`for update skip locked` : sql``;
-    const { rows } = await sql<Selectable<WebhookDeliveriesTable>>`
+    const { rows } = await sql<Selectable<WebhookDeliveriesTable> & { url: string; secret_env: string | null }>`
       update webhook_deliveries set lease_until = ${leaseUntil}, lease_id = ${leaseId}
       where (webhook_id, session_id, seq) in (
         select c.webhook_id, c.session_id, c.seq from webhook_deliveries c
@@ -121,8 +121,10 @@ export class SqlDeliveryStore implements DeliveryStore {
         order by c.next_attempt_at
         limit ${limit}
         ${lock})
-      returning *`.execute(this.db);
-    return rows.map((row) => ({ ...toDelivery(row), leaseId, leaseUntil }));
+      returning *,
+        (select w.url from webhooks w where w.id = webhook_deliveries.webhook_id) as url,
+        (select w.secret_env from webhooks w where w.id = webhook_deliveries.webhook_id) as secret_env`.execute(this.db);
+    return rows.map((row) => ({ ...toDelivery(row), leaseId, leaseUntil, url: row.url, secretEnv: row.secret_env }));
   }
 
   async record(key: DeliveryKey, leaseId: string, outcome: AttemptOutcome, now: number): Promise<boolean> {

@@ -26,6 +26,9 @@ export interface DeliveryKey {
 export interface ClaimedDelivery extends Delivery {
   leaseId: string;
   leaseUntil: number;
+  /** The webhook's target and secret variable as they were at the claim. */
+  url: string;
+  secretEnv: string | null;
 }
 
 export type AttemptOutcome =

@@ -1,0 +1,77 @@
+/**
+ * OUTBOUND_DENY_PRIVATE (SPEC §11): requests to agents' providers and to webhooks may not reach
+ * loopback, private, link-local or unique-local addresses. The check is made on the address a
+ * connection is actually made to, inside the HTTP client's connector: a literal address before
+ * connecting, a name on each address its lookup gives (no second resolution can differ: the
+ * connection uses exactly that answer), and the socket's remote address once connected. A DNS
+ * name that resolves, or re-resolves, to such an address is refused like the address itself.
+ */
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { isIP, type LookupFunction } from 'node:net';
+import ipaddr from 'ipaddr.js';
+import { Agent, buildConnector, fetch as undiciFetch, type Dispatcher } from 'undici';
+
+/** ipaddr.js range names refused; `unspecified` (0.0.0.0, ::) reaches this host too. */
+const DENIED_RANGES = new Set(['loopback', 'private', 'linkLocal', 'uniqueLocal', 'unspecified']);
+
+/** Whether `address` (an IP literal, IPv4-mapped IPv6 included) is one the setting refuses. */
+export function isPrivateAddress(address: string): boolean {
+  const bare = address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address;
+  if (!ipaddr.isValid(bare)) return false;
+  return DENIED_RANGES.has(ipaddr.process(bare).range());
+}
+
+export class OutboundRefusedError extends Error {
+  readonly code = 'OUTBOUND_REFUSED';
+  constructor(readonly address: string) {
+    super(`refused to connect to ${address}: a loopback, private, link-local or unique-local address (OUTBOUND_DENY_PRIVATE)`);
+    this.name = 'OutboundRefusedError';
+  }
+}
+
+/** dns.lookup, answering an error when any address it finds is refused. */
+const guardedLookup: LookupFunction = (hostname, options, callback) => {
+  dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
+    if (error) return (callback as (e: Error) => void)(error);
+    const list = addresses as LookupAddress[];
+    const refused = list.find((a) => isPrivateAddress(a.address));
+    if (refused) return (callback as (e: Error) => void)(new OutboundRefusedError(refused.address));
+    if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, list);
+    const first = list[0]!;
+    callback(null, first.address, first.family);
+  });
+};
+
+/** A connector that refuses what the setting refuses, at every step of making a connection. */
+export function guardedConnector(): buildConnector.connector {
+  const connect = buildConnector({ lookup: guardedLookup } as buildConnector.BuildOptions);
+  return (options, callback) => {
+    const host = options.hostname.replace(/^\[|\]$/g, '');
+    if (isIP(host) !== 0 && isPrivateAddress(host)) return callback(new OutboundRefusedError(host), null);
+    return connect(options, (error, socket) => {
+      if (error) return callback(error, null);
+      const remote = socket!.remoteAddress;
+      if (remote === undefined || isPrivateAddress(remote)) {
+        socket!.destroy();
+        return callback(new OutboundRefusedError(remote ?? host), null);
+      }
+      return callback(null, socket!);
+    });
+  };
+}
+
+export type OutboundFetch = typeof globalThis.fetch;
+
+export interface OutboundClient {
+  fetch: OutboundFetch;
+  /** Closes the pooled connections. */
+  close(): Promise<void>;
+}
+
+/** undici's fetch, through a dispatcher of its own that enforces the setting when it is on. */
+export function outboundClient(denyPrivate: boolean): OutboundClient {
+  const dispatcher: Dispatcher = new Agent(denyPrivate ? { connect: guardedConnector() } : {});
+  const fetch = ((input: Parameters<OutboundFetch>[0], init?: Parameters<OutboundFetch>[1]) =>
+    undiciFetch(input as never, { ...(init as object), dispatcher } as never)) as unknown as OutboundFetch;
+  return { fetch, close: () => dispatcher.close() };
+}
