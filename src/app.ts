@@ -29,6 +29,7 @@ import { openStore } from './store/open.js';
 import { outboundClient } from './outbound/guard.js';
 import { wakingFanout } from './outbound/wake.js';
 import { DeliveryWorker } from './outbound/worker.js';
+import { WebhookService } from './outbound/webhooks.js';
 import type { Store } from './store/store.js';
 
 export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
@@ -155,6 +156,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     {
       sessions,
       agents,
+      webhooks: new WebhookService(store, clock),
       replies,
       fanout,
       store,

@@ -10,11 +10,14 @@ import type { AgentService } from '../services/agents.js';
 import type { SessionService } from '../services/sessions.js';
 import type { Settings } from '../settings.js';
 import type { Store } from '../store/store.js';
+import type { WebhookService } from '../outbound/webhooks.js';
 
 /** What the routes may use; handed to every route plugin. */
 export interface Deps {
   sessions: SessionService;
   agents: AgentService;
+  /** Webhooks and their delivery log (SPEC §11). */
+  webhooks: WebhookService;
   replies: Replies;
   fanout: Fanout;
   store: Store;

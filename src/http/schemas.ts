@@ -15,7 +15,7 @@ const Uuid = (description?: string) => Type.String({ format: 'uuid', description
 const DateTime = (description?: string) => Type.String({ format: 'date-time', description });
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 /** An absolute http(s) URL. */
-const HttpUrl = Type.String({ format: 'uri', pattern: '^[hH][tT][tT][pP][sS]?://', maxLength: 2048 });
+export const HttpUrl = Type.String({ format: 'uri', pattern: '^[hH][tT][tT][pP][sS]?://', maxLength: 2048 });
 
 /** Free-form JSON object; its size, depth and keys are checked by domain/validation.ts. */
 export const Metadata = Type.Object({}, { additionalProperties: true, description: 'Free-form JSON object (≤16 KiB, ≤5 levels)' });
@@ -210,7 +210,7 @@ export const SessionEvent = Type.Object({
 
 // ---- agents ---------------------------------------------------------------------------------
 
-const EnvName = Type.String({
+export const EnvName = Type.String({
   pattern: AGENT_SECRET_ENV_PATTERN,
   maxLength: 128,
   description: `Name of an environment variable of the server; only names starting with ${AGENT_SECRET_ENV_PREFIX} may be used`,

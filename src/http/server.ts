@@ -23,6 +23,7 @@ import { messageRoutes } from './routes/messages.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { webRoutes } from './routes/web.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 export const BODY_LIMIT_BYTES = 65_536;
 
@@ -179,6 +180,7 @@ export async function buildServer(deps: Deps, logger: FastifyServerOptions['logg
   await app.register(eventRoutes, deps);
   await app.register(agentRoutes, deps);
   await app.register(keyRoutes, deps);
+  await app.register(webhookRoutes, deps);
   await app.register(metricsRoutes, deps);
   await app.register(webRoutes, deps);
   return app;

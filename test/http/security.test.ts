@@ -21,6 +21,7 @@ interface Target {
   otherToken: string;
   agentId: string;
   keyId: string;
+  webhookId: string;
 }
 
 interface RouteCase {
@@ -52,6 +53,12 @@ const CASES: RouteCase[] = [
   { route: 'POST /api/keys', path: () => '/api/keys', body: { name: 'probe', scopes: ['keys:manage'] }, ok: 201 },
   { route: 'GET /api/keys', path: () => '/api/keys', ok: 200 },
   { route: 'DELETE /api/keys/:keyId', path: (t) => `/api/keys/${t.keyId}`, ok: 200 },
+  { route: 'POST /api/webhooks', path: () => '/api/webhooks', body: { url: 'http://127.0.0.1:9/hook', events: ['*'] }, ok: 201 },
+  { route: 'GET /api/webhooks', path: () => '/api/webhooks', ok: 200 },
+  { route: 'GET /api/webhooks/:webhookId', path: (t) => `/api/webhooks/${t.webhookId}`, ok: 200 },
+  { route: 'PATCH /api/webhooks/:webhookId', path: (t) => `/api/webhooks/${t.webhookId}`, body: { enabled: false }, ok: 200 },
+  { route: 'DELETE /api/webhooks/:webhookId', path: (t) => `/api/webhooks/${t.webhookId}`, ok: 200 },
+  { route: 'GET /api/webhooks/:webhookId/deliveries', path: (t) => `/api/webhooks/${t.webhookId}/deliveries`, ok: 200 },
   { route: 'GET /metrics', path: () => '/metrics', ok: 200 },
   { route: 'GET /healthz', path: () => '/healthz', ok: 200 },
   { route: 'GET /openapi.json', path: () => '/openapi.json', ok: 200 },
@@ -98,7 +105,9 @@ async function newTarget(): Promise<Target> {
   const agent = await call(server, 'POST', '/api/agents', { token: ADMIN_KEY, body: { name: 'Target', provider: { type: 'eliza' } } });
   assert.equal(agent.status, 201, agent.text);
   const key = await createKey(server, ['sessions:read']);
-  return { sessionId: own.sessionId, token: own.token, otherToken: other.token, agentId: agent.body.id, keyId: key.id };
+  const webhook = await call(server, 'POST', '/api/webhooks', { token: ADMIN_KEY, body: { url: 'http://127.0.0.1:9/hook', events: ['*'], enabled: false } });
+  assert.equal(webhook.status, 201, webhook.text);
+  return { sessionId: own.sessionId, token: own.token, otherToken: other.token, agentId: agent.body.id, keyId: key.id, webhookId: webhook.body.id };
 }
 
 function credentialFor(rule: RouteAuth, variant: Variant, target: Target): string | undefined {
