@@ -92,6 +92,9 @@ const SCALED_SUITES = [
   'test/http/messages.happy.test.ts',
   'test/http/messages.error.test.ts',
   ...findTests('test/realtime'),
+  // Webhooks: the API, deliveries to a real receiver, kill -9 and three instances.
+  'test/http/webhooks.test.ts',
+  ...findTests('test/outbound'),
   // The web app in Chromium against the scaled server: list, live updates, chat, scroll-back.
   ...findTests('test/web').filter((file) => !file.includes('/unit/')),
 ];

@@ -22,6 +22,7 @@ test('events cross instances; lifecycle events are emitted exactly once', { skip
     const onB = await openSse(`${b.url}/api/messaging/sessions/${s.sessionId}/events`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
     const sent = await a.request('POST', `/api/messaging/sessions/${s.sessionId}/messages`, { body: { content: 'hello from A', transport: 'http' } });
     assert.equal(sent.status, 201);
+    assert.equal((await onB.next()).event, 'session.created', 'the stream starts from the first event');
     const first = await onB.next();
     assert.equal(first.event, 'message.created');
     assert.equal(first.data.data.message.id, sent.body.id);
@@ -30,7 +31,7 @@ test('events cross instances; lifecycle events are emitted exactly once', { skip
     const [fromA, fromB] = await Promise.all([a.app.scheduler.tick(), b.app.scheduler.tick()]);
     assert.equal(fromA.length + fromB.length, 2, 'warning and expiry, once in all');
     const lifecycle = (await a.app.store.eventsAfter(s.sessionId, 0, 100)).filter((e) => e.type.startsWith('session.') && e.type !== 'session.renewed');
-    assert.deepEqual(lifecycle.map((e) => e.type), ['session.warning', 'session.expired']);
+    assert.deepEqual(lifecycle.map((e) => e.type), ['session.created', 'session.warning', 'session.expired']);
     const seqs = (await a.app.store.eventsAfter(s.sessionId, 0, 100)).map((e) => e.seq);
     assert.deepEqual(seqs, seqs.map((_, i) => i + 1), 'no gaps, no duplicates');
     onB.close();
