@@ -74,7 +74,7 @@ describe('OUTBOUND_DENY_PRIVATE=true on a server', () => {
     assert.equal(await server.app.deliveries.tick(), 3);
     assert.equal(rec.requests.length, 0);
     for (const id of hooks) {
-      const [d] = (await server.request('GET', `/api/webhooks/${id}/deliveries`)).body.deliveries;
+      const [d]: any[] = (await server.request('GET', `/api/webhooks/${id}/deliveries`)).body.deliveries;
       assert.equal(d.status, 'pending');
       assert.equal(d.lastStatus, null);
       assert.match(d.lastError, /refused to connect to .*OUTBOUND_DENY_PRIVATE/);
