@@ -8,12 +8,14 @@
  *   sessions stored, seeded in bulk with SQL, measured over HTTP (p99);
  * - the expiry burst: 100,000 sessions expiring within one minute, and how late each
  *   `session.expired` was stored and published (max, p99);
- * - the server's RSS after the routes (10k stored), after the 1M list, and at the end.
+ * - the server's RSS after the routes (10k stored), after the 1M list, and at the end;
+ * - webhooks: 1,000 events/s delivered to a local receiver, and the lag (bench/webhooks.ts).
  * Prints a table and writes bench/results/latest.json.
  *
  *   npm run build && npm run bench                  # both stores
  *   npm run bench -- --store sqlite                 # one store
  *   npm run bench -- --smoke                        # a few seconds, small seeds (CI)
+ *   npm run bench -- --webhooks-only              # only the webhook delivery figure (bench/webhooks.ts)
  *   BENCH_SECONDS=10 BENCH_CONNECTIONS=50 npm run bench
  *
  * PostgreSQL and Redis come from DATABASE_URL / REDIS_URL (a fresh database is created next to
@@ -29,9 +31,11 @@ import autocannon from 'autocannon';
 import BetterSqlite3 from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { webhookFigure, type WebhookBenchResult } from './webhooks.js';
 
 const args = process.argv.slice(2);
 const SMOKE = args.includes('--smoke');
+const WEBHOOKS_ONLY = args.includes('--webhooks-only');
 const storeArg = args.includes('--store') ? args[args.indexOf('--store') + 1] : 'both';
 if (!['sqlite', 'postgres', 'both'].includes(storeArg ?? '')) throw new Error('--store sqlite|postgres|both');
 const STORES = (storeArg === 'both' ? ['sqlite', 'postgres'] : [storeArg]) as Array<'sqlite' | 'postgres'>;
@@ -448,7 +452,31 @@ async function runStore(kind: 'sqlite' | 'postgres'): Promise<StoreResult> {
   }
 }
 
+async function webhookFigures(): Promise<Array<{ store: string } & WebhookBenchResult>> {
+  const figures = [];
+  for (const kind of STORES) {
+    const result = await webhookFigure(kind, { pgUrl: PG_URL, redisUrl: REDIS_URL, smoke: SMOKE });
+    figures.push({ store: kind, ...result });
+    console.log(
+      `| webhooks ${kind}, ${result.targetRate}/s for ${result.sent} events | stored ${result.storedPerSecond}/s, delivered ${result.deliveredPerSecond}/s ` +
+        `(${result.delivered}/${result.stored}, ${result.duplicates} duplicates) | lag p50 ${result.lagMs.p50} / p99 ${result.lagMs.p99} / max ${result.lagMs.max} ms |`,
+    );
+  }
+  return figures;
+}
+
+const webhooksMissing = (figures: Array<{ store: string } & WebhookBenchResult>) =>
+  figures.filter((f) => f.delivered !== f.stored || f.duplicates > 0).map((f) => `${f.store}: webhooks ${f.delivered}/${f.stored} delivered, ${f.duplicates} duplicates`);
+
 async function main(): Promise<void> {
+  if (WEBHOOKS_ONLY) {
+    const missing = webhooksMissing(await webhookFigures());
+    if (missing.length > 0) {
+      console.error(`\nFAILED: ${missing.join('; ')}`);
+      process.exitCode = 1;
+    }
+    return;
+  }
   const bareServer = await start(['-e', BARE_SERVER], { PORT: '3901' }, 'ready');
   const results: StoreResult[] = [];
   try {
@@ -471,14 +499,20 @@ async function main(): Promise<void> {
   console.log(`| expiry burst (${BURST.toLocaleString('en')}), late p99 / max | ${results.map((r) => `${r.burst.emitted} | ${r.burst.p99LateMs} / ${r.burst.maxLateMs} ms`).join(' | ')} |`);
   console.log(`| RSS at ${SMALL.toLocaleString('en')} / ${LARGE.toLocaleString('en')} / end | ${results.map((r) => `${r.rssMb.at10k} / ${r.rssMb.at1M} / ${r.rssMb.end} MB | `).join(' | ')} |`);
 
+  const webhooks = await webhookFigures();
+
   const failed = results.flatMap((r) => [...r.routes, ...r.lists].filter((x) => x.rps === 0 || x.non2xx > 0).map((x) => `${r.store}: ${'route' in x ? x.route : x.filter}`));
-  const missing = results.filter((r) => r.burst.emitted !== BURST).map((r) => `${r.store}: expiry burst ${r.burst.emitted}/${BURST}`);
+  const missing = [
+    ...results.filter((r) => r.burst.emitted !== BURST).map((r) => `${r.store}: expiry burst ${r.burst.emitted}/${BURST}`),
+    ...webhooksMissing(webhooks),
+  ];
   const output = {
     date: new Date().toISOString(),
     smoke: SMOKE,
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version },
     settings: { seconds: SECONDS, connections: CONNECTIONS, listSeconds: LIST_SECONDS, listConnections: LIST_CONNECTIONS },
     stores: results,
+    webhooks,
   };
   mkdirSync('bench/results', { recursive: true });
   writeFileSync(SMOKE ? join(tmpdir(), 'agent-sessions-bench-smoke.json') : 'bench/results/latest.json', JSON.stringify(output, null, 2) + '\n');
