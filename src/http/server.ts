@@ -161,6 +161,7 @@ export async function buildServer(deps: Deps, logger: FastifyServerOptions['logg
         { name: 'agents', description: 'Agents and their providers' },
         { name: 'health', description: 'Health and liveness' },
         { name: 'keys', description: 'API keys' },
+        { name: 'webhooks', description: 'Webhooks: events pushed to other systems (docs/webhooks.md)' },
       ],
       components: { securitySchemes: SECURITY_SCHEMES },
       security: [{ bearerAuth: [] }, { apiKeyHeader: [] }],

@@ -17,6 +17,9 @@ import type { OutboundFetch } from './guard.js';
 import { webhookAttempts, webhookDelivered, webhookFailed, webhookLag } from './metrics.js';
 import { attemptDelivery } from './send.js';
 
+/** The shortest time between two looks at the whole outbox. */
+const MIN_LOOK_INTERVAL_MS = 50;
+
 export interface DeliveryWorkerOptions {
   timeoutMs: number;
   maxAgeMs: number;
@@ -34,6 +37,7 @@ export class DeliveryWorker {
   private pumping: Promise<void> | undefined;
   private again = false;
   private wakeScheduled = false;
+  private lastLook = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly pollMs: number;
   private readonly concurrency: number;
@@ -65,15 +69,32 @@ export class DeliveryWorker {
     await Promise.all([...this.inflight]);
   }
 
-  /** Something may be due: look at the outbox soon (once per event-loop turn however often called). */
+  /**
+   * Something may be due: look at the whole outbox soon. However often it is called, a look
+   * starts at most every MIN_LOOK_INTERVAL_MS (a burst of events costs one claim, not one per
+   * event); the deliveries that follow an attempt in their session need no look (lanes).
+   */
   wake(): void {
     if (this.stopped || this.wakeScheduled) return;
     this.wakeScheduled = true;
-    setImmediate(() => {
+    const run = () => {
       this.wakeScheduled = false;
-      if (this.pumping) this.again = true;
-      else this.pumping = this.pump().finally(() => (this.pumping = undefined));
-    });
+      if (this.pumping) {
+        this.again = true;
+        return;
+      }
+      this.lastLook = Date.now();
+      this.pumping = this.pump().finally(() => {
+        this.pumping = undefined;
+        if (this.again) {
+          this.again = false;
+          this.wake();
+        }
+      });
+    };
+    const wait = this.lastLook + MIN_LOOK_INTERVAL_MS - Date.now();
+    if (wait <= 0) setImmediate(run);
+    else setTimeout(run, wait).unref();
   }
 
   /**
@@ -90,29 +111,50 @@ export class DeliveryWorker {
     }
   }
 
+  /** One look at the outbox: claims what is due, as many as there are free slots. */
   private async pump(): Promise<void> {
     try {
-      do {
-        this.again = false;
-        while (!this.stopped && this.inflight.size < this.concurrency) {
-          const claimed = await this.store.deliveries.claim(this.clock.now(), this.concurrency - this.inflight.size, this.leaseMs);
-          if (claimed.length === 0) break;
-          for (const delivery of claimed) {
-            const running: Promise<void> = this.attempt(delivery).finally(() => {
-              this.inflight.delete(running);
-              // The next event of the same session may be due now.
-              this.wake();
-            });
-            this.inflight.add(running);
-          }
+      while (!this.stopped && this.inflight.size < this.concurrency) {
+        const room = this.concurrency - this.inflight.size;
+        const claimed = await this.store.deliveries.claim(this.clock.now(), room, this.leaseMs);
+        for (const delivery of claimed) {
+          const running: Promise<void> = this.lane(delivery).finally(() => {
+            this.inflight.delete(running);
+            // A slot is free: other sessions' deliveries may be waiting for one.
+            this.wake();
+          });
+          this.inflight.add(running);
         }
-      } while (this.again && !this.stopped);
+        // Fewer than asked for: nothing more is due now.
+        if (claimed.length < room) break;
+      }
     } catch (error) {
       this.options.onError(error);
     }
   }
 
-  private async attempt(d: ClaimedDelivery): Promise<void> {
+  /**
+   * Attempts `first`, then, while each attempt settles its delivery (delivered or finally
+   * failed), claims and attempts the next one of the same webhook and session: a session's
+   * events follow each other without waiting for the next look at the whole outbox, and lanes
+   * do not wait for each other.
+   */
+  private async lane(first: ClaimedDelivery): Promise<void> {
+    let next: ClaimedDelivery | undefined = first;
+    while (next && !this.stopped) {
+      const settled = await this.attempt(next);
+      if (!settled) return;
+      try {
+        [next] = await this.store.deliveries.claim(this.clock.now(), 1, this.leaseMs, { webhookId: next.webhookId, sessionId: next.sessionId });
+      } catch (error) {
+        this.options.onError(error);
+        return;
+      }
+    }
+  }
+
+  /** One attempt, recorded; true when the delivery is settled (delivered or finally failed). */
+  private async attempt(d: ClaimedDelivery): Promise<boolean> {
     try {
       const result = await attemptDelivery(d, d, this.options.fetch, this.options.timeoutMs);
       const now = this.clock.now();
@@ -127,7 +169,7 @@ export class DeliveryWorker {
             : { status: 'pending', httpStatus: result.status, error: result.error, nextAttemptAt: next.nextAttemptAt };
       }
       const recorded = await this.store.deliveries.record(d, d.leaseId, outcome, now);
-      if (!recorded) return;
+      if (!recorded) return false;
       if (outcome.status === 'delivered') {
         webhookAttempts.inc({ outcome: 'delivered' });
         webhookDelivered.inc();
@@ -138,9 +180,11 @@ export class DeliveryWorker {
       } else {
         webhookAttempts.inc({ outcome: 'retry' });
       }
+      return outcome.status !== 'pending';
     } catch (error) {
       // The lease runs out and the delivery is attempted again.
       this.options.onError(error);
+      return false;
     }
   }
 }

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
 import type { Delivery, DeliveryStatus, Webhook, WebhookEvents } from '../domain/webhook.js';
 import type { Database, WebhookDeliveriesTable, WebhooksTable } from './schema.js';
-import type { AttemptOutcome, ClaimedDelivery, DeliveryKey, DeliveryStore, WebhookStore } from './webhooks.js';
+import type { AttemptOutcome, ClaimedDelivery, DeliveryKey, DeliveryStore, Lane, WebhookStore } from './webhooks.js';
 
 type Dialect = 'sqlite' | 'postgres';
 
@@ -104,21 +104,25 @@ export class SqlDeliveryStore implements DeliveryStore {
     private readonly dialect: Dialect,
   ) {}
 
-  async claim(now: number, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+  async claim(now: number, limit: number, leaseMs: number, lane?: Lane): Promise<ClaimedDelivery[]> {
     const leaseId = randomUUID();
     const leaseUntil = now + leaseMs;
     const lock = this.dialect === 'postgres' ? sql`for update skip locked` : sql``;
+    const inLane = lane ? sql`and c.webhook_id = ${lane.webhookId} and c.session_id = ${lane.sessionId}` : sql``;
+    // A lane is read in its own order, through the pending index on (webhook, session, seq);
+    // the whole outbox in order of due time, through the pending index on it.
+    const order = lane ? sql`order by c.seq` : sql`order by c.next_attempt_at`;
     const { rows } = await sql<Selectable<WebhookDeliveriesTable> & { url: string; secret_env: string | null }>`
       update webhook_deliveries set lease_until = ${leaseUntil}, lease_id = ${leaseId}
       where (webhook_id, session_id, seq) in (
         select c.webhook_id, c.session_id, c.seq from webhook_deliveries c
-        where c.status = 'pending' and c.next_attempt_at <= ${now}
+        where c.status = 'pending' and c.next_attempt_at <= ${now} ${inLane}
           and (c.lease_until is null or c.lease_until <= ${now})
           and exists (select 1 from webhooks w where w.id = c.webhook_id and w.enabled = 1)
           and not exists (
             select 1 from webhook_deliveries p
             where p.status = 'pending' and p.webhook_id = c.webhook_id and p.session_id = c.session_id and p.seq < c.seq)
-        order by c.next_attempt_at
+        ${order}
         limit ${limit}
         ${lock})
       returning *,

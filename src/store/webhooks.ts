@@ -16,6 +16,12 @@ export interface WebhookStore {
   delete(id: string): Promise<boolean>;
 }
 
+/** The deliveries of one webhook for one session, which go in order. */
+export interface Lane {
+  webhookId: string;
+  sessionId: string;
+}
+
 export interface DeliveryKey {
   webhookId: string;
   sessionId: string;
@@ -40,9 +46,10 @@ export interface DeliveryStore {
   /**
    * Claims up to `limit` due deliveries of enabled webhooks, each the earliest pending event of
    * its webhook and session (order), none held by a live lease: they are leased until
-   * `now + leaseMs`. Concurrent claims (other instances) never get the same delivery.
+   * `now + leaseMs`. Concurrent claims (other instances) never get the same delivery. With
+   * `lane`, only that webhook's and session's next delivery is considered.
    */
-  claim(now: number, limit: number, leaseMs: number): Promise<ClaimedDelivery[]>;
+  claim(now: number, limit: number, leaseMs: number, lane?: Lane): Promise<ClaimedDelivery[]>;
   /** Records an attempt; false (and nothing written) when the lease was lost meanwhile. */
   record(key: DeliveryKey, leaseId: string, outcome: AttemptOutcome, now: number): Promise<boolean>;
   /** A webhook's deliveries, newest first. */

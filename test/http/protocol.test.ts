@@ -304,6 +304,12 @@ describe('OpenAPI and Swagger UI', () => {
     ['GET', '/api/keys', false],
     ['DELETE', '/api/keys/:keyId', false],
     ['GET', '/metrics', false],
+    ['POST', '/api/webhooks', true],
+    ['GET', '/api/webhooks', true],
+    ['GET', '/api/webhooks/:webhookId', true],
+    ['PATCH', '/api/webhooks/:webhookId', true],
+    ['DELETE', '/api/webhooks/:webhookId', true],
+    ['GET', '/api/webhooks/:webhookId/deliveries', true],
   ];
 
   test('/openapi.json is OpenAPI 3.1 and documents every route', async () => {
@@ -327,6 +333,12 @@ describe('OpenAPI and Swagger UI', () => {
     for (const status of ['201', '400', '404', '413', '415', '500']) assert.ok(create.responses[status], `create: ${status}`);
     assert.ok(doc.paths['/api/messaging/sessions/{sessionId}/renew'].post.responses['422']);
     assert.ok(doc.paths['/api/messaging/sessions/{sessionId}'].get.responses['410']);
+    // Webhooks: the event types a webhook may name (never message.chunk), the scope in the key enum.
+    const hookBody = doc.paths['/api/webhooks'].post.requestBody.content['application/json'].schema;
+    const types = hookBody.properties.events.items.anyOf.flatMap((t: any) => t.enum ?? [t.const]);
+    assert.ok(types.includes('*') && types.includes('session.created') && types.includes('message.cancelled'));
+    assert.ok(!types.includes('message.chunk'));
+    assert.ok(JSON.stringify(doc.paths['/api/keys'].post).includes('webhooks:manage'));
   });
 
   test('/docs serves Swagger UI as HTML, without credentials', async () => {

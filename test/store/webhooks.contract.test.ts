@@ -147,7 +147,8 @@ for (const backend of backends()) {
       assert.equal(await store.deliveries.record(keyOf(a1), 'not-my-lease', { status: 'delivered', httpStatus: 200 }, now), false);
       assert.equal(await store.deliveries.record(keyOf(a1), a1.leaseId, { status: 'delivered', httpStatus: 204 }, now + 1), true);
       assert.equal(await store.deliveries.record(keyOf(a1), a1.leaseId, { status: 'delivered', httpStatus: 204 }, now + 1), false, 'once');
-      const next = await store.deliveries.claim(now + 2, 10, LEASE);
+      assert.deepEqual(await store.deliveries.claim(now + 2, 10, LEASE, { webhookId: hook.id, sessionId: b.id }), [], 'b1 is still leased');
+      const next = await store.deliveries.claim(now + 2, 10, LEASE, { webhookId: hook.id, sessionId: a.id });
       assert.deepEqual(next.map((d) => [d.sessionId, d.seq]), [[a.id, 2]]);
 
       // A failure that is retried keeps the order: a3 waits for a2's next attempt.
