@@ -174,8 +174,12 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     options.logger ?? loggerOptions(settings),
   );
   logger = server.log;
-  const maintenance = new Maintenance(store, clock, settings.retentionMs, (error) =>
-    server.log.error({ err: error }, 'maintenance failed'),
+  const maintenance = new Maintenance(
+    store,
+    clock,
+    settings.retentionMs,
+    (error) => server.log.error({ err: error }, 'maintenance failed'),
+    settings.webhookMaxAgeMs,
   );
   const scheduler = new Scheduler(store, fanout, clock, (error) =>
     server.log.error({ err: error }, 'lifecycle scheduler failed'),

@@ -1,6 +1,7 @@
 /**
  * Housekeeping: purges sessions whose retention period has passed (with their messages and
- * events) in bounded batches, and forgets idempotency keys older than 24 hours.
+ * events) in bounded batches, forgets idempotency keys older than 24 hours, and settled webhook
+ * deliveries older than WEBHOOK_MAX_AGE_HOURS.
  */
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/store.js';
@@ -17,6 +18,8 @@ export class Maintenance {
     private readonly clock: Clock,
     private readonly retentionMs: number,
     private readonly onError: (error: unknown) => void,
+    /** How long delivered and failed webhook deliveries stay in their log (WEBHOOK_MAX_AGE_HOURS). */
+    private readonly deliveryLogMs = 24 * 60 * 60_000,
   ) {}
 
   /** One pass; returns how many sessions were purged. */
@@ -29,6 +32,7 @@ export class Maintenance {
       if (batch < PURGE_BATCH) break;
     }
     await this.store.purgeIdempotencyKeys(now - IDEMPOTENCY_TTL_MS);
+    await this.store.deliveries.purgeSettled(now - this.deliveryLogMs);
     return purged;
   }
 

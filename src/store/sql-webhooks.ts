@@ -167,6 +167,15 @@ export class SqlDeliveryStore implements DeliveryStore {
     return rows.map(toDelivery);
   }
 
+  async purgeSettled(cutoff: number): Promise<number> {
+    const result = await this.db
+      .deleteFrom('webhook_deliveries')
+      .where('created_at', '<', cutoff)
+      .where('status', '<>', 'pending')
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   async nextDue(): Promise<number | undefined> {
     // One seek on the due index; a leased head makes the worker look again at its next poll.
     const row = await this.db

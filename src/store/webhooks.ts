@@ -54,6 +54,8 @@ export interface DeliveryStore {
   record(key: DeliveryKey, leaseId: string, outcome: AttemptOutcome, now: number): Promise<boolean>;
   /** A webhook's deliveries, newest first. */
   list(webhookId: string, query: { status?: DeliveryStatus; limit: number }): Promise<Delivery[]>;
+  /** Deletes delivered and failed deliveries of events older than `cutoff`; returns how many. */
+  purgeSettled(cutoff: number): Promise<number>;
   /** The earliest moment a pending delivery falls due (leases included), if any. */
   nextDue(): Promise<number | undefined>;
 }

@@ -176,6 +176,11 @@ for (const backend of backends()) {
       assert.deepEqual(log.map((d) => [d.seq, d.status, d.attempts, d.lastStatus, d.deliveredAt]), [[1, 'delivered', 1, 204, now + 1]]);
       assert.deepEqual((await store.deliveries.list(hook.id, { limit: 10, status: 'failed' })).map((d) => [d.seq, d.attempts]), [[2, 2]]);
       assert.equal((await store.deliveries.list(hook.id, { limit: 2 })).length, 2);
+
+      // Settled deliveries older than the cutoff leave the log; pending ones stay.
+      assert.equal(await store.deliveries.purgeSettled(T0), 0, 'none older than T0');
+      assert.equal(await store.deliveries.purgeSettled(T0 + 1), 2, 'a1 delivered, a2 failed');
+      assert.deepEqual((await store.deliveries.list(hook.id, { limit: 10 })).map((d) => [d.seq, d.status]).sort(), [[1, 'pending'], [3, 'pending']].sort());
     });
 
     test('claim: a disabled webhook is paused; deleting one drops its deliveries', async () => {

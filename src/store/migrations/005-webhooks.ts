@@ -47,6 +47,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`create index webhook_deliveries_pending on webhook_deliveries (webhook_id, session_id, seq) where status = 'pending'`.execute(db);
   // The delivery log, newest first.
   await db.schema.createIndex('webhook_deliveries_log').on('webhook_deliveries').columns(['webhook_id', 'created_at']).execute();
+  // The purge of settled deliveries past their age.
+  await db.schema.createIndex('webhook_deliveries_created').on('webhook_deliveries').column('created_at').execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {

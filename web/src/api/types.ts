@@ -71,6 +71,7 @@ export interface ErrorEnvelope {
 
 /** The `data` of each event type (SPEC §3). */
 export interface EventData {
+  'session.created': SessionInfo;
   'session.warning': SessionInfo;
   'session.expired': SessionInfo;
   'session.renewed': SessionInfo;
