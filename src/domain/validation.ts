@@ -22,6 +22,18 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const isUuid = (value: string): boolean => UUID.test(value);
 
+/** A date-time text that names a real instant (`Date.parse` gives a finite number for it). */
+export const isInstant = (value: string): boolean => Number.isFinite(Date.parse(value));
+
+/**
+ * An instant to compute with or store: epoch milliseconds, finite. A NaN here would slip past
+ * every comparison (`NaN > x` is false) and, stored, read as "no expiry"; it is refused instead.
+ */
+export function requireInstant(value: number, what: string): number {
+  if (!Number.isFinite(value)) throw new RangeError(`${what} is not a valid instant`);
+  return value;
+}
+
 // The walks below keep their own stack: a 64 KB body can nest some 30,000 levels deep, far past
 // the call stack, and such a body must be refused with a 400, not fail with a 500.
 

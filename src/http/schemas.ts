@@ -94,7 +94,7 @@ export const ListSessionsQuery = Type.Object({
   userId: Type.Optional(Uuid()),
   status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('all')], { default: 'active' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 })),
 });
 export type ListSessionsQuery = Static<typeof ListSessionsQuery>;
 

@@ -10,7 +10,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type
 import FindMyWay from 'find-my-way';
 import { AppError } from '../domain/errors.js';
 import { BODY_MAX_DEPTH, inspectJson } from '../domain/validation.js';
-import { makeAjv } from './ajv.js';
+import { compileStrictText, makeAjv } from './ajv.js';
 import { installSecurity, redactUrl, SECURITY_SCHEMES } from './auth.js';
 import { envelope, frameworkError, toAppError } from './errors.js';
 import type { EventStream } from './sse.js';
@@ -25,6 +25,15 @@ import { sessionRoutes } from './routes/sessions.js';
 import { webRoutes } from './routes/web.js';
 
 export const BODY_LIMIT_BYTES = 65_536;
+
+/** Decodes request bodies; throws on any byte sequence that is not UTF-8. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The `charset` parameter of a Content-Type header, lower case and unquoted; undefined if none. */
+export function charsetOf(contentType: string | undefined): string | undefined {
+  const match = /;\s*charset\s*=\s*("?)([^";\s]*)\1/i.exec(contentType ?? '');
+  return match ? match[2]!.toLowerCase() : undefined;
+}
 
 export type App = FastifyInstance<
   import('node:http').Server,
@@ -71,17 +80,29 @@ export async function buildServer(deps: Deps, logger: FastifyServerOptions['logg
   const bodyAjv = makeAjv({ coerceTypes: false, allErrors: true });
   const paramAjv = makeAjv({ coerceTypes: true, allErrors: false });
   app.setValidatorCompiler(({ schema, httpPart }) =>
-    (httpPart === 'body' ? bodyAjv : paramAjv).compile(schema),
+    httpPart === 'body' ? bodyAjv.compile(schema) : compileStrictText(paramAjv, schema as Record<string, unknown>),
   );
 
   // JSON bodies: an empty body is no body (renew/heartbeat/DELETE clients send the header
   // anyway); prototype-polluting keys are refused anywhere in the document.
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, text, done) => {
-    if (text === '') return done(null, undefined);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, raw, done) => {
+    if ((raw as Buffer).length === 0) return done(null, undefined);
+    // JSON is UTF-8 (RFC 8259): another declared charset is refused, not guessed at.
+    const charset = charsetOf(request.headers['content-type']);
+    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+      return done(new AppError('UNSUPPORTED_MEDIA_TYPE', 'Request body must be application/json', `charset ${charset} is not supported: use utf-8`), undefined);
+    }
+    let text: string;
+    try {
+      text = strictUtf8.decode(raw as Buffer);
+    } catch {
+      // Bytes that are not UTF-8 would otherwise become U+FFFD and be stored as a different text.
+      return done(new AppError('VALIDATION_ERROR', 'Invalid request', 'The request body is not valid UTF-8'), undefined);
+    }
     let body: unknown;
     try {
-      body = JSON.parse(text as string);
+      body = JSON.parse(text);
     } catch {
       return done(new AppError('INVALID_JSON', 'Request body is not valid JSON'), undefined);
     }
