@@ -289,7 +289,31 @@ export const Agent = Type.Object(
     createdAt: DateTime(),
     updatedAt: DateTime(),
   },
+  { title: 'Agent', description: 'The whole agent, as a key with `agents:manage` sees it' },
 );
+
+/** SPEC §6: what a key without `agents:manage` sees of an agent. */
+export const AgentSummary = Type.Object(
+  {
+    id: Uuid(),
+    name: Type.String(),
+    provider: Type.Object({ type: Type.String() }, { additionalProperties: false }),
+    sessionDefaults: Type.Object({}, { additionalProperties: true }),
+    metadata: Metadata,
+    createdAt: DateTime(),
+    updatedAt: DateTime(),
+  },
+  {
+    additionalProperties: false,
+    title: 'AgentSummary',
+    description: 'An agent as seen by a key without `agents:manage`: no system prompt, URL or variable names',
+  },
+);
+
+/** GET /api/agents and /api/agents/:id: the whole agent for `agents:manage`, the summary otherwise. */
+export const AgentAsSeen = Type.Union([Agent, AgentSummary], {
+  description: 'The whole agent for a key with `agents:manage`; otherwise the AgentSummary',
+});
 
 export const AgentIdParams = Type.Object({ agentId: Type.String() });
 export type AgentIdParams = Static<typeof AgentIdParams>;

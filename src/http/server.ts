@@ -13,6 +13,7 @@ import { BODY_MAX_DEPTH, inspectJson } from '../domain/validation.js';
 import { compileStrictText, makeAjv } from './ajv.js';
 import { installSecurity, redactUrl, SECURITY_SCHEMES } from './auth.js';
 import { envelope, frameworkError, toAppError } from './errors.js';
+import { installIdNormalisation } from './ids.js';
 import type { EventStream } from './sse.js';
 import type { Deps } from './deps.js';
 import { agentRoutes } from './routes/agents.js';
@@ -25,6 +26,20 @@ import { sessionRoutes } from './routes/sessions.js';
 import { webRoutes } from './routes/web.js';
 
 export const BODY_LIMIT_BYTES = 65_536;
+
+/**
+ * Headers of every /docs answer (Swagger UI). Its page loads only its own scripts and styles
+ * (the UI sets inline style attributes, hence 'unsafe-inline' for styles only) and talks only to
+ * this origin ("Try it out").
+ */
+export const DOCS_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; " +
+    "font-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+};
 
 /** Decodes request bodies; throws on any byte sequence that is not UTF-8. */
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -132,6 +147,7 @@ export async function buildServer(deps: Deps, logger: FastifyServerOptions['logg
     void reply.status(appError.status).send(envelope(appError));
   });
 
+  installIdNormalisation(app);
   // Before any route is added: every route's auth rule is then enforced and documented.
   await installSecurity(app, deps);
 
@@ -189,6 +205,12 @@ export async function buildServer(deps: Deps, logger: FastifyServerOptions['logg
   await app.register(async (docs) => {
     docs.addHook('onRoute', (route) => {
       route.config = { ...route.config, auth: 'public' };
+    });
+    // The same protection as the web app, on the same origin: no framing, no sniffing, no
+    // referrer, and a policy that lets Swagger UI run its own files and nothing else.
+    docs.addHook('onSend', async (_request, reply, payload) => {
+      void reply.headers(DOCS_SECURITY_HEADERS);
+      return payload;
     });
     await docs.register(swaggerUi, { routePrefix: '/docs' });
   });

@@ -12,6 +12,7 @@ import { AppError } from '../domain/errors.js';
 import type { SessionEvent } from '../domain/events.js';
 import type { MessageView } from '../domain/message.js';
 import { envelope, toAppError } from '../http/errors.js';
+import { normaliseId } from '../http/ids.js';
 import type { SessionService } from '../services/sessions.js';
 import type { Session } from '../domain/session.js';
 import type { Store } from '../store/store.js';
@@ -129,7 +130,7 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
 
     socket.on('join', async (payload: unknown, ack?: unknown) => {
       try {
-        const sessionId = (payload as { sessionId?: unknown } | undefined)?.sessionId;
+        const sessionId = normaliseId((payload as { sessionId?: unknown } | undefined)?.sessionId);
         if (typeof sessionId !== 'string') throw new AppError('VALIDATION_ERROR', 'Invalid request', 'sessionId: is required');
         await admit(socket, sessionId);
         await join(socket, await deps.sessions.findActive(sessionId));
@@ -140,7 +141,7 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
     });
 
     socket.on('leave', async (payload: unknown, ack?: unknown) => {
-      const sessionId = (payload as { sessionId?: unknown } | undefined)?.sessionId;
+      const sessionId = normaliseId((payload as { sessionId?: unknown } | undefined)?.sessionId);
       if (typeof sessionId === 'string') await socket.leave(sessionId);
       answer(ack, { ok: true });
     });
@@ -149,7 +150,7 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
       const message = payload as { type?: unknown; payload?: { channelId?: unknown; roomId?: unknown } } | undefined;
       if (message?.type !== ELIZA_ROOM_JOINING) return;
       try {
-        const channelId = message.payload?.channelId ?? message.payload?.roomId;
+        const channelId = normaliseId(message.payload?.channelId ?? message.payload?.roomId);
         const session = typeof channelId === 'string' ? await deps.store.getSessionByChannel(channelId) : undefined;
         // A session token learns nothing about channels of other sessions: unknown ones are
         // refused the same way.
