@@ -12,7 +12,7 @@ import { AppError } from '../domain/errors.js';
 import { BODY_MAX_DEPTH, inspectJson } from '../domain/validation.js';
 import { compileStrictText, makeAjv } from './ajv.js';
 import { installSecurity, redactUrl, SECURITY_SCHEMES } from './auth.js';
-import { envelope, frameworkError, toAppError } from './errors.js';
+import { clientErrorAnswer, envelope, frameworkError, toAppError } from './errors.js';
 import { installIdNormalisation } from './ids.js';
 import type { EventStream } from './sse.js';
 import type { Deps } from './deps.js';
@@ -65,6 +65,29 @@ export async function buildServer(deps: Deps, logger: FastifyServerOptions['logg
     // Fastify's per-request lines are off; access lines come from the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    // SPEC §6: headers and body must have arrived within REQUEST_TIMEOUT_SECONDS, else 408.
+    // Node checks its connections every `connectionsCheckingInterval` ms (30 s by default, too
+    // coarse for a 30 s limit); headers alone get no longer than the whole request.
+    requestTimeout: deps.settings.requestTimeoutMs,
+    http: {
+      headersTimeout: deps.settings.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, deps.settings.requestTimeoutMs),
+    },
+    // What Node's HTTP parser refuses (timeout, oversized headers, broken framing) is answered in
+    // the error envelope too, where the connection still allows an answer.
+    clientErrorHandler: (error: Error & { code?: string }, socket: import('node:net').Socket) => {
+      if (error.code === 'ECONNRESET' || socket.destroyed) return;
+      const started = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+      if (socket.writable && !started) {
+        const { status, reason, body } = clientErrorAnswer(error);
+        const text = JSON.stringify(body);
+        socket.write(
+          `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+            `Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+        );
+      }
+      socket.destroy();
+    },
     // No route has a regex parameter, so a long parameter costs nothing; it reaches the route and
     // is answered there (an over-long session id is a malformed one: 404 SESSION_NOT_FOUND).
     // Node's header limit already bounds the URL.
