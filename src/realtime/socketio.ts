@@ -13,6 +13,7 @@ import type { SessionEvent } from '../domain/events.js';
 import type { MessageView } from '../domain/message.js';
 import { envelope, toAppError } from '../http/errors.js';
 import { normaliseId } from '../http/ids.js';
+import type { StreamLimits } from '../http/streams.js';
 import type { SessionService } from '../services/sessions.js';
 import type { Session } from '../domain/session.js';
 import type { Store } from '../store/store.js';
@@ -31,6 +32,8 @@ export interface SocketDeps {
   auth?: SocketAuth;
   /** The HTTP rate-limit windows: a handshake counts like a request, a join like one on its session. */
   limiter?: { chargeSocket(principal: Principal, sessionId?: string): Promise<void> };
+  /** Open event streams and Socket.IO connections per credential (SPEC §6). */
+  streams?: Pick<StreamLimits, 'acquire'>;
   /** Disconnects sockets whose credential has been revoked or has expired since the handshake. */
   watch?: Pick<CredentialWatch, 'watch'>;
   corsOrigins: string[];
@@ -87,6 +90,12 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
       if (deps.auth) {
         const principal = await deps.auth.authenticate(handshakeToken(socket));
         await deps.limiter?.chargeSocket(principal);
+        // Last, so that no refusal after it leaves a place taken; given back however the socket ends.
+        const release = deps.streams?.acquire(principal);
+        if (release) {
+          socket.once('disconnect', release);
+          socket.conn.once('close', release);
+        }
         socket.data.principal = principal;
       }
       next();
