@@ -58,12 +58,15 @@ export interface JsonShape {
   forbiddenKey: string | undefined;
   /** Nesting depth: the outer object is level 1; every object or array inside adds one. */
   depth: number;
+  /** The path of the first string (or key) holding a NUL character, in document order. */
+  nulAt: string | undefined;
 }
 
 /** One walk for both questions asked of every body and of metadata. */
 export function inspectJson(value: unknown, path = ''): JsonShape {
   let depth = 0;
   let forbiddenKey: string | undefined;
+  let nulAt: string | undefined;
   const stack: Step[] = [{ value, segment: '', parent: undefined, level: 1 }];
   while (stack.length > 0) {
     const step = stack.pop()!;
@@ -71,6 +74,9 @@ export function inspectJson(value: unknown, path = ''): JsonShape {
       forbiddenKey = pathOf(step, path);
     }
     const current = step.value;
+    if (nulAt === undefined && ((typeof current === 'string' && current.includes('\0')) || step.segment.includes('\0'))) {
+      nulAt = pathOf(step, path) || 'body';
+    }
     if (current === null || typeof current !== 'object') continue;
     depth = Math.max(depth, step.level);
     const level = step.level + 1;
@@ -84,7 +90,7 @@ export function inspectJson(value: unknown, path = ''): JsonShape {
       }
     }
   }
-  return { forbiddenKey, depth };
+  return { forbiddenKey, depth, nulAt };
 }
 
 export const findForbiddenKey = (value: unknown, path = ''): string | undefined => inspectJson(value, path).forbiddenKey;

@@ -149,7 +149,9 @@ export async function buildServer(deps: Deps, logger: FastifyServerOptions['logg
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       return done(new AppError('VALIDATION_ERROR', 'Invalid request', 'The request body must be a JSON object'), undefined);
     }
-    const { forbiddenKey, depth } = inspectJson(body);
+    const { forbiddenKey, depth, nulAt } = inspectJson(body);
+    // No text of the API may hold a NUL (PostgreSQL cannot store one; SPEC §5 refuses it in content).
+    if (nulAt) return done(new AppError('VALIDATION_ERROR', 'Invalid request', `${nulAt}: the NUL character is not allowed`), undefined);
     if (forbiddenKey) return done(new AppError('VALIDATION_ERROR', 'Invalid request', `${forbiddenKey}: this key is not allowed`), undefined);
     if (depth > BODY_MAX_DEPTH) {
       return done(new AppError('VALIDATION_ERROR', 'Invalid request', `The body nests deeper than ${BODY_MAX_DEPTH} levels`), undefined);

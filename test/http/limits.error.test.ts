@@ -135,3 +135,33 @@ describe('bodies are UTF-8 JSON', () => {
     assert.equal(good.body.content, 'café');
   });
 });
+
+describe('NUL characters and ids that are no ids', () => {
+  test('a NUL in any text of a body is 400 naming the field, nothing stored', async () => {
+    const session = await createSession(server);
+    const before = await storeSnapshot(server);
+    const cases: Array<[string, string, unknown, string]> = [
+      ['POST', '/api/agents', { name: 'a\u0000b', provider: { type: 'eliza' } }, 'name'],
+      ['POST', '/api/agents', { name: 'ok', system: '\u0000', provider: { type: 'eliza' } }, 'system'],
+      ['POST', '/api/keys', { name: 'k\u0000', scopes: ['*'] }, 'name'],
+      ['POST', S, { agentId: ELIZA, userId: USER, metadata: { note: 'x\u0000y' } }, 'metadata.note'],
+      ['POST', S, { agentId: ELIZA, userId: USER, metadata: { 'k\u0000': 1 } }, 'metadata'],
+      ['POST', `${S}/${session.sessionId}/messages`, { content: 'hi\u0000' }, 'content'],
+      ['PATCH', `/api/agents/${ELIZA}`, { name: '\u0000' }, 'name'],
+    ];
+    for (const [method, path, body, field] of cases) {
+      const res = await server.request(method, path, { body });
+      assertEnvelope(res, 400, 'VALIDATION_ERROR', field);
+      assert.match(res.body.error.details, /NUL/);
+    }
+    assert.deepEqual(await storeSnapshot(server), before);
+  });
+
+  test('a key id that is not a UUID is 404 NOT_FOUND, whatever it holds', async () => {
+    const before = await storeSnapshot(server);
+    for (const id of ['not-a-uuid', 'a%00b', '%00', 'A'.repeat(300), "1'%20OR%20'1'='1"]) {
+      assertEnvelope(await server.request('DELETE', `/api/keys/${id}`), 404, 'NOT_FOUND');
+    }
+    assert.deepEqual(await storeSnapshot(server), before);
+  });
+});
