@@ -214,7 +214,11 @@ export async function buildServer(deps: Deps, logger: FastifyServerOptions['logg
       info: {
         title: 'agent-sessions',
         version: deps.version,
-        description: 'Durable conversation sessions between users and AI agents (elizaOS Sessions API).',
+        description:
+          'Durable conversation sessions between users and AI agents (elizaOS Sessions API). Every refusal is the ' +
+          'error envelope `{success:false, error:{code, message, details?}}`; besides the answers listed per ' +
+          'operation, any request may get 408 REQUEST_TIMEOUT (headers and body not in within ' +
+          'REQUEST_TIMEOUT_SECONDS), 431 (headers too large) or 400 (broken HTTP framing).',
       },
       tags: [
         { name: 'sessions', description: 'Session lifecycle' },
