@@ -48,7 +48,7 @@ function socket(token: string): Promise<{ socket: Socket; refused?: any }> {
 
 /** The server gives a place back when it sees the connection close: poll until it has. */
 async function eventuallyOpens(sessionId: string, token: string): Promise<SseConnection> {
-  const deadline = Date.now() + 3000;
+  const deadline = Date.now() + 10_000;
   for (;;) {
     const sse = await openSse(`${server.url}${S}/${sessionId}/events`, { headers: { authorization: `Bearer ${token}` } });
     if (sse.status === 200) {

@@ -28,7 +28,7 @@ interface RawAnswer {
  * Writes `parts` (each after `gapMs`), then reads until the server closes the connection (or
  * `limitMs` passes, which fails the test).
  */
-function raw(parts: Array<string | Buffer>, gapMs = 0, limitMs = 5000): Promise<RawAnswer> {
+function raw(parts: Array<string | Buffer>, gapMs = 0, limitMs = 12_000): Promise<RawAnswer> {
   const { port, hostname } = new URL(server.url);
   return new Promise((resolve, reject) => {
     const started = Date.now();
@@ -84,9 +84,10 @@ describe('REQUEST_TIMEOUT_SECONDS', () => {
     const head =
       `POST /api/messaging/sessions/${session.sessionId}/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_KEY}\r\n` +
       `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+    // The whole body would take some 10 s at this pace: it is cut long before.
     const answer = await raw([head, ...body.split('')], 400);
     assertEnvelope(answer, 408, 'REQUEST_TIMEOUT');
-    assert.ok(answer.ms >= 1000 && answer.ms < 3500, `answered after ${answer.ms} ms`);
+    assert.ok(answer.ms >= 1000 && answer.ms < 8000, `answered after ${answer.ms} ms`);
     assert.deepEqual(await storeSnapshot(server), before);
   });
 
