@@ -129,7 +129,13 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
   );
   // Event streams and sockets outlive the request that authenticated them.
   const credentials = new CredentialWatch(auth, (error) => logger?.warn({ err: error }, 'credential check failed'));
-  const streams = new StreamLimits(settings.maxStreamsPerCredential);
+  // Scaled mode counts a credential's streams across the fleet: instances on one database share
+  // the count (the database's address, without credentials, names it in Redis).
+  const streams = new StreamLimits(settings.maxStreamsPerCredential, {
+    redis,
+    namespace: describeStore(settings),
+    onUnavailable: (error) => logger?.warn({ err: error }, 'Redis unreachable: streams are counted per instance'),
+  });
   if (settings.agentsDir) await agents.loadFromDirectory(settings.agentsDir, agentFileValidator(settings.bounds));
 
   const server = await buildServer(
@@ -186,6 +192,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     async close() {
       await scheduler.stop();
       credentials.stop();
+      streams.stop();
       io.disconnectSockets(true);
       io.engine.close();
       await server.close();

@@ -91,7 +91,7 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
         const principal = await deps.auth.authenticate(handshakeToken(socket));
         await deps.limiter?.chargeSocket(principal);
         // Last, so that no refusal after it leaves a place taken; given back however the socket ends.
-        const release = deps.streams?.acquire(principal);
+        const release = await deps.streams?.acquire(principal);
         if (release) {
           socket.once('disconnect', release);
           socket.conn.once('close', release);

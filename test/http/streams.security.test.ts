@@ -2,7 +2,7 @@
  * MAX_STREAMS_PER_CREDENTIAL (SPEC §6): event streams and Socket.IO connections together, per
  * credential; one more is 429 RATE_LIMITED in the envelope (Socket.IO: connect_error with the
  * envelope), and a place is given back when its stream closes. Other credentials are not
- * affected. Counted per instance (docs/security.md).
+ * affected. In the scaled pass, two instances share the count through Redis.
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
@@ -110,5 +110,52 @@ describe('MAX_STREAMS_PER_CREDENTIAL', () => {
     assert.equal((await server.request('DELETE', `${S}/${sessions[0].sessionId}`)).status, 200);
     await opened[0]!.ended;
     await eventuallyOpens(spare.sessionId, key);
+  });
+});
+
+const scaled = process.env.TEST_STORE === 'postgres';
+
+describe('MAX_STREAMS_PER_CREDENTIAL across a fleet', () => {
+  test('two instances on one database and Redis share the count', { skip: scaled ? false : 'scaled mode only (runs in the PostgreSQL + Redis pass)' }, async () => {
+    const other = await startServer({ MAX_STREAMS_PER_CREDENTIAL: String(LIMIT) }, server.clock, server.storage);
+    const opened: SseConnection[] = [];
+    try {
+      const { key } = await createKey(server, ['sessions:read']);
+      const session = await createSession(server);
+      const on = async (where: TestServer) => {
+        const sse = await openSse(`${where.url}${S}/${session.sessionId}/events`, { headers: { authorization: `Bearer ${key}` } });
+        opened.push(sse);
+        return sse;
+      };
+      const first = await on(server);
+      assert.equal(first.status, 200);
+      assert.equal((await on(server)).status, 200);
+      assert.equal((await on(other)).status, 200);
+
+      const res = await fetch(`${other.url}${S}/${session.sessionId}/events`, { headers: { authorization: `Bearer ${key}` } });
+      assert.equal(res.status, 429);
+      assert.equal(((await res.json()) as any).error.code, 'RATE_LIMITED');
+      const { refused } = await new Promise<{ refused?: any }>((resolve) => {
+        const s = connect(other.url, { path: '/socket.io', auth: { token: key }, transports: ['websocket'], reconnection: false });
+        sockets.push(s);
+        s.once('connect', () => resolve({}));
+        s.once('connect_error', (error: Error & { data?: unknown }) => resolve({ refused: error.data }));
+      });
+      assert.equal(refused?.error?.code, 'RATE_LIMITED');
+
+      // A place given back on one instance can be taken on the other.
+      first.close();
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const again = await on(other);
+        if (again.status === 200) break;
+        again.close();
+        if (Date.now() > deadline) assert.fail('the place closed on one instance was never free on the other');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      opened.forEach((s) => s.close());
+      await other.close({ keepData: true });
+    }
   });
 });

@@ -54,7 +54,7 @@ export async function eventRoutes(app: App, deps: Deps): Promise<void> {
       const session = await sessions.findActive(request.params.sessionId);
       let release: () => void;
       try {
-        release = streams.acquire(request.principal);
+        release = await streams.acquire(request.principal);
       } catch (error) {
         void reply.header('retry-after', STREAM_RETRY_AFTER_SECONDS);
         throw error;
