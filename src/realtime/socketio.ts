@@ -95,6 +95,8 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
         if (release) {
           socket.once('disconnect', release);
           socket.conn.once('close', release);
+          // The connection may have gone while the place was being taken.
+          if (socket.conn.readyState === 'closed' || socket.conn.readyState === 'closing') release();
         }
         socket.data.principal = principal;
       }

@@ -59,6 +59,9 @@ export async function eventRoutes(app: App, deps: Deps): Promise<void> {
         void reply.header('retry-after', STREAM_RETRY_AFTER_SECONDS);
         throw error;
       }
+      // Given back when the response closes, also if the client went away while the place was taken.
+      reply.raw.once('close', release);
+      if (reply.raw.destroyed || request.raw.socket.destroyed) release();
 
       const stream = openEventStream(reply);
       const relay = new OrderedRelay(
@@ -75,7 +78,6 @@ export async function eventRoutes(app: App, deps: Deps): Promise<void> {
       heartbeat.unref();
       const unwatch = request.principal ? credentials.watch(request.principal, () => stream.end()) : () => {};
       stream.signal.addEventListener('abort', () => {
-        release();
         unsubscribe();
         clearInterval(heartbeat);
         unwatch();
