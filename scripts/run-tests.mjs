@@ -91,6 +91,10 @@ const SCALED_SUITES = [
   'test/http/sessions.error.test.ts',
   'test/http/messages.happy.test.ts',
   'test/http/messages.error.test.ts',
+  // Generated hostile input on every route, on PostgreSQL and Redis too.
+  'test/http/fuzz.error.test.ts',
+  // Streams per credential, counted across instances in Redis.
+  'test/http/streams.security.test.ts',
   ...findTests('test/realtime'),
   // The web app in Chromium against the scaled server: list, live updates, chat, scroll-back.
   ...findTests('test/web').filter((file) => !file.includes('/unit/')),

@@ -14,6 +14,7 @@ import type { Agent } from './domain/agent.js';
 import { agentFileValidator } from './http/agent-file-validator.js';
 import { policiesFrom, RateLimits, redisLimiters, RequestLimiter, type LimiterFactory, type PolicyName } from './http/rate-limit.js';
 import { buildServer, type App } from './http/server.js';
+import { StreamLimits } from './http/streams.js';
 import { LocalFanout, type Fanout } from './realtime/fanout.js';
 import { Redis } from 'ioredis';
 import { RedisFanout } from './realtime/redis-fanout.js';
@@ -128,6 +129,13 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
   );
   // Event streams and sockets outlive the request that authenticated them.
   const credentials = new CredentialWatch(auth, (error) => logger?.warn({ err: error }, 'credential check failed'));
+  // Scaled mode counts a credential's streams across the fleet: instances on one database share
+  // the count (the database's address, without credentials, names it in Redis).
+  const streams = new StreamLimits(settings.maxStreamsPerCredential, {
+    redis,
+    namespace: describeStore(settings),
+    onUnavailable: (error) => logger?.warn({ err: error }, 'Redis unreachable: streams are counted per instance'),
+  });
   if (settings.agentsDir) await agents.loadFromDirectory(settings.agentsDir, agentFileValidator(settings.bounds));
 
   const server = await buildServer(
@@ -146,6 +154,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
       limiter,
       owners,
       credentials,
+      streams,
       logAccess: ['debug', 'trace'].includes(settings.logLevel),
     },
     options.logger ?? loggerOptions(settings),
@@ -157,7 +166,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
   const scheduler = new Scheduler(store, fanout, clock, (error) =>
     server.log.error({ err: error }, 'lifecycle scheduler failed'),
   );
-  const io = attachSocketIo(server.server, { sessions, store, fanout, auth, limiter, watch: credentials, corsOrigins: settings.corsOrigins });
+  const io = attachSocketIo(server.server, { sessions, store, fanout, auth, limiter, streams, watch: credentials, corsOrigins: settings.corsOrigins });
   if (options.background !== false) {
     maintenance.start();
     scheduler.start();
@@ -183,6 +192,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     async close() {
       await scheduler.stop();
       credentials.stop();
+      streams.stop();
       io.disconnectSockets(true);
       io.engine.close();
       await server.close();

@@ -49,6 +49,10 @@ export interface Settings {
   logLevel: string;
   /** How often an idle event stream gets a comment line, so proxies keep it open. */
   sseHeartbeatMs: number;
+  /** A request whose headers and body have not all arrived by then is answered 408 (SPEC §6). */
+  requestTimeoutMs: number;
+  /** Open event streams and Socket.IO connections per credential, together (SPEC §6). */
+  maxStreamsPerCredential: number;
 }
 
 export class SettingsError extends Error {
@@ -199,6 +203,8 @@ export function parseSettings(...sources: Source[]): Settings {
     authDisabled,
     logLevel: read.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     sseHeartbeatMs: read.integer('SSE_HEARTBEAT_SECONDS', 15, 1, 3600) * 1000,
+    requestTimeoutMs: read.integer('REQUEST_TIMEOUT_SECONDS', 30, 1, 3600) * 1000,
+    maxStreamsPerCredential: read.integer('MAX_STREAMS_PER_CREDENTIAL', 20, 1, 100_000),
   };
 }
 

@@ -208,6 +208,19 @@ describe('parseSettings rejects invalid settings, naming them', () => {
     invalid({ SESSION_RETENTION_MINUTES: '-5' }, 'SESSION_RETENTION_MINUTES');
   });
 
+  test('request timeout and streams per credential (SPEC §6): defaults 30 s and 20, integers of at least 1', () => {
+    const defaults = parseSettings({});
+    assert.equal(defaults.requestTimeoutMs, 30_000);
+    assert.equal(defaults.maxStreamsPerCredential, 20);
+    const set = parseSettings({ REQUEST_TIMEOUT_SECONDS: '5', MAX_STREAMS_PER_CREDENTIAL: '3' });
+    assert.equal(set.requestTimeoutMs, 5000);
+    assert.equal(set.maxStreamsPerCredential, 3);
+    invalid({ REQUEST_TIMEOUT_SECONDS: '0' }, 'REQUEST_TIMEOUT_SECONDS');
+    invalid({ REQUEST_TIMEOUT_SECONDS: '1.5' }, 'REQUEST_TIMEOUT_SECONDS');
+    invalid({ MAX_STREAMS_PER_CREDENTIAL: '0' }, 'MAX_STREAMS_PER_CREDENTIAL');
+    invalid({ MAX_STREAMS_PER_CREDENTIAL: 'many' }, 'MAX_STREAMS_PER_CREDENTIAL');
+  });
+
   test('agent and rate-limit numbers', () => {
     invalid({ AGENT_TIMEOUT_SECONDS: '0' }, 'AGENT_TIMEOUT_SECONDS');
     invalid({ AGENT_HISTORY_MESSAGES: 'many' }, 'AGENT_HISTORY_MESSAGES');

@@ -4,6 +4,7 @@ import type { CredentialWatch } from '../auth/credential-watch.js';
 import type { ApiKeys } from '../auth/keys.js';
 import type { SessionOwners } from '../services/session-owners.js';
 import type { RequestLimiter } from './rate-limit.js';
+import type { StreamLimits } from './streams.js';
 import type { Fanout } from '../realtime/fanout.js';
 import type { Clock } from '../clock.js';
 import type { AgentService } from '../services/agents.js';
@@ -30,6 +31,8 @@ export interface Deps {
   owners: SessionOwners;
   /** Ends event streams whose credential is revoked or has expired since they opened. */
   credentials: Pick<CredentialWatch, 'watch'>;
+  /** Open event streams and Socket.IO connections per credential (SPEC §6). */
+  streams: StreamLimits;
   /** Log every request at debug level (off unless LOG_LEVEL is debug or trace). */
   logAccess: boolean;
 }

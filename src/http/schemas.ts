@@ -94,7 +94,7 @@ export const ListSessionsQuery = Type.Object({
   userId: Type.Optional(Uuid()),
   status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('all')], { default: 'active' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 })),
 });
 export type ListSessionsQuery = Static<typeof ListSessionsQuery>;
 
@@ -289,7 +289,31 @@ export const Agent = Type.Object(
     createdAt: DateTime(),
     updatedAt: DateTime(),
   },
+  { title: 'Agent', description: 'The whole agent, as a key with `agents:manage` sees it' },
 );
+
+/** SPEC §6: what a key without `agents:manage` sees of an agent. */
+export const AgentSummary = Type.Object(
+  {
+    id: Uuid(),
+    name: Type.String(),
+    provider: Type.Object({ type: Type.String() }, { additionalProperties: false }),
+    sessionDefaults: Type.Object({}, { additionalProperties: true }),
+    metadata: Metadata,
+    createdAt: DateTime(),
+    updatedAt: DateTime(),
+  },
+  {
+    additionalProperties: false,
+    title: 'AgentSummary',
+    description: 'An agent as seen by a key without `agents:manage`: no system prompt, URL or variable names',
+  },
+);
+
+/** GET /api/agents and /api/agents/:id: the whole agent for `agents:manage`, the summary otherwise. */
+export const AgentAsSeen = Type.Union([Agent, AgentSummary], {
+  description: 'The whole agent for a key with `agents:manage`; otherwise the AgentSummary',
+});
 
 export const AgentIdParams = Type.Object({ agentId: Type.String() });
 export type AgentIdParams = Static<typeof AgentIdParams>;

@@ -10,9 +10,10 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type
 import FindMyWay from 'find-my-way';
 import { AppError } from '../domain/errors.js';
 import { BODY_MAX_DEPTH, inspectJson } from '../domain/validation.js';
-import { makeAjv } from './ajv.js';
+import { compileStrictText, makeAjv } from './ajv.js';
 import { installSecurity, redactUrl, SECURITY_SCHEMES } from './auth.js';
-import { envelope, frameworkError, toAppError } from './errors.js';
+import { clientErrorAnswer, envelope, frameworkError, toAppError } from './errors.js';
+import { installIdNormalisation } from './ids.js';
 import type { EventStream } from './sse.js';
 import type { Deps } from './deps.js';
 import { agentRoutes } from './routes/agents.js';
@@ -25,6 +26,29 @@ import { sessionRoutes } from './routes/sessions.js';
 import { webRoutes } from './routes/web.js';
 
 export const BODY_LIMIT_BYTES = 65_536;
+
+/**
+ * Headers of every /docs answer (Swagger UI). Its page loads only its own scripts and styles
+ * (the UI sets inline style attributes, hence 'unsafe-inline' for styles only) and talks only to
+ * this origin ("Try it out").
+ */
+export const DOCS_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; " +
+    "font-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+};
+
+/** Decodes request bodies; throws on any byte sequence that is not UTF-8. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The `charset` parameter of a Content-Type header, lower case and unquoted; undefined if none. */
+export function charsetOf(contentType: string | undefined): string | undefined {
+  const match = /;\s*charset\s*=\s*("?)([^";\s]*)\1/i.exec(contentType ?? '');
+  return match ? match[2]!.toLowerCase() : undefined;
+}
 
 export type App = FastifyInstance<
   import('node:http').Server,
@@ -41,6 +65,29 @@ export async function buildServer(deps: Deps, logger: FastifyServerOptions['logg
     // Fastify's per-request lines are off; access lines come from the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    // SPEC §6: headers and body must have arrived within REQUEST_TIMEOUT_SECONDS, else 408.
+    // Node checks its connections every `connectionsCheckingInterval` ms (30 s by default, too
+    // coarse for a 30 s limit); headers alone get no longer than the whole request.
+    requestTimeout: deps.settings.requestTimeoutMs,
+    http: {
+      headersTimeout: deps.settings.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, deps.settings.requestTimeoutMs),
+    },
+    // What Node's HTTP parser refuses (timeout, oversized headers, broken framing) is answered in
+    // the error envelope too, where the connection still allows an answer.
+    clientErrorHandler: (error: Error & { code?: string }, socket: import('node:net').Socket) => {
+      if (error.code === 'ECONNRESET' || socket.destroyed) return;
+      const started = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+      if (socket.writable && !started) {
+        const { status, reason, body } = clientErrorAnswer(error);
+        const text = JSON.stringify(body);
+        socket.write(
+          `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+            `Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+        );
+      }
+      socket.destroy();
+    },
     // No route has a regex parameter, so a long parameter costs nothing; it reaches the route and
     // is answered there (an over-long session id is a malformed one: 404 SESSION_NOT_FOUND).
     // Node's header limit already bounds the URL.
@@ -71,17 +118,29 @@ export async function buildServer(deps: Deps, logger: FastifyServerOptions['logg
   const bodyAjv = makeAjv({ coerceTypes: false, allErrors: true });
   const paramAjv = makeAjv({ coerceTypes: true, allErrors: false });
   app.setValidatorCompiler(({ schema, httpPart }) =>
-    (httpPart === 'body' ? bodyAjv : paramAjv).compile(schema),
+    httpPart === 'body' ? bodyAjv.compile(schema) : compileStrictText(paramAjv, schema as Record<string, unknown>),
   );
 
   // JSON bodies: an empty body is no body (renew/heartbeat/DELETE clients send the header
   // anyway); prototype-polluting keys are refused anywhere in the document.
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, text, done) => {
-    if (text === '') return done(null, undefined);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, raw, done) => {
+    if ((raw as Buffer).length === 0) return done(null, undefined);
+    // JSON is UTF-8 (RFC 8259): another declared charset is refused, not guessed at.
+    const charset = charsetOf(request.headers['content-type']);
+    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+      return done(new AppError('UNSUPPORTED_MEDIA_TYPE', 'Request body must be application/json', `charset ${charset} is not supported: use utf-8`), undefined);
+    }
+    let text: string;
+    try {
+      text = strictUtf8.decode(raw as Buffer);
+    } catch {
+      // Bytes that are not UTF-8 would otherwise become U+FFFD and be stored as a different text.
+      return done(new AppError('VALIDATION_ERROR', 'Invalid request', 'The request body is not valid UTF-8'), undefined);
+    }
     let body: unknown;
     try {
-      body = JSON.parse(text as string);
+      body = JSON.parse(text);
     } catch {
       return done(new AppError('INVALID_JSON', 'Request body is not valid JSON'), undefined);
     }
@@ -90,7 +149,9 @@ export async function buildServer(deps: Deps, logger: FastifyServerOptions['logg
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       return done(new AppError('VALIDATION_ERROR', 'Invalid request', 'The request body must be a JSON object'), undefined);
     }
-    const { forbiddenKey, depth } = inspectJson(body);
+    const { forbiddenKey, depth, nulAt } = inspectJson(body);
+    // No text of the API may hold a NUL (PostgreSQL cannot store one; SPEC §5 refuses it in content).
+    if (nulAt) return done(new AppError('VALIDATION_ERROR', 'Invalid request', `${nulAt}: the NUL character is not allowed`), undefined);
     if (forbiddenKey) return done(new AppError('VALIDATION_ERROR', 'Invalid request', `${forbiddenKey}: this key is not allowed`), undefined);
     if (depth > BODY_MAX_DEPTH) {
       return done(new AppError('VALIDATION_ERROR', 'Invalid request', `The body nests deeper than ${BODY_MAX_DEPTH} levels`), undefined);
@@ -111,6 +172,7 @@ export async function buildServer(deps: Deps, logger: FastifyServerOptions['logg
     void reply.status(appError.status).send(envelope(appError));
   });
 
+  installIdNormalisation(app);
   // Before any route is added: every route's auth rule is then enforced and documented.
   await installSecurity(app, deps);
 
@@ -152,7 +214,11 @@ export async function buildServer(deps: Deps, logger: FastifyServerOptions['logg
       info: {
         title: 'agent-sessions',
         version: deps.version,
-        description: 'Durable conversation sessions between users and AI agents (elizaOS Sessions API).',
+        description:
+          'Durable conversation sessions between users and AI agents (elizaOS Sessions API). Every refusal is the ' +
+          'error envelope `{success:false, error:{code, message, details?}}`; besides the answers listed per ' +
+          'operation, any request may get 408 REQUEST_TIMEOUT (headers and body not in within ' +
+          'REQUEST_TIMEOUT_SECONDS), 431 (headers too large) or 400 (broken HTTP framing).',
       },
       tags: [
         { name: 'sessions', description: 'Session lifecycle' },
@@ -168,6 +234,12 @@ export async function buildServer(deps: Deps, logger: FastifyServerOptions['logg
   await app.register(async (docs) => {
     docs.addHook('onRoute', (route) => {
       route.config = { ...route.config, auth: 'public' };
+    });
+    // The same protection as the web app, on the same origin: no framing, no sniffing, no
+    // referrer, and a policy that lets Swagger UI run its own files and nothing else.
+    docs.addHook('onSend', async (_request, reply, payload) => {
+      void reply.headers(DOCS_SECURITY_HEADERS);
+      return payload;
     });
     await docs.register(swaggerUi, { routePrefix: '/docs' });
   });

@@ -12,6 +12,8 @@ import { AppError } from '../domain/errors.js';
 import type { SessionEvent } from '../domain/events.js';
 import type { MessageView } from '../domain/message.js';
 import { envelope, toAppError } from '../http/errors.js';
+import { normaliseId } from '../http/ids.js';
+import type { StreamLimits } from '../http/streams.js';
 import type { SessionService } from '../services/sessions.js';
 import type { Session } from '../domain/session.js';
 import type { Store } from '../store/store.js';
@@ -30,6 +32,8 @@ export interface SocketDeps {
   auth?: SocketAuth;
   /** The HTTP rate-limit windows: a handshake counts like a request, a join like one on its session. */
   limiter?: { chargeSocket(principal: Principal, sessionId?: string): Promise<void> };
+  /** Open event streams and Socket.IO connections per credential (SPEC §6). */
+  streams?: Pick<StreamLimits, 'acquire'>;
   /** Disconnects sockets whose credential has been revoked or has expired since the handshake. */
   watch?: Pick<CredentialWatch, 'watch'>;
   corsOrigins: string[];
@@ -86,6 +90,14 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
       if (deps.auth) {
         const principal = await deps.auth.authenticate(handshakeToken(socket));
         await deps.limiter?.chargeSocket(principal);
+        // Last, so that no refusal after it leaves a place taken; given back however the socket ends.
+        const release = await deps.streams?.acquire(principal);
+        if (release) {
+          socket.once('disconnect', release);
+          socket.conn.once('close', release);
+          // The connection may have gone while the place was being taken.
+          if (socket.conn.readyState === 'closed' || socket.conn.readyState === 'closing') release();
+        }
         socket.data.principal = principal;
       }
       next();
@@ -129,7 +141,7 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
 
     socket.on('join', async (payload: unknown, ack?: unknown) => {
       try {
-        const sessionId = (payload as { sessionId?: unknown } | undefined)?.sessionId;
+        const sessionId = normaliseId((payload as { sessionId?: unknown } | undefined)?.sessionId);
         if (typeof sessionId !== 'string') throw new AppError('VALIDATION_ERROR', 'Invalid request', 'sessionId: is required');
         await admit(socket, sessionId);
         await join(socket, await deps.sessions.findActive(sessionId));
@@ -140,7 +152,7 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
     });
 
     socket.on('leave', async (payload: unknown, ack?: unknown) => {
-      const sessionId = (payload as { sessionId?: unknown } | undefined)?.sessionId;
+      const sessionId = normaliseId((payload as { sessionId?: unknown } | undefined)?.sessionId);
       if (typeof sessionId === 'string') await socket.leave(sessionId);
       answer(ack, { ok: true });
     });
@@ -149,7 +161,7 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
       const message = payload as { type?: unknown; payload?: { channelId?: unknown; roomId?: unknown } } | undefined;
       if (message?.type !== ELIZA_ROOM_JOINING) return;
       try {
-        const channelId = message.payload?.channelId ?? message.payload?.roomId;
+        const channelId = normaliseId(message.payload?.channelId ?? message.payload?.roomId);
         const session = typeof channelId === 'string' ? await deps.store.getSessionByChannel(channelId) : undefined;
         // A session token learns nothing about channels of other sessions: unknown ones are
         // refused the same way.

@@ -12,6 +12,7 @@ import type { JsonObject } from '../domain/json.js';
 import type { Attachment, Message } from '../domain/message.js';
 import type { LifecycleFlags } from '../domain/schedule.js';
 import { warningStartsAt, type Session } from '../domain/session.js';
+import { requireInstant } from '../domain/validation.js';
 import { migrationProvider } from './migrations/index.js';
 import type { GroupCommit } from './group-commit.js';
 import type { ApiKeyCache } from './key-cache.js';
@@ -65,7 +66,7 @@ const sessionStateColumns = (s: Session) => ({
   warning_threshold_minutes: s.config.warningThresholdMinutes,
   last_activity: s.lastActivity,
   last_renewal: s.lastRenewal,
-  expires_at: s.expiresAt,
+  expires_at: requireInstant(s.expiresAt, 'expiresAt'),
   renewal_count: s.renewalCount,
   last_message_at: s.lastMessageAt,
   warning_at: warningStartsAt(s),
@@ -125,8 +126,8 @@ const apiKeyColumns = (k: ApiKeyRecord) => ({
   scopes: JSON.stringify(k.scopes),
   key_hash: k.keyHash,
   prefix: k.prefix,
-  created_at: k.createdAt,
-  expires_at: k.expiresAt,
+  created_at: requireInstant(k.createdAt, 'createdAt'),
+  expires_at: k.expiresAt === null ? null : requireInstant(k.expiresAt, 'expiresAt'),
   last_used_at: k.lastUsedAt,
 });
 

@@ -277,10 +277,13 @@ describe('session tokens', () => {
     assert.equal((await call(server, 'GET', `${S}/${sessionId}`, { token })).status, 401);
   });
 
-  test('a token is refused on a malformed or differently spelt session id', async () => {
+  test('a token is refused on a malformed session id; its own id in upper case is still its session', async () => {
     const { sessionId, token } = await newSession();
     assert.equal((await call(server, 'GET', `${S}/not-a-uuid`, { token })).status, 403);
-    assert.equal((await call(server, 'GET', `${S}/${sessionId.toUpperCase()}`, { token })).status, 404);
+    // SPEC §6: ids are compared case-insensitively.
+    const upper = await call(server, 'GET', `${S}/${sessionId.toUpperCase()}`, { token });
+    assert.equal(upper.status, 200);
+    assert.equal(upper.body.sessionId, sessionId);
   });
 });
 

@@ -12,6 +12,7 @@ import { responses } from '../responses.js';
 import { SessionEvent, SessionIdParams } from '../schemas.js';
 import type { App } from '../server.js';
 import { openEventStream } from '../sse.js';
+import { STREAM_RETRY_AFTER_SECONDS } from '../streams.js';
 
 const TERMINAL = new Set(['session.expired', 'session.ended']);
 
@@ -22,7 +23,7 @@ export function parseLastEventId(value: string | undefined): number {
 }
 
 export async function eventRoutes(app: App, deps: Deps): Promise<void> {
-  const { sessions, store, fanout, settings, credentials } = deps;
+  const { sessions, store, fanout, settings, credentials, streams } = deps;
 
   app.get<{ Params: SessionIdParams; Querystring: { lastEventId?: string; token?: string }; Headers: { 'last-event-id'?: string } }>(
     '/api/messaging/sessions/:sessionId/events',
@@ -43,7 +44,7 @@ export async function eventRoutes(app: App, deps: Deps): Promise<void> {
           token: Type.Optional(Type.String({ description: 'A session token or API key, for EventSource' })),
         }),
         response: {
-          ...responses({}, [400, 404, 410]),
+          ...responses({}, [400, 404, 410, 429]),
           200: { description: 'An event stream', content: { 'text/event-stream': { schema: SessionEvent } } },
         },
       },
@@ -51,6 +52,16 @@ export async function eventRoutes(app: App, deps: Deps): Promise<void> {
     async (request, reply) => {
       const after = parseLastEventId(request.headers['last-event-id'] ?? request.query.lastEventId);
       const session = await sessions.findActive(request.params.sessionId);
+      let release: () => void;
+      try {
+        release = await streams.acquire(request.principal);
+      } catch (error) {
+        void reply.header('retry-after', STREAM_RETRY_AFTER_SECONDS);
+        throw error;
+      }
+      // Given back when the response closes, also if the client went away while the place was taken.
+      reply.raw.once('close', release);
+      if (reply.raw.destroyed || request.raw.socket.destroyed) release();
 
       const stream = openEventStream(reply);
       const relay = new OrderedRelay(

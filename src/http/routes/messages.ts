@@ -66,7 +66,14 @@ export async function messageRoutes(app: App, deps: Deps): Promise<void> {
         params: SessionIdParams,
         headers: IdempotencyHeaders,
         body: SendMessageBody,
-        response: responses({ 201: SendMessageResponse }, [400, 404, 409, 410, 413, 415]),
+        response: {
+          ...responses({ 201: SendMessageResponse }, [400, 404, 409, 410, 413, 415]),
+          // transport "sse" (legacy mode "stream"): the reply as it is written.
+          200: {
+            description: 'With transport "sse": the exchange as Server-Sent Events (user_message, chunk, done, error)',
+            content: { 'text/event-stream': { schema: { type: 'string' } } },
+          },
+        },
       },
     },
     async (request, reply) => {
