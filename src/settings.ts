@@ -20,7 +20,7 @@ export interface TimeoutBounds {
   warningThresholdMinutes: Bounds;
 }
 
-export type DatabaseSettings = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+export type DatabaseSettings = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; poolSize?: number };
 
 export interface Settings {
   port: number;
@@ -46,6 +46,8 @@ export interface Settings {
   logLevel: string;
   /** How often an idle event stream gets a comment line, so proxies keep it open. */
   sseHeartbeatMs: number;
+  /** On SIGTERM: how long running replies and requests in flight get before they are cut. */
+  shutdownGraceMs: number;
 }
 
 export class SettingsError extends Error {
@@ -169,7 +171,7 @@ export function parseSettings(...sources: Source[]): Settings {
   return {
     port: read.integer('PORT', 3000, 0, 65535),
     host,
-    database: parseDatabaseUrl(read.string('DATABASE_URL')),
+    database: withPoolSize(parseDatabaseUrl(read.string('DATABASE_URL')), read.integer('DATABASE_POOL_SIZE', 10, 1, 1000)),
     redisUrl,
     contentPolicy: read.oneOf('CONTENT_POLICY', 'standard', ['standard', 'strict'] as const),
     apiKey: read.string('SESSIONS_API_KEY'),
@@ -189,8 +191,12 @@ export function parseSettings(...sources: Source[]): Settings {
     authDisabled,
     logLevel: read.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     sseHeartbeatMs: read.integer('SSE_HEARTBEAT_SECONDS', 15, 1, 3600) * 1000,
+    shutdownGraceMs: read.integer('SHUTDOWN_GRACE_SECONDS', 30, 0, 3600) * 1000,
   };
 }
+
+const withPoolSize = (database: DatabaseSettings, poolSize: number): DatabaseSettings =>
+  database.kind === 'postgres' ? { ...database, poolSize } : database;
 
 export function loadSettings(argv = process.argv.slice(2), env: Source = process.env, dotenvPath = '.env'): Settings {
   return parseSettings(readDotenv(dotenvPath), env, flagsToSettings(argv));

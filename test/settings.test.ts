@@ -108,11 +108,13 @@ describe('parseSettings values', () => {
       RATE_LIMIT_KEY_PER_MINUTE: '300',
       CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
       LOG_LEVEL: 'debug',
+      DATABASE_POOL_SIZE: '25',
+      SHUTDOWN_GRACE_SECONDS: '12',
     }));
     assert.deepEqual(settings, {
       port: 8080,
       host: '0.0.0.0',
-      database: { kind: 'postgres', url: 'postgres://app@db:5432/sessions' },
+      database: { kind: 'postgres', url: 'postgres://app@db:5432/sessions', poolSize: 25 },
       redisUrl: 'redis://cache:6379',
       contentPolicy: 'strict',
       apiKey: 'secret-key',
@@ -131,6 +133,13 @@ describe('parseSettings values', () => {
       authDisabled: false,
       logLevel: 'debug',
     } satisfies KnownSettings);
+    assert.equal(parseSettings({ SHUTDOWN_GRACE_SECONDS: '12' }).shutdownGraceMs, 12_000);
+  });
+
+  test('SHUTDOWN_GRACE_SECONDS defaults to 30 s; DATABASE_POOL_SIZE must be a positive integer', () => {
+    assert.equal(parseSettings({}).shutdownGraceMs, 30_000);
+    invalid({ SHUTDOWN_GRACE_SECONDS: '-1' }, 'SHUTDOWN_GRACE_SECONDS');
+    invalid({ DATABASE_URL: 'postgres://db/app', DATABASE_POOL_SIZE: '0' }, 'DATABASE_POOL_SIZE');
   });
 
   test('values are trimmed', () => {

@@ -4,5 +4,5 @@ import { openSqliteStore } from './sqlite.js';
 import type { Store } from './store.js';
 
 export function openStore(database: DatabaseSettings): Store {
-  return database.kind === 'postgres' ? openPostgresStore(database.url) : openSqliteStore(database.path);
+  return database.kind === 'postgres' ? openPostgresStore(database.url, database.poolSize) : openSqliteStore(database.path);
 }
