@@ -14,6 +14,8 @@ import type { Agent } from './domain/agent.js';
 import { agentFileValidator } from './http/agent-file-validator.js';
 import { policiesFrom, RateLimits, redisLimiters, RequestLimiter, type LimiterFactory, type PolicyName } from './http/rate-limit.js';
 import { buildServer, type App } from './http/server.js';
+import type { Lifecycle } from './http/deps.js';
+import { AgentError } from './agents/provider.js';
 import { LocalFanout, type Fanout } from './realtime/fanout.js';
 import { Redis } from 'ioredis';
 import { RedisFanout } from './realtime/redis-fanout.js';
@@ -66,6 +68,14 @@ export interface Application {
   generatedAdminKey: string | undefined;
   /** Starts listening; resolves with the address. */
   listen(): Promise<string>;
+  /** Set while draining; `/readyz` answers 503 from then on. */
+  lifecycle: Lifecycle;
+  /**
+   * Graceful shutdown (SIGTERM): not ready and refusing new work at once, event streams ended
+   * with a `retry:` hint, Socket.IO clients disconnected so they reconnect elsewhere, requests
+   * in flight and running replies given SHUTDOWN_GRACE_SECONDS (replies still running then fail
+   * with `agentError`), then the store closed.
+   */
   close(): Promise<void>;
 }
 
@@ -130,8 +140,10 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
   const credentials = new CredentialWatch(auth, (error) => logger?.warn({ err: error }, 'credential check failed'));
   if (settings.agentsDir) await agents.loadFromDirectory(settings.agentsDir, agentFileValidator(settings.bounds));
 
+  const lifecycle: Lifecycle = { draining: false };
   const server = await buildServer(
     {
+      lifecycle,
       sessions,
       agents,
       replies,
@@ -157,7 +169,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
   const scheduler = new Scheduler(store, fanout, clock, (error) =>
     server.log.error({ err: error }, 'lifecycle scheduler failed'),
   );
-  const io = attachSocketIo(server.server, { sessions, store, fanout, auth, limiter, watch: credentials, corsOrigins: settings.corsOrigins });
+  const io = attachSocketIo(server.server, { sessions, store, fanout, auth, limiter, watch: credentials, corsOrigins: settings.corsOrigins, accepting: () => !lifecycle.draining });
   if (options.background !== false) {
     maintenance.start();
     scheduler.start();
@@ -179,15 +191,26 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     auth,
     apiKeys,
     generatedAdminKey,
+    lifecycle,
     listen: () => server.listen({ port: settings.port, host: settings.host }),
     async close() {
+      lifecycle.draining = true;
       await scheduler.stop();
       credentials.stop();
-      io.disconnectSockets(true);
+      // Closing the transports (not a server-side disconnect) makes clients reconnect by
+      // themselves; new handshakes are refused while draining, so they land on another instance.
       io.engine.close();
-      await server.close();
+      const grace = setTimeout(
+        () => replies.stop(new AgentError('AGENT_FAILED', 'The server shut down before the agent replied')),
+        settings.shutdownGraceMs,
+      );
+      try {
+        await server.close();
+        await replies.idle();
+      } finally {
+        clearTimeout(grace);
+      }
       await maintenance.stop();
-      await replies.idle();
       await fanout.close();
       redis?.disconnect();
       await store.close();

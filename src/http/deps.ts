@@ -11,6 +11,11 @@ import type { SessionService } from '../services/sessions.js';
 import type { Settings } from '../settings.js';
 import type { Store } from '../store/store.js';
 
+export interface Lifecycle {
+  /** Shutting down: not ready, new requests refused with 503, streams ended. */
+  draining: boolean;
+}
+
 /** What the routes may use; handed to every route plugin. */
 export interface Deps {
   sessions: SessionService;
@@ -30,6 +35,8 @@ export interface Deps {
   owners: SessionOwners;
   /** Ends event streams whose credential is revoked or has expired since they opened. */
   credentials: Pick<CredentialWatch, 'watch'>;
+  /** Shared with the composition root: set once SIGTERM starts the drain. */
+  lifecycle: Lifecycle;
   /** Log every request at debug level (off unless LOG_LEVEL is debug or trace). */
   logAccess: boolean;
 }

@@ -25,6 +25,8 @@ import { sessionRoutes } from './routes/sessions.js';
 import { webRoutes } from './routes/web.js';
 
 export const BODY_LIMIT_BYTES = 65_536;
+/** The `retry:` hint (ms) of event streams ended by a shutdown. */
+export const RECONNECT_AFTER_MS = 1000;
 
 export type App = FastifyInstance<
   import('node:http').Server,
@@ -40,7 +42,8 @@ export async function buildServer(deps: Deps, logger: FastifyServerOptions['logg
     bodyLimit: BODY_LIMIT_BYTES,
     // Fastify's per-request lines are off; access lines come from the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true }),
-    return503OnClosing: true,
+    // Draining is answered by the onRequest hook below, with the error envelope.
+    return503OnClosing: false,
     // No route has a regex parameter, so a long parameter costs nothing; it reaches the route and
     // is answered there (an over-long session id is a malformed one: 404 SESSION_NOT_FOUND).
     // Node's header limit already bounds the URL.
@@ -54,16 +57,24 @@ export async function buildServer(deps: Deps, logger: FastifyServerOptions['logg
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   app.decorate('eventStreams', new Set<EventStream>());
-  // Graceful close: event streams end, requests in flight get up to 10 s to finish, then every
+  // Graceful close (SIGTERM, a rolling restart): from the moment the drain starts, new requests
+  // are answered 503 with `Connection: close` (a load balancer retries them on another
+  // instance), event streams end with a `retry:` hint so clients reconnect elsewhere and resume
+  // with Last-Event-ID, requests in flight get the grace period to finish, then every
   // connection is closed (a client's idle keep-alive would otherwise hold the close open).
   let inFlight = 0;
-  app.addHook('onRequest', async (_request, reply) => {
+  app.addHook('onRequest', async (request, reply) => {
+    if (deps.lifecycle.draining) {
+      reply.header('connection', 'close').header('retry-after', '1');
+      return reply.status(503).send(envelope(new AppError('SERVICE_UNAVAILABLE', 'The server is shutting down', 'Retry on another instance')));
+    }
     inFlight++;
     reply.raw.once('close', () => inFlight--);
   });
   app.addHook('preClose', async () => {
-    for (const stream of app.eventStreams) stream.end();
-    for (let waited = 0; inFlight > 0 && waited < 10_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+    for (const stream of app.eventStreams) stream.end(RECONNECT_AFTER_MS);
+    const deadline = Date.now() + deps.settings.shutdownGraceMs + 2000;
+    while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     app.server.closeAllConnections();
   });
 

@@ -5,7 +5,8 @@ export interface EventStream {
   send(event: string, data: unknown, id?: number): void;
   /** A comment line: keeps proxies from closing an idle stream. */
   comment(text: string): void;
-  end(): void;
+  /** Ends the stream; with `retryMs`, first tells the client how soon to reconnect (`retry:`). */
+  end(retryMs?: number): void;
   readonly closed: boolean;
   /** Aborted when the client goes away. */
   readonly signal: AbortSignal;
@@ -46,7 +47,8 @@ export function openEventStream(reply: FastifyReply, status = 200): EventStream 
     comment(text) {
       write(`: ${text}\n\n`);
     },
-    end() {
+    end(retryMs) {
+      if (retryMs !== undefined) write(`retry: ${Math.round(retryMs)}\n\n`);
       if (!res.writableEnded) res.end();
     },
     get closed() {

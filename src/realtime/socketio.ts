@@ -33,6 +33,8 @@ export interface SocketDeps {
   /** Disconnects sockets whose credential has been revoked or has expired since the handshake. */
   watch?: Pick<CredentialWatch, 'watch'>;
   corsOrigins: string[];
+  /** False while the instance drains: new connections are refused so clients go elsewhere. */
+  accepting?: () => boolean;
 }
 
 const handshakeToken = (socket: Socket): string | undefined => {
@@ -51,6 +53,12 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
     path: '/socket.io',
     cors: deps.corsOrigins.length ? { origin: deps.corsOrigins } : undefined,
     serveClient: false,
+    // A refused handshake is a transport error to the client, which retries (through the load
+    // balancer, on another instance) instead of giving up as it would on a middleware error.
+    allowRequest: (_request, callback) => {
+      const open = deps.accepting?.() ?? true;
+      callback(open ? null : 'The server is shutting down', open);
+    },
   });
   const subscriptions = new Map<string, () => void>();
   const agentNames = new Map<string, string>();
