@@ -13,6 +13,7 @@ import { BODY_MAX_DEPTH, inspectJson } from '../domain/validation.js';
 import { makeAjv } from './ajv.js';
 import { installSecurity, redactUrl, SECURITY_SCHEMES } from './auth.js';
 import { envelope, frameworkError, toAppError } from './errors.js';
+import { isServiceUnavailable } from './unavailable.js';
 import type { EventStream } from './sse.js';
 import type { Deps } from './deps.js';
 import { agentRoutes } from './routes/agents.js';
@@ -117,7 +118,10 @@ export async function buildServer(deps: Deps, logger: FastifyServerOptions['logg
   });
 
   app.setErrorHandler((error, request, reply) => {
-    const appError = toAppError(error);
+    // The store or Redis away: 503, quickly (the pool's connect and statement limits bound it).
+    const appError = isServiceUnavailable(error)
+      ? new AppError('SERVICE_UNAVAILABLE', 'A backing service is unreachable; retry shortly')
+      : toAppError(error);
     if (appError.status >= 500) request.log.error({ err: error }, 'request failed');
     void reply.status(appError.status).send(envelope(appError));
   });

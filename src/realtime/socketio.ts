@@ -16,6 +16,7 @@ import type { SessionService } from '../services/sessions.js';
 import type { Session } from '../domain/session.js';
 import type { Store } from '../store/store.js';
 import type { Fanout } from './fanout.js';
+import { OrderedRelay } from './relay.js';
 
 /** The subset of the authenticator the socket layer needs. */
 export interface SocketAuth {
@@ -60,6 +61,7 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
       callback(open ? null : 'The server is shutting down', open);
     },
   });
+  /** Per room with members here: its relay (delivery in order, gaps read from the store). */
   const subscriptions = new Map<string, () => void>();
   const agentNames = new Map<string, string>();
 
@@ -120,7 +122,19 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
       const agent = await deps.store.getAgent(session.agentId);
       const name = agent?.name ?? 'agent';
       agentNames.set(session.id, name);
-      subscriptions.set(session.id, deps.fanout.subscribe(session.id, relay(session, name)));
+      // The room's events in order from the newest stored now; a gap (an announcement lost
+      // while Redis was away) is read back from the store.
+      const deliver = relay(session, name);
+      let ordered: OrderedRelay | undefined;
+      const early: SessionEvent[] = [];
+      const unsubscribe = deps.fanout.subscribe(session.id, (event) => (ordered ? ordered.live(event) : early.push(event)));
+      const offReconnect = deps.fanout.onReconnect(() => void ordered?.catchUp().catch(() => {}));
+      subscriptions.set(session.id, () => {
+        unsubscribe();
+        offReconnect();
+      });
+      ordered = new OrderedRelay((after, limit) => deps.store.eventsAfter(session.id, after, limit), deliver, await deps.store.lastEventSeq(session.id));
+      for (const event of early) ordered.live(event);
     }
     await socket.join(session.id);
   };

@@ -447,6 +447,11 @@ class SqlOps implements StoreOps {
     return stored;
   }
 
+  async lastEventSeq(sessionId: string): Promise<number> {
+    const row = await this.db.selectFrom('sessions').select('event_seq').where('id', '=', sessionId).executeTakeFirst();
+    return Number(row?.event_seq ?? 0);
+  }
+
   async eventsAfter(sessionId: string, afterSeq: number, limit: number): Promise<SessionEvent[]> {
     const rows = await this.db
       .selectFrom('events')

@@ -63,11 +63,14 @@ export async function eventRoutes(app: App, deps: Deps): Promise<void> {
       );
       // Subscribe before reading the backlog, so nothing committed in between is missed.
       const unsubscribe = fanout.subscribe(session.id, (event) => relay.live(event));
+      // After a Redis outage, events announced while it was away are read from the store.
+      const offReconnect = fanout.onReconnect(() => void relay.catchUp().catch(() => {}));
       const heartbeat = setInterval(() => stream.comment('keep-alive'), settings.sseHeartbeatMs);
       heartbeat.unref();
       const unwatch = request.principal ? credentials.watch(request.principal, () => stream.end()) : () => {};
       stream.signal.addEventListener('abort', () => {
         unsubscribe();
+        offReconnect();
         clearInterval(heartbeat);
         unwatch();
       });
