@@ -44,6 +44,8 @@ export interface AppOptions {
    * rate-limiter-flexible keeps real time, so tests shorten windows instead of waiting.
    */
   rateLimitWindows?: Partial<Record<PolicyName, number>>;
+  /** Per-route request metrics (on by default; the overhead benchmark turns them off to compare). */
+  requestMetrics?: boolean;
 }
 
 export interface Application {
@@ -159,6 +161,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
       owners,
       credentials,
       logAccess: ['debug', 'trace'].includes(settings.logLevel),
+      requestMetrics: options.requestMetrics !== false,
     },
     options.logger ?? loggerOptions(settings),
   );

@@ -37,6 +37,8 @@ export interface Deps {
   credentials: Pick<CredentialWatch, 'watch'>;
   /** Shared with the composition root: set once SIGTERM starts the drain. */
   lifecycle: Lifecycle;
+  /** Count and time every request per route in the metrics (on unless turned off, e.g. by a benchmark). */
+  requestMetrics: boolean;
   /** Log every request at debug level (off unless LOG_LEVEL is debug or trace). */
   logAccess: boolean;
 }

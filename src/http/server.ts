@@ -14,6 +14,7 @@ import { makeAjv } from './ajv.js';
 import { installSecurity, redactUrl, SECURITY_SCHEMES } from './auth.js';
 import { envelope, frameworkError, toAppError } from './errors.js';
 import { isServiceUnavailable } from './unavailable.js';
+import { recordRequest } from '../observability/metrics.js';
 import type { EventStream } from './sse.js';
 import type { Deps } from './deps.js';
 import { agentRoutes } from './routes/agents.js';
@@ -154,6 +155,12 @@ export async function buildServer(deps: Deps, logger: FastifyServerOptions['logg
     }
     void reply.status(404).send(envelope(new AppError('NOT_FOUND', `No route for ${request.method} ${path}`)));
   });
+
+  if (deps.requestMetrics) {
+    app.addHook('onResponse', async (request, reply) => {
+      recordRequest(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
+    });
+  }
 
   if (deps.logAccess) {
     app.addHook('onResponse', async (request, reply) => {

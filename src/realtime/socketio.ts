@@ -17,6 +17,7 @@ import type { Session } from '../domain/session.js';
 import type { Store } from '../store/store.js';
 import type { Fanout } from './fanout.js';
 import { OrderedRelay } from './relay.js';
+import { eventsDelivered } from '../observability/metrics.js';
 
 /** The subset of the authenticator the socket layer needs. */
 export interface SocketAuth {
@@ -67,6 +68,7 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
 
   const relay = (session: Session, agentName: string) => (event: SessionEvent) => {
     io.to(session.id).emit(event.type, event);
+    eventsDelivered.inc({ transport: 'socketio' });
     if (event.type === 'message.created') {
       const message = (event.data as { message: MessageView }).message;
       if (message.isAgent) {

@@ -6,6 +6,7 @@
 import { Type } from 'typebox';
 import { validationError } from '../../domain/errors.js';
 import type { SessionEvent as StoredEvent } from '../../domain/events.js';
+import { eventsDelivered } from '../../observability/metrics.js';
 import { OrderedRelay } from '../../realtime/relay.js';
 import type { Deps } from '../deps.js';
 import { responses } from '../responses.js';
@@ -57,6 +58,7 @@ export async function eventRoutes(app: App, deps: Deps): Promise<void> {
         (afterSeq, limit) => store.eventsAfter(session.id, afterSeq, limit),
         (event: StoredEvent) => {
           stream.send(event.type, event, event.seq);
+          eventsDelivered.inc({ transport: 'sse' });
           if (TERMINAL.has(event.type)) setImmediate(() => stream.end());
         },
         after,

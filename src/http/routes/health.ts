@@ -4,6 +4,7 @@
  * done, and the instance is not draining), which is what a load balancer routes by.
  */
 import { Type } from 'typebox';
+import { timedPing } from '../../observability/metrics.js';
 import type { Deps } from '../deps.js';
 import { ErrorEnvelope, SessionsHealth } from '../schemas.js';
 import type { App } from '../server.js';
@@ -30,7 +31,7 @@ export async function healthRoutes(app: App, deps: Deps): Promise<void> {
       const now = clock.now();
       const base = { timestamp: new Date(now).toISOString(), uptime: Math.floor((Date.now() - startedAt) / 1000) };
       try {
-        const [counts] = await Promise.all([store.healthCounts(now), fanout.ping()]);
+        const [counts] = await Promise.all([store.healthCounts(now), timedPing('redis', () => fanout.ping())]);
         return { status: 'healthy' as const, ...counts, ...base };
       } catch (error) {
         request.log.error({ err: error }, 'health check: store or Redis unreachable');
@@ -79,8 +80,8 @@ export async function healthRoutes(app: App, deps: Deps): Promise<void> {
         reply.status(503).send({ success: false as const, error: { code: 'SERVICE_UNAVAILABLE', message: 'Not ready', details } });
       if (lifecycle.draining) return unavailable('The instance is shutting down');
       const problems = await Promise.all([
-        within(store.ping(), READY_TIMEOUT_MS).then(() => undefined, () => 'the store is unreachable'),
-        within(fanout.ping(), READY_TIMEOUT_MS).then(() => undefined, () => 'Redis is unreachable'),
+        within(timedPing('store', () => store.ping()), READY_TIMEOUT_MS).then(() => undefined, () => 'the store is unreachable'),
+        within(timedPing('redis', () => fanout.ping()), READY_TIMEOUT_MS).then(() => undefined, () => 'Redis is unreachable'),
       ]);
       const found = problems.filter((p) => p !== undefined);
       if (found.length > 0) return unavailable(found.join('; '));
