@@ -38,7 +38,8 @@ function parseArgs(argv) {
 }
 
 const options = parseArgs(process.argv.slice(2));
-const env = { ...process.env };
+// Instances keep serving for 2 s after SIGTERM while HAProxy (a check a second) takes them out.
+const env = { SHUTDOWN_DELAY_SECONDS: '2', ...process.env };
 if (!/^postgres(ql)?:\/\//i.test(env.DATABASE_URL ?? '')) fail('DATABASE_URL must be a postgres:// URL: instances share one PostgreSQL');
 if (!/^rediss?:\/\//i.test(env.REDIS_URL ?? '')) fail('REDIS_URL must be set: instances share events and limits through Redis');
 if (!existsSync(join(ROOT, 'dist', 'main.js'))) fail('dist/main.js is missing: run `npm run build` (npm run fleet does)');

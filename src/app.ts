@@ -70,7 +70,7 @@ export interface Application {
   generatedAdminKey: string | undefined;
   /** Starts listening; resolves with the address. */
   listen(): Promise<string>;
-  /** Set while draining; `/readyz` answers 503 from then on. */
+  /** `stopping`: `/readyz` answers 503 (a load balancer stops routing here); `draining`: close() runs. */
   lifecycle: Lifecycle;
   /**
    * Graceful shutdown (SIGTERM): not ready and refusing new work at once, event streams ended
@@ -142,7 +142,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
   const credentials = new CredentialWatch(auth, (error) => logger?.warn({ err: error }, 'credential check failed'));
   if (settings.agentsDir) await agents.loadFromDirectory(settings.agentsDir, agentFileValidator(settings.bounds));
 
-  const lifecycle: Lifecycle = { draining: false };
+  const lifecycle: Lifecycle = { stopping: false, draining: false };
   const server = await buildServer(
     {
       lifecycle,
@@ -197,6 +197,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     lifecycle,
     listen: () => server.listen({ port: settings.port, host: settings.host }),
     async close() {
+      lifecycle.stopping = true;
       lifecycle.draining = true;
       await scheduler.stop();
       credentials.stop();

@@ -48,6 +48,11 @@ export interface Settings {
   sseHeartbeatMs: number;
   /** On SIGTERM: how long running replies and requests in flight get before they are cut. */
   shutdownGraceMs: number;
+  /**
+   * On SIGTERM: how long the instance keeps serving while `/readyz` already says 503, so that a
+   * load balancer stops routing to it before it refuses anything (its check interval × fall).
+   */
+  shutdownDelayMs: number;
 }
 
 export class SettingsError extends Error {
@@ -192,6 +197,7 @@ export function parseSettings(...sources: Source[]): Settings {
     logLevel: read.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     sseHeartbeatMs: read.integer('SSE_HEARTBEAT_SECONDS', 15, 1, 3600) * 1000,
     shutdownGraceMs: read.integer('SHUTDOWN_GRACE_SECONDS', 30, 0, 3600) * 1000,
+    shutdownDelayMs: read.integer('SHUTDOWN_DELAY_SECONDS', 0, 0, 300) * 1000,
   };
 }
 

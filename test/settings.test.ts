@@ -136,8 +136,11 @@ describe('parseSettings values', () => {
     assert.equal(parseSettings({ SHUTDOWN_GRACE_SECONDS: '12' }).shutdownGraceMs, 12_000);
   });
 
-  test('SHUTDOWN_GRACE_SECONDS defaults to 30 s; DATABASE_POOL_SIZE must be a positive integer', () => {
+  test('SHUTDOWN_GRACE_SECONDS defaults to 30 s, SHUTDOWN_DELAY_SECONDS to 0; DATABASE_POOL_SIZE must be a positive integer', () => {
     assert.equal(parseSettings({}).shutdownGraceMs, 30_000);
+    assert.equal(parseSettings({}).shutdownDelayMs, 0);
+    assert.equal(parseSettings({ SHUTDOWN_DELAY_SECONDS: '2' }).shutdownDelayMs, 2000);
+    invalid({ SHUTDOWN_DELAY_SECONDS: 'soon' }, 'SHUTDOWN_DELAY_SECONDS');
     invalid({ SHUTDOWN_GRACE_SECONDS: '-1' }, 'SHUTDOWN_GRACE_SECONDS');
     invalid({ DATABASE_URL: 'postgres://db/app', DATABASE_POOL_SIZE: '0' }, 'DATABASE_POOL_SIZE');
   });

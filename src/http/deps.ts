@@ -12,7 +12,9 @@ import type { Settings } from '../settings.js';
 import type { Store } from '../store/store.js';
 
 export interface Lifecycle {
-  /** Shutting down: not ready, new requests refused with 503, streams ended. */
+  /** Shutting down (SIGTERM): not ready from then on, while still serving for SHUTDOWN_DELAY_SECONDS. */
+  stopping: boolean;
+  /** Draining: new requests refused with 503, streams ended, in-flight work finishing. */
   draining: boolean;
 }
 

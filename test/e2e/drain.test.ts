@@ -29,7 +29,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function startProcess(databasePath: string, graceSeconds: number): Promise<{ child: ChildProcess; url: string; exited: Promise<number | null> }> {
+async function startProcess(databasePath: string, graceSeconds: number, extra: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string; exited: Promise<number | null> }> {
   const port = await freePort();
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of ['REDIS_URL', 'AGENTS_DIR', 'AUTH_DISABLED', 'HOST']) delete env[name];
@@ -39,6 +39,7 @@ async function startProcess(databasePath: string, graceSeconds: number): Promise
     LOG_LEVEL: 'silent',
     SESSIONS_API_KEY: KEY,
     SHUTDOWN_GRACE_SECONDS: String(graceSeconds),
+    ...extra,
   });
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -146,6 +147,25 @@ test('SIGTERM: a reply still running when the grace period ends fails with agent
   } finally {
     if (server.child.exitCode === null) server.child.kill('SIGKILL');
     await hook.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('SIGTERM with SHUTDOWN_DELAY_SECONDS: not ready at once, still serving until the delay is over', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'agent-sessions-drain-'));
+  const server = await startProcess(join(dir, 'sessions.db'), 1, { SHUTDOWN_DELAY_SECONDS: '2' });
+  const fresh = { connection: 'close' };
+  try {
+    const session = (await send(server.url, 'POST', BASE, { token: KEY, body: { agentId: '00000000-0000-4000-8000-000000000001', userId: USER } })).body;
+    server.child.kill('SIGTERM');
+    let ready = 200;
+    for (let i = 0; i < 50 && ready === 200; i++) ready = (await send(server.url, 'GET', '/readyz', { token: null, headers: fresh })).status;
+    assert.equal(ready, 503);
+    const served = await send(server.url, 'GET', `${BASE}/${session.sessionId}`, { token: KEY, headers: fresh });
+    assert.equal(served.status, 200, 'still serving during the delay');
+    assert.equal(await server.exited, 0);
+  } finally {
+    if (server.child.exitCode === null) server.child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
 });

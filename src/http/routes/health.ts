@@ -78,14 +78,14 @@ export async function healthRoutes(app: App, deps: Deps): Promise<void> {
     async (_request, reply) => {
       const unavailable = (details: string) =>
         reply.status(503).send({ success: false as const, error: { code: 'SERVICE_UNAVAILABLE', message: 'Not ready', details } });
-      if (lifecycle.draining) return unavailable('The instance is shutting down');
+      if (lifecycle.stopping || lifecycle.draining) return unavailable('The instance is shutting down');
       const problems = await Promise.all([
         within(timedPing('store', () => store.ping()), READY_TIMEOUT_MS).then(() => undefined, () => 'the store is unreachable'),
         within(timedPing('redis', () => fanout.ping()), READY_TIMEOUT_MS).then(() => undefined, () => 'Redis is unreachable'),
       ]);
       const found = problems.filter((p) => p !== undefined);
       if (found.length > 0) return unavailable(found.join('; '));
-      if (lifecycle.draining) return unavailable('The instance is shutting down');
+      if (lifecycle.stopping || lifecycle.draining) return unavailable('The instance is shutting down');
       return { status: 'ready' as const };
     },
   );
