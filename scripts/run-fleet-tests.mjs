@@ -7,10 +7,16 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
+function postgresBinaries() {
+  if (process.env.PG_BIN) return [process.env.PG_BIN];
+  if (!existsSync('/usr/lib/postgresql')) return [];
+  return readdirSync('/usr/lib/postgresql').map((version) => join('/usr/lib/postgresql', version, 'bin'));
+}
+
 const missing = [
   ['haproxy', ['/usr/sbin/haproxy', '/usr/bin/haproxy']],
   ['redis-server', ['/usr/bin/redis-server']],
-  ['PostgreSQL (initdb)', [join(process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin', 'initdb')]],
+  ['PostgreSQL server binaries (initdb)', postgresBinaries().map((bin) => join(bin, 'initdb'))],
 ].filter(([, paths]) => !paths.some((p) => existsSync(p)));
 if (missing.length > 0) {
   const names = missing.map(([name]) => name).join(', ');

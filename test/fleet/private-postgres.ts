@@ -4,12 +4,18 @@
  * PostgreSQL refuses to run as root). Never the shared cluster other suites use.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitForPort } from '../support/private-redis.js';
 
-const BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
+/** Debian's server binaries of the newest installed major version, unless PG_BIN says where. */
+function binaries(): string {
+  if (process.env.PG_BIN) return process.env.PG_BIN;
+  const versions = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql').sort((a, b) => Number(a) - Number(b)) : [];
+  return join('/usr/lib/postgresql', versions.at(-1) ?? '15', 'bin');
+}
+const BIN = binaries();
 export const havePostgresBinaries = (): boolean => existsSync(join(BIN, 'initdb')) && existsSync(join(BIN, 'pg_ctl'));
 
 function postgresIds(): { uid: number; gid: number } | undefined {
