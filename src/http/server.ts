@@ -74,9 +74,10 @@ export async function buildServer(deps: Deps, logger: FastifyServerOptions['logg
     reply.raw.once('close', () => inFlight--);
   });
   app.addHook('preClose', async () => {
-    for (const stream of app.eventStreams) stream.end(RECONNECT_AFTER_MS);
+    for (const stream of app.eventStreams) if (stream.resumable) stream.end(RECONNECT_AFTER_MS);
     const deadline = Date.now() + deps.settings.shutdownGraceMs + 2000;
     while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const stream of app.eventStreams) stream.end();
     app.server.closeAllConnections();
   });
 

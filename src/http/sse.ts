@@ -10,6 +10,11 @@ export interface EventStream {
   readonly closed: boolean;
   /** Aborted when the client goes away. */
   readonly signal: AbortSignal;
+  /**
+   * A client can resume it elsewhere (an `/events` stream, with Last-Event-ID): a shutdown ends
+   * it at once. Otherwise (a send's reply stream) it is work in flight, given the grace period.
+   */
+  readonly resumable: boolean;
 }
 
 declare module 'fastify' {
@@ -19,7 +24,7 @@ declare module 'fastify' {
   }
 }
 
-export function openEventStream(reply: FastifyReply, status = 200): EventStream {
+export function openEventStream(reply: FastifyReply, status = 200, resumable = false): EventStream {
   reply.hijack();
   const res = reply.raw;
   const gone = new AbortController();
@@ -55,6 +60,7 @@ export function openEventStream(reply: FastifyReply, status = 200): EventStream 
       return res.writableEnded || res.destroyed;
     },
     signal: gone.signal,
+    resumable,
   };
   open.add(stream);
   return stream;

@@ -130,12 +130,24 @@ test('SIGTERM: a reply still running when the grace period ends fails with agent
     const path = `${BASE}/${session.sessionId}`;
     const waiting = call('POST', `${path}/messages`, { content: 'hello?', transport: 'http' });
     await hook.nextRequest();
+    // A second session's send streaming its reply (transport sse): in flight too.
+    const other = (await call('POST', BASE, { agentId: agent.body.id, userId: USER })).body;
+    const streamed = await fetch(`${server.url}${BASE}/${other.sessionId}/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ content: 'and you?', transport: 'sse' }),
+    });
+    const streamedText = streamed.text();
+    await hook.nextRequest();
     const signalled = Date.now();
     server.child.kill('SIGTERM');
     const answered = await waiting;
     assert.equal(answered.status, 201);
     assert.deepEqual(answered.body.agentError, { code: 'AGENT_FAILED', message: 'The server shut down before the agent replied' });
     assert.ok(Date.now() - signalled >= 900, 'not before the grace period');
+    const frames = await streamedText;
+    assert.match(frames, /^event: user_message\n/);
+    assert.match(frames, /event: error\ndata: \{"code":"AGENT_FAILED","message":"The server shut down before the agent replied"\}\n\n$/);
     assert.equal(await server.exited, 0);
 
     const again = await createApp(parseSettings({ DATABASE_URL: join(dir, 'sessions.db'), PORT: '0', LOG_LEVEL: 'silent', SESSIONS_API_KEY: KEY }), { background: false });

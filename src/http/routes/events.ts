@@ -53,7 +53,7 @@ export async function eventRoutes(app: App, deps: Deps): Promise<void> {
       const after = parseLastEventId(request.headers['last-event-id'] ?? request.query.lastEventId);
       const session = await sessions.findActive(request.params.sessionId);
 
-      const stream = openEventStream(reply);
+      const stream = openEventStream(reply, 200, true);
       const relay = new OrderedRelay(
         (afterSeq, limit) => store.eventsAfter(session.id, afterSeq, limit),
         (event: StoredEvent) => {
