@@ -12,8 +12,8 @@ import { AppError } from '../domain/errors.js';
 import { BODY_MAX_DEPTH, inspectJson } from '../domain/validation.js';
 import { makeAjv } from './ajv.js';
 import { installSecurity, redactUrl, SECURITY_SCHEMES } from './auth.js';
-import { envelope, frameworkError, toAppError } from './errors.js';
-import { isServiceUnavailable } from './unavailable.js';
+import { envelope, frameworkError } from './errors.js';
+import { describeFailure } from './unavailable.js';
 import { recordRequest } from '../observability/metrics.js';
 import type { EventStream } from './sse.js';
 import type { Deps } from './deps.js';
@@ -121,9 +121,7 @@ export async function buildServer(deps: Deps, logger: FastifyServerOptions['logg
 
   app.setErrorHandler((error, request, reply) => {
     // The store or Redis away: 503, quickly (the pool's connect and statement limits bound it).
-    const appError = isServiceUnavailable(error)
-      ? new AppError('SERVICE_UNAVAILABLE', 'A backing service is unreachable; retry shortly')
-      : toAppError(error);
+    const appError = describeFailure(error);
     if (appError.status >= 500) request.log.error({ err: error }, 'request failed');
     void reply.status(appError.status).send(envelope(appError));
   });

@@ -4,6 +4,14 @@
  * nothing about the service's internals reaches the client.
  */
 
+import { AppError } from '../domain/errors.js';
+import { toAppError } from './errors.js';
+
+/** toAppError, with "a backing service is away" as 503 SERVICE_UNAVAILABLE instead of 500. */
+export function describeFailure(error: unknown): AppError {
+  return isServiceUnavailable(error) ? new AppError('SERVICE_UNAVAILABLE', 'A backing service is unreachable; retry shortly') : toAppError(error);
+}
+
 /** Node's socket errors for a peer that refuses, resets, vanishes or cannot be found. */
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
 

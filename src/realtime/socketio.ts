@@ -11,7 +11,8 @@ import type { CredentialWatch } from '../auth/credential-watch.js';
 import { AppError } from '../domain/errors.js';
 import type { SessionEvent } from '../domain/events.js';
 import type { MessageView } from '../domain/message.js';
-import { envelope, toAppError } from '../http/errors.js';
+import { envelope } from '../http/errors.js';
+import { describeFailure } from '../http/unavailable.js';
 import type { SessionService } from '../services/sessions.js';
 import type { Session } from '../domain/session.js';
 import type { Store } from '../store/store.js';
@@ -102,7 +103,7 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
       }
       next();
     } catch (error) {
-      const appError = toAppError(error);
+      const appError = describeFailure(error);
       next(Object.assign(new Error(appError.code), { data: envelope(appError) }));
     }
   });
@@ -131,11 +132,21 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
       const early: SessionEvent[] = [];
       const unsubscribe = deps.fanout.subscribe(session.id, (event) => (ordered ? ordered.live(event) : early.push(event)));
       const offReconnect = deps.fanout.onReconnect(() => void ordered?.catchUp().catch(() => {}));
-      subscriptions.set(session.id, () => {
+      const drop = () => {
         unsubscribe();
         offReconnect();
-      });
-      ordered = new OrderedRelay((after, limit) => deps.store.eventsAfter(session.id, after, limit), deliver, await deps.store.lastEventSeq(session.id));
+      };
+      subscriptions.set(session.id, drop);
+      let newest: number;
+      try {
+        newest = await deps.store.lastEventSeq(session.id);
+      } catch (error) {
+        // The store is away: no half-made subscription stays behind; the join fails (503).
+        if (subscriptions.get(session.id) === drop) subscriptions.delete(session.id);
+        drop();
+        throw error;
+      }
+      ordered = new OrderedRelay((after, limit) => deps.store.eventsAfter(session.id, after, limit), deliver, newest);
       for (const event of early) ordered.live(event);
     }
     await socket.join(session.id);
@@ -159,7 +170,7 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
         await join(socket, await deps.sessions.findActive(sessionId));
         answer(ack, { ok: true });
       } catch (error) {
-        answer(ack, envelope(toAppError(error)));
+        answer(ack, envelope(describeFailure(error)));
       }
     });
 
@@ -182,7 +193,7 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
         await join(socket, await deps.sessions.findActive(session.id));
         answer(ack, { ok: true });
       } catch (error) {
-        answer(ack, envelope(toAppError(error)));
+        answer(ack, envelope(describeFailure(error)));
       }
     });
   });
