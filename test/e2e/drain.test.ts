@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,18 +14,21 @@ import { test } from 'node:test';
 import { createApp } from '../../src/app.js';
 import { parseSettings } from '../../src/settings.js';
 import { startFakeWebhook } from '../support/fake-webhook.js';
+import { freePort } from '../support/private-redis.js';
 import { send, USER } from '../support/server.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const KEY = 'drain-test-key-0123456789abcdef';
 const BASE = '/api/messaging/sessions';
 
-async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
+/** The contents of the session's stored messages, read from the SQLite file once the process is gone. */
+async function storedContents(dir: string, sessionId: string): Promise<string[]> {
+  const app = await createApp(parseSettings({ DATABASE_URL: join(dir, 'sessions.db'), PORT: '0', LOG_LEVEL: 'silent', SESSIONS_API_KEY: KEY }), { background: false });
+  try {
+    return (await app.store.recentMessages(sessionId, 10)).map((m) => m.content);
+  } finally {
+    await app.close();
+  }
 }
 
 async function startProcess(databasePath: string, graceSeconds: number, extra: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string; exited: Promise<number | null> }> {
@@ -105,13 +107,7 @@ test('SIGTERM drains: not ready, 503 to new requests, streams told to retry, in-
     assert.equal(await server.exited, 0);
 
     // The reply was stored before the process went.
-    const again = await createApp(parseSettings({ DATABASE_URL: join(dir, 'sessions.db'), PORT: '0', LOG_LEVEL: 'silent', SESSIONS_API_KEY: KEY }), { background: false });
-    try {
-      const texts = (await again.store.recentMessages(session.sessionId, 10)).map((m) => m.content);
-      assert.deepEqual(texts, ['will you make it?', 'finished in time']);
-    } finally {
-      await again.close();
-    }
+    assert.deepEqual(await storedContents(dir, session.sessionId), ['will you make it?', 'finished in time']);
   } finally {
     if (server.child.exitCode === null) server.child.kill('SIGKILL');
     await hook.close();
@@ -150,12 +146,7 @@ test('SIGTERM: a reply still running when the grace period ends fails with agent
     assert.match(frames, /event: error\ndata: \{"code":"AGENT_FAILED","message":"The server shut down before the agent replied"\}\n\n$/);
     assert.equal(await server.exited, 0);
 
-    const again = await createApp(parseSettings({ DATABASE_URL: join(dir, 'sessions.db'), PORT: '0', LOG_LEVEL: 'silent', SESSIONS_API_KEY: KEY }), { background: false });
-    try {
-      assert.deepEqual((await again.store.recentMessages(session.sessionId, 10)).map((m) => m.content), ['hello?']);
-    } finally {
-      await again.close();
-    }
+    assert.deepEqual(await storedContents(dir, session.sessionId), ['hello?']);
   } finally {
     if (server.child.exitCode === null) server.child.kill('SIGKILL');
     await hook.close();
