@@ -137,7 +137,7 @@ describe('a three-instance fleet behind HAProxy', { skip: missing }, () => {
       for (let i = 0; i < 30; i++) assert.equal((await call(fleet.url, 'GET', `${BASE}/${sessionId}`)).status, 200);
       for (const [name, { port }] of fleet.instances) {
         const metrics = await call(`http://127.0.0.1:${port}`, 'GET', '/metrics');
-        const served = /^http_requests_total\{method="GET",route="\/api\/messaging\/sessions\/:sessionId",status="200"\} (\d+)$/m.exec(String(metrics.body));
+        const served = /^http_request_duration_seconds_count\{method="GET",route="\/api\/messaging\/sessions\/:sessionId",status="200"\} (\d+)$/m.exec(String(metrics.body));
         assert.ok(served && Number(served[1]) > 0, `${name} served none of them`);
       }
     } finally {
