@@ -2,7 +2,8 @@
  * A/B benchmark of the per-route request metrics: two servers, identical but for request
  * metrics on or off, each in its own process on its own SQLite file, loaded in turn (on, off,
  * on, off, ...) with GET /api/messaging/sessions/:id by autocannon from this process. Prints
- * every run and the overhead of the medians. It is not a test.
+ * every run, the overhead of the medians and the median of the per-round overheads (the two runs
+ * of a round are back to back, so drift in the machine's load touches both alike). Not a test.
  *
  *   node --import tsx bench/metrics-overhead.ts           # 6 rounds of 5 s, 50 connections
  *   BENCH_ROUNDS=10 BENCH_SECONDS=5 node --import tsx bench/metrics-overhead.ts
@@ -99,7 +100,11 @@ async function main(): Promise<void> {
     }
     const on = median(arms.on.rps);
     const off = median(arms.off.rps);
+    // Each round's two runs are back to back: their ratio is the least affected by the machine's
+    // load drifting, so the median of the per-round overheads is the figure to read.
+    const perRound = arms.on.rps.map((rps, i) => (1 - rps / arms.off.rps[i]!) * 100);
     console.log(`\nmedian  metrics on ${on.toFixed(0)} req/s, off ${off.toFixed(0)} req/s: overhead ${(((off - on) / off) * 100).toFixed(1)} %`);
+    console.log(`per-round overheads ${perRound.map((p) => p.toFixed(1)).join(', ')} %: median ${median(perRound).toFixed(1)} %`);
   } finally {
     for (const child of children) child.kill();
     rmSync(dir, { recursive: true, force: true });
