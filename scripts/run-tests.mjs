@@ -83,7 +83,8 @@ const run = (files, extraEnv = {}) =>
 if (explicit.length > 0) process.exit(run(explicit, process.env.TEST_STORE ? { TEST_STORE: process.env.TEST_STORE } : {}));
 
 // Pass 1, embedded mode: every suite (the store contract suite covers PostgreSQL itself).
-let status = run(findTests('test').sort());
+// test/fleet is `npm run test:fleet` (its own services, HAProxy, several processes).
+let status = run(findTests('test').filter((file) => !file.startsWith(join('test', 'fleet'))).sort());
 
 // Pass 2, scaled mode: the real-server suites again on PostgreSQL with Redis fan-out.
 const SCALED_SUITES = [

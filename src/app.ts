@@ -15,6 +15,8 @@ import { agentFileValidator } from './http/agent-file-validator.js';
 import { policiesFrom, RateLimits, redisLimiters, RequestLimiter, type LimiterFactory, type PolicyName } from './http/rate-limit.js';
 import { buildServer, type App } from './http/server.js';
 import { StreamLimits } from './http/streams.js';
+import type { Lifecycle } from './http/deps.js';
+import { AgentError } from './agents/provider.js';
 import { LocalFanout, type Fanout } from './realtime/fanout.js';
 import { Redis } from 'ioredis';
 import { RedisFanout } from './realtime/redis-fanout.js';
@@ -43,6 +45,8 @@ export interface AppOptions {
    * rate-limiter-flexible keeps real time, so tests shorten windows instead of waiting.
    */
   rateLimitWindows?: Partial<Record<PolicyName, number>>;
+  /** Per-route request metrics (on by default; the overhead benchmark turns them off to compare). */
+  requestMetrics?: boolean;
 }
 
 export interface Application {
@@ -67,6 +71,14 @@ export interface Application {
   generatedAdminKey: string | undefined;
   /** Starts listening; resolves with the address. */
   listen(): Promise<string>;
+  /** `stopping`: `/readyz` answers 503 (a load balancer stops routing here); `draining`: close() runs. */
+  lifecycle: Lifecycle;
+  /**
+   * Graceful shutdown (SIGTERM): not ready and refusing new work at once, event streams ended
+   * with a `retry:` hint, Socket.IO clients disconnected so they reconnect elsewhere, requests
+   * in flight and running replies given SHUTDOWN_GRACE_SECONDS (replies still running then fail
+   * with `agentError`), then the store closed.
+   */
   close(): Promise<void>;
 }
 
@@ -138,8 +150,10 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
   });
   if (settings.agentsDir) await agents.loadFromDirectory(settings.agentsDir, agentFileValidator(settings.bounds));
 
+  const lifecycle: Lifecycle = { stopping: false, draining: false };
   const server = await buildServer(
     {
+      lifecycle,
       sessions,
       agents,
       replies,
@@ -156,6 +170,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
       credentials,
       streams,
       logAccess: ['debug', 'trace'].includes(settings.logLevel),
+      requestMetrics: options.requestMetrics !== false,
     },
     options.logger ?? loggerOptions(settings),
   );
@@ -166,7 +181,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
   const scheduler = new Scheduler(store, fanout, clock, (error) =>
     server.log.error({ err: error }, 'lifecycle scheduler failed'),
   );
-  const io = attachSocketIo(server.server, { sessions, store, fanout, auth, limiter, streams, watch: credentials, corsOrigins: settings.corsOrigins });
+  const io = attachSocketIo(server.server, { sessions, store, fanout, auth, limiter, streams, watch: credentials, corsOrigins: settings.corsOrigins, accepting: () => !lifecycle.draining });
   if (options.background !== false) {
     maintenance.start();
     scheduler.start();
@@ -188,16 +203,28 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     auth,
     apiKeys,
     generatedAdminKey,
+    lifecycle,
     listen: () => server.listen({ port: settings.port, host: settings.host }),
     async close() {
+      lifecycle.stopping = true;
+      lifecycle.draining = true;
       await scheduler.stop();
       credentials.stop();
       streams.stop();
-      io.disconnectSockets(true);
+      // Closing the transports (not a server-side disconnect) makes clients reconnect by
+      // themselves; new handshakes are refused while draining, so they land on another instance.
       io.engine.close();
-      await server.close();
+      const grace = setTimeout(
+        () => replies.stop(new AgentError('AGENT_FAILED', 'The server shut down before the agent replied')),
+        settings.shutdownGraceMs,
+      );
+      try {
+        await server.close();
+        await replies.idle();
+      } finally {
+        clearTimeout(grace);
+      }
       await maintenance.stop();
-      await replies.idle();
       await fanout.close();
       redis?.disconnect();
       await store.close();

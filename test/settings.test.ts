@@ -109,6 +109,8 @@ describe('parseSettings values', () => {
       RATE_LIMIT_KEY_PER_MINUTE: '300',
       CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
       LOG_LEVEL: 'debug',
+      DATABASE_POOL_SIZE: '25',
+      SHUTDOWN_GRACE_SECONDS: '12',
     }));
     assert.deepEqual(settings, {
       port: 8080,
@@ -132,6 +134,16 @@ describe('parseSettings values', () => {
       authDisabled: false,
       logLevel: 'debug',
     } satisfies KnownSettings);
+    assert.equal(parseSettings({ SHUTDOWN_GRACE_SECONDS: '12' }).shutdownGraceMs, 12_000);
+  });
+
+  test('SHUTDOWN_GRACE_SECONDS defaults to 30 s, SHUTDOWN_DELAY_SECONDS to 0; DATABASE_POOL_SIZE must be a positive integer', () => {
+    assert.equal(parseSettings({}).shutdownGraceMs, 30_000);
+    assert.equal(parseSettings({}).shutdownDelayMs, 0);
+    assert.equal(parseSettings({ SHUTDOWN_DELAY_SECONDS: '2' }).shutdownDelayMs, 2000);
+    invalid({ SHUTDOWN_DELAY_SECONDS: 'soon' }, 'SHUTDOWN_DELAY_SECONDS');
+    invalid({ SHUTDOWN_GRACE_SECONDS: '-1' }, 'SHUTDOWN_GRACE_SECONDS');
+    invalid({ DATABASE_URL: 'postgres://db/app', DATABASE_POOL_SIZE: '0' }, 'DATABASE_POOL_SIZE');
   });
 
   test('values are trimmed', () => {

@@ -46,6 +46,9 @@ export interface ReplySettings {
 export class Replies {
   /** The last reply queued per session; the next one starts when it settles. */
   private readonly tails = new Map<string, Promise<unknown>>();
+  /** The replies running now, so that a shutdown past its grace period can fail them. */
+  private readonly running = new Set<AbortController>();
+  private stoppedWith: AgentError | undefined;
 
   constructor(
     private readonly store: Store,
@@ -67,6 +70,15 @@ export class Replies {
     return turn;
   }
 
+  /**
+   * Shutdown past its grace period: every running reply fails with `error` (its client gets
+   * `agentError`, nothing is stored for it) and replies still queued fail before they start.
+   */
+  stop(error: AgentError): void {
+    this.stoppedWith = error;
+    for (const controller of this.running) controller.abort(error);
+  }
+
   /** Settles when every queued reply has finished (used at shutdown and by tests). */
   async idle(): Promise<void> {
     while (this.tails.size > 0) await Promise.allSettled([...this.tails.values()]);
@@ -74,7 +86,9 @@ export class Replies {
 
   private async produce(session: Session, agent: Agent, message: Message, options: ReplyOptions): Promise<Message> {
     const timeoutMs = replyTimeoutMs(agent.provider, this.settings.agentTimeoutMs);
+    if (this.stoppedWith) throw this.stoppedWith;
     const controller = new AbortController();
+    this.running.add(controller);
     const onCallerAbort = () => controller.abort(new AgentError('AGENT_CANCELLED', 'The reply was cancelled'));
     options.signal?.addEventListener('abort', onCallerAbort, { once: true });
     // The session ending or expiring stops the reply, wherever that happened: its events reach
@@ -134,6 +148,7 @@ export class Replies {
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onCallerAbort);
       unsubscribe();
+      this.running.delete(controller);
     }
   }
 

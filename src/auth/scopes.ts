@@ -72,6 +72,7 @@ export const ROUTE_AUTH: Readonly<Record<string, RouteAuth>> = {
   'DELETE /api/keys/:keyId': { scope: 'keys:manage' },
   'GET /metrics': { scope: 'metrics:read' },
   'GET /healthz': 'public',
+  'GET /readyz': 'public',
   'GET /openapi.json': 'public',
   'GET /docs': 'public',
   'GET /': 'public',

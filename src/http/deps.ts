@@ -12,6 +12,13 @@ import type { SessionService } from '../services/sessions.js';
 import type { Settings } from '../settings.js';
 import type { Store } from '../store/store.js';
 
+export interface Lifecycle {
+  /** Shutting down (SIGTERM): not ready from then on, while still serving for SHUTDOWN_DELAY_SECONDS. */
+  stopping: boolean;
+  /** Draining: new requests refused with 503, streams ended, in-flight work finishing. */
+  draining: boolean;
+}
+
 /** What the routes may use; handed to every route plugin. */
 export interface Deps {
   sessions: SessionService;
@@ -33,6 +40,10 @@ export interface Deps {
   credentials: Pick<CredentialWatch, 'watch'>;
   /** Open event streams and Socket.IO connections per credential (SPEC §6). */
   streams: StreamLimits;
+  /** Shared with the composition root: set once SIGTERM starts the drain. */
+  lifecycle: Lifecycle;
+  /** Count and time every request per route in the metrics (on unless turned off, e.g. by a benchmark). */
+  requestMetrics: boolean;
   /** Log every request at debug level (off unless LOG_LEVEL is debug or trace). */
   logAccess: boolean;
 }

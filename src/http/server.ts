@@ -14,6 +14,8 @@ import { compileStrictText, makeAjv } from './ajv.js';
 import { installSecurity, redactUrl, SECURITY_SCHEMES } from './auth.js';
 import { clientErrorAnswer, envelope, frameworkError, toAppError } from './errors.js';
 import { installIdNormalisation } from './ids.js';
+import { describeFailure } from './unavailable.js';
+import { recordRequest } from '../observability/metrics.js';
 import type { EventStream } from './sse.js';
 import type { Deps } from './deps.js';
 import { agentRoutes } from './routes/agents.js';
@@ -26,6 +28,8 @@ import { sessionRoutes } from './routes/sessions.js';
 import { webRoutes } from './routes/web.js';
 
 export const BODY_LIMIT_BYTES = 65_536;
+/** The `retry:` hint (ms) of event streams ended by a shutdown. */
+export const RECONNECT_AFTER_MS = 1000;
 
 /**
  * Headers of every /docs answer (Swagger UI). Its page loads only its own scripts and styles
@@ -64,7 +68,8 @@ export async function buildServer(deps: Deps, logger: FastifyServerOptions['logg
     bodyLimit: BODY_LIMIT_BYTES,
     // Fastify's per-request lines are off; access lines come from the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true }),
-    return503OnClosing: true,
+    // Draining is answered by the onRequest hook below, with the error envelope.
+    return503OnClosing: false,
     // SPEC §6: headers and body must have arrived within REQUEST_TIMEOUT_SECONDS, else 408.
     // Node checks its connections every `connectionsCheckingInterval` ms (30 s by default, too
     // coarse for a 30 s limit); headers alone get no longer than the whole request.
@@ -101,16 +106,25 @@ export async function buildServer(deps: Deps, logger: FastifyServerOptions['logg
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   app.decorate('eventStreams', new Set<EventStream>());
-  // Graceful close: event streams end, requests in flight get up to 10 s to finish, then every
+  // Graceful close (SIGTERM, a rolling restart): from the moment the drain starts, new requests
+  // are answered 503 with `Connection: close` (a load balancer retries them on another
+  // instance), event streams end with a `retry:` hint so clients reconnect elsewhere and resume
+  // with Last-Event-ID, requests in flight get the grace period to finish, then every
   // connection is closed (a client's idle keep-alive would otherwise hold the close open).
   let inFlight = 0;
-  app.addHook('onRequest', async (_request, reply) => {
+  app.addHook('onRequest', async (request, reply) => {
+    if (deps.lifecycle.draining) {
+      reply.header('connection', 'close').header('retry-after', '1');
+      return reply.status(503).send(envelope(new AppError('SERVICE_UNAVAILABLE', 'The server is shutting down', 'Retry on another instance')));
+    }
     inFlight++;
     reply.raw.once('close', () => inFlight--);
   });
   app.addHook('preClose', async () => {
+    for (const stream of app.eventStreams) if (stream.resumable) stream.end(RECONNECT_AFTER_MS);
+    const deadline = Date.now() + deps.settings.shutdownGraceMs + 2000;
+    while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const stream of app.eventStreams) stream.end();
-    for (let waited = 0; inFlight > 0 && waited < 10_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
     app.server.closeAllConnections();
   });
 
@@ -167,7 +181,8 @@ export async function buildServer(deps: Deps, logger: FastifyServerOptions['logg
   });
 
   app.setErrorHandler((error, request, reply) => {
-    const appError = toAppError(error);
+    // The store or Redis away: 503, quickly (the pool's connect and statement limits bound it).
+    const appError = describeFailure(error);
     if (appError.status >= 500) request.log.error({ err: error }, 'request failed');
     void reply.status(appError.status).send(envelope(appError));
   });
@@ -201,6 +216,12 @@ export async function buildServer(deps: Deps, logger: FastifyServerOptions['logg
     }
     void reply.status(404).send(envelope(new AppError('NOT_FOUND', `No route for ${request.method} ${path}`)));
   });
+
+  if (deps.requestMetrics) {
+    app.addHook('onResponse', async (request, reply) => {
+      recordRequest(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
+    });
+  }
 
   if (deps.logAccess) {
     app.addHook('onResponse', async (request, reply) => {

@@ -14,10 +14,13 @@ import type { MessageView } from '../domain/message.js';
 import { envelope, toAppError } from '../http/errors.js';
 import { normaliseId } from '../http/ids.js';
 import type { StreamLimits } from '../http/streams.js';
+import { describeFailure } from '../http/unavailable.js';
 import type { SessionService } from '../services/sessions.js';
 import type { Session } from '../domain/session.js';
 import type { Store } from '../store/store.js';
 import type { Fanout } from './fanout.js';
+import { OrderedRelay } from './relay.js';
+import { eventsDelivered } from '../observability/metrics.js';
 
 /** The subset of the authenticator the socket layer needs. */
 export interface SocketAuth {
@@ -37,6 +40,8 @@ export interface SocketDeps {
   /** Disconnects sockets whose credential has been revoked or has expired since the handshake. */
   watch?: Pick<CredentialWatch, 'watch'>;
   corsOrigins: string[];
+  /** False while the instance drains: new connections are refused so clients go elsewhere. */
+  accepting?: () => boolean;
 }
 
 const handshakeToken = (socket: Socket): string | undefined => {
@@ -55,12 +60,20 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
     path: '/socket.io',
     cors: deps.corsOrigins.length ? { origin: deps.corsOrigins } : undefined,
     serveClient: false,
+    // A refused handshake is a transport error to the client, which retries (through the load
+    // balancer, on another instance) instead of giving up as it would on a middleware error.
+    allowRequest: (_request, callback) => {
+      const open = deps.accepting?.() ?? true;
+      callback(open ? null : 'The server is shutting down', open);
+    },
   });
+  /** Per room with members here: its relay (delivery in order, gaps read from the store). */
   const subscriptions = new Map<string, () => void>();
   const agentNames = new Map<string, string>();
 
   const relay = (session: Session, agentName: string) => (event: SessionEvent) => {
     io.to(session.id).emit(event.type, event);
+    eventsDelivered.inc({ transport: 'socketio' });
     if (event.type === 'message.created') {
       const message = (event.data as { message: MessageView }).message;
       if (message.isAgent) {
@@ -102,7 +115,7 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
       }
       next();
     } catch (error) {
-      const appError = toAppError(error);
+      const appError = describeFailure(error);
       next(Object.assign(new Error(appError.code), { data: envelope(appError) }));
     }
   });
@@ -124,7 +137,29 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
       const agent = await deps.store.getAgent(session.agentId);
       const name = agent?.name ?? 'agent';
       agentNames.set(session.id, name);
-      subscriptions.set(session.id, deps.fanout.subscribe(session.id, relay(session, name)));
+      // The room's events in order from the newest stored now; a gap (an announcement lost
+      // while Redis was away) is read back from the store.
+      const deliver = relay(session, name);
+      let ordered: OrderedRelay | undefined;
+      const early: SessionEvent[] = [];
+      const unsubscribe = deps.fanout.subscribe(session.id, (event) => (ordered ? ordered.live(event) : early.push(event)));
+      const offReconnect = deps.fanout.onReconnect(() => void ordered?.catchUp().catch(() => {}));
+      const drop = () => {
+        unsubscribe();
+        offReconnect();
+      };
+      subscriptions.set(session.id, drop);
+      let newest: number;
+      try {
+        newest = await deps.store.lastEventSeq(session.id);
+      } catch (error) {
+        // The store is away: no half-made subscription stays behind; the join fails (503).
+        if (subscriptions.get(session.id) === drop) subscriptions.delete(session.id);
+        drop();
+        throw error;
+      }
+      ordered = new OrderedRelay((after, limit) => deps.store.eventsAfter(session.id, after, limit), deliver, newest);
+      for (const event of early) ordered.live(event);
     }
     await socket.join(session.id);
   };
@@ -147,7 +182,7 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
         await join(socket, await deps.sessions.findActive(sessionId));
         answer(ack, { ok: true });
       } catch (error) {
-        answer(ack, envelope(toAppError(error)));
+        answer(ack, envelope(describeFailure(error)));
       }
     });
 
@@ -170,7 +205,7 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
         await join(socket, await deps.sessions.findActive(session.id));
         answer(ack, { ok: true });
       } catch (error) {
-        answer(ack, envelope(toAppError(error)));
+        answer(ack, envelope(describeFailure(error)));
       }
     });
   });

@@ -590,6 +590,11 @@ class SqlOps implements StoreOps {
     return stored;
   }
 
+  async lastEventSeq(sessionId: string): Promise<number> {
+    const row = await this.db.selectFrom('sessions').select('event_seq').where('id', '=', sessionId).executeTakeFirst();
+    return Number(row?.event_seq ?? 0);
+  }
+
   async eventsAfter(sessionId: string, afterSeq: number, limit: number): Promise<SessionEvent[]> {
     const rows = await this.db
       .selectFrom('events')
@@ -721,16 +726,31 @@ class SqlOps implements StoreOps {
   }
 }
 
+/** The advisory lock key the migrator holds on PostgreSQL (any constant bigint). */
+const MIGRATION_LOCK = 7_310_517_204_811;
+
 export class SqlStore extends SqlOps implements Store {
   transaction<T>(work: (tx: StoreOps) => Promise<T>): Promise<T> {
     return this.newTransaction(work);
   }
 
   async migrate(): Promise<string[]> {
-    const migrator = new Migrator({ db: this.db, provider: migrationProvider });
-    const { error, results } = await migrator.migrateToLatest();
-    if (error) throw error;
-    return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    const run = async (db: Kysely<Database>) => {
+      const { error, results } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
+      if (error) throw error;
+      return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    };
+    if (this.dialect !== 'postgres') return run(this.db);
+    // Instances starting together: one migrates, the others wait for it on this lock (held by
+    // one connection), then find nothing left to do.
+    return this.db.connection().execute(async (conn) => {
+      await sql`select pg_advisory_lock(${MIGRATION_LOCK})`.execute(conn);
+      try {
+        return await run(conn);
+      } finally {
+        await sql`select pg_advisory_unlock(${MIGRATION_LOCK})`.execute(conn);
+      }
+    });
   }
 
   async ping(): Promise<void> {

@@ -115,6 +115,8 @@ export interface StoreOps {
   /** Gives the events the session's next sequence numbers and stores them. */
   appendEvents(sessionId: string, events: PendingEvent[]): Promise<SessionEvent[]>;
   eventsAfter(sessionId: string, afterSeq: number, limit: number): Promise<SessionEvent[]>;
+  /** The sequence number of the session's newest event (0 when none, or no such session). */
+  lastEventSeq(sessionId: string): Promise<number>;
 
   // idempotency
   getIdempotencyRecord(sessionId: string, key: string): Promise<IdempotencyRecord | undefined>;

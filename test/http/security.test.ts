@@ -54,6 +54,7 @@ const CASES: RouteCase[] = [
   { route: 'DELETE /api/keys/:keyId', path: (t) => `/api/keys/${t.keyId}`, ok: 200 },
   { route: 'GET /metrics', path: () => '/metrics', ok: 200 },
   { route: 'GET /healthz', path: () => '/healthz', ok: 200 },
+  { route: 'GET /readyz', path: () => '/readyz', ok: 200 },
   { route: 'GET /openapi.json', path: () => '/openapi.json', ok: 200 },
   { route: 'GET /docs', path: () => '/docs', ok: 200 },
   { route: 'GET /', path: () => '/', ok: 200 },

@@ -6,6 +6,7 @@
 import { Type } from 'typebox';
 import { validationError } from '../../domain/errors.js';
 import type { SessionEvent as StoredEvent } from '../../domain/events.js';
+import { eventsDelivered } from '../../observability/metrics.js';
 import { OrderedRelay } from '../../realtime/relay.js';
 import type { Deps } from '../deps.js';
 import { responses } from '../responses.js';
@@ -63,22 +64,26 @@ export async function eventRoutes(app: App, deps: Deps): Promise<void> {
       reply.raw.once('close', release);
       if (reply.raw.destroyed || request.raw.socket.destroyed) release();
 
-      const stream = openEventStream(reply);
+      const stream = openEventStream(reply, 200, true);
       const relay = new OrderedRelay(
         (afterSeq, limit) => store.eventsAfter(session.id, afterSeq, limit),
         (event: StoredEvent) => {
           stream.send(event.type, event, event.seq);
+          eventsDelivered.inc({ transport: 'sse' });
           if (TERMINAL.has(event.type)) setImmediate(() => stream.end());
         },
         after,
       );
       // Subscribe before reading the backlog, so nothing committed in between is missed.
       const unsubscribe = fanout.subscribe(session.id, (event) => relay.live(event));
+      // After a Redis outage, events announced while it was away are read from the store.
+      const offReconnect = fanout.onReconnect(() => void relay.catchUp().catch(() => {}));
       const heartbeat = setInterval(() => stream.comment('keep-alive'), settings.sseHeartbeatMs);
       heartbeat.unref();
       const unwatch = request.principal ? credentials.watch(request.principal, () => stream.end()) : () => {};
       stream.signal.addEventListener('abort', () => {
         unsubscribe();
+        offReconnect();
         clearInterval(heartbeat);
         unwatch();
       });
