@@ -10,7 +10,9 @@ import type { PendingEvent, SessionEvent } from '../domain/events.js';
 import { planHistory, shapeHistoryPage, type HistoryPage, type HistoryQuery } from '../domain/history.js';
 import type { JsonObject } from '../domain/json.js';
 import { toMessageView, type Attachment, type Message } from '../domain/message.js';
+import type { ReplyPolicy } from '../domain/reply-policy.js';
 import {
+  applySettingsPatch,
   applyTimeoutPatch,
   assertActive,
   createSession,
@@ -21,6 +23,7 @@ import {
   resolveTimeoutConfig,
   toSessionInfo,
   type Session,
+  type SessionSettingsPatch,
   type TimeoutConfig,
   type TimeoutConfigPatch,
 } from '../domain/session.js';
@@ -39,6 +42,7 @@ export interface CreateSessionInput {
   userId: string;
   metadata: JsonObject;
   timeoutConfig?: TimeoutConfigPatch;
+  replyPolicy?: ReplyPolicy;
   /** Digest of the session token the caller hands out (src/auth/credentials.ts). */
   tokenHash?: string;
 }
@@ -83,7 +87,15 @@ export class SessionService {
     if (!agent) throw agentNotFound(input.agentId);
     const config = resolveTimeoutConfig(this.settings.sessionDefaults, agent.sessionDefaults, input.timeoutConfig);
     const session = createSession(
-      { id: randomUUID(), channelId: randomUUID(), agentId: agent.id, userId: input.userId, metadata: input.metadata, config },
+      {
+        id: randomUUID(),
+        channelId: randomUUID(),
+        agentId: agent.id,
+        userId: input.userId,
+        metadata: input.metadata,
+        config,
+        replyPolicy: input.replyPolicy,
+      },
       this.clock.now(),
     );
     await this.store.insertSession(session, input.tokenHash);
@@ -135,6 +147,11 @@ export class SessionService {
 
   updateTimeout(id: string, patch: TimeoutConfigPatch): Promise<Session> {
     return this.mutate(id, (session, now) => ({ next: applyTimeoutPatch(session, patch, now), events: [] }));
+  }
+
+  /** PATCH of the session: metadata and reply policy; not activity, no event. */
+  updateSettings(id: string, patch: SessionSettingsPatch): Promise<Session> {
+    return this.mutate(id, (session, now) => ({ next: applySettingsPatch(session, patch, now), events: [] }), { settings: true });
   }
 
   async sendMessage(sessionId: string, input: SendMessageInput): Promise<SentMessage> {
@@ -225,12 +242,13 @@ export class SessionService {
   private async mutate(
     id: string,
     decide: (session: Session, now: number) => { next: Session; events: PendingEvent[] },
+    options: { settings?: boolean } = {},
   ): Promise<Session> {
     const { next, events } = await this.store.transaction(async (tx) => {
       const session = await this.find(id, tx);
       const now = this.clock.now();
       const decision = decide(session, now);
-      const events = await tx.saveSession(decision.next, decision.events, { rearmWarning: rearmsWarning(decision.next, now) });
+      const events = await tx.saveSession(decision.next, decision.events, { rearmWarning: rearmsWarning(decision.next, now), ...options });
       return { next: decision.next, events };
     });
     this.fanout.publish(events);
