@@ -10,7 +10,8 @@ import type { PendingEvent, SessionEvent } from '../domain/events.js';
 import { planHistory, shapeHistoryPage, type HistoryPage, type HistoryQuery } from '../domain/history.js';
 import type { JsonObject } from '../domain/json.js';
 import { toMessageView, type Attachment, type Message } from '../domain/message.js';
-import type { ReplyPolicy } from '../domain/reply-policy.js';
+import { decideSend, effectivePolicy, replyInProgress, type ReplyPolicy } from '../domain/reply-policy.js';
+import { LocalReplyRegistry, type ReplyRegistry } from '../agents/reply-registry.js';
 import {
   applySettingsPatch,
   applyTimeoutPatch,
@@ -57,6 +58,8 @@ export interface SendMessageInput {
   idempotencyKey?: string;
   /** A digest of the request body, to tell a retry from a different request with the same key. */
   requestHash: string;
+  /** The send's own reply policy, overriding the session's (SPEC §10). */
+  ifBusy?: ReplyPolicy;
 }
 
 export interface SentMessage {
@@ -67,6 +70,8 @@ export interface SentMessage {
   replay?: { reply: Message | undefined };
 }
 
+const cancelledEvent = (messageId: string, now: number): PendingEvent => ({ type: 'message.cancelled', at: now, data: { messageId } });
+
 export const hashRequest = (body: unknown): string =>
   createHash('sha256').update(JSON.stringify(body ?? null)).digest('base64url');
 
@@ -76,6 +81,8 @@ export class SessionService {
     private readonly fanout: Fanout,
     private readonly clock: Clock,
     private readonly settings: SessionsSettings,
+    /** The replies under way (SPEC §10), shared with Replies. */
+    private readonly replies: ReplyRegistry = new LocalReplyRegistry(),
   ) {}
 
   now(): number {
@@ -154,48 +161,89 @@ export class SessionService {
     return this.mutate(id, (session, now) => ({ next: applySettingsPatch(session, patch, now), events: [] }), { settings: true });
   }
 
+  /**
+   * Stores a user message and records its reply as under way. While earlier replies are still
+   * under way the reply policy decides (SPEC §10): wait behind them, refuse (409, nothing stored
+   * or renewed), or cancel them first. The decision and the record happen under the session's
+   * row, so two sends, or a send and a cancel, never both see the session idle.
+   */
   async sendMessage(sessionId: string, input: SendMessageInput): Promise<SentMessage> {
-    const { sent, events } = await this.store.transaction(async (tx) => {
-      const now = this.clock.now();
-      const session = await this.find(sessionId, tx);
-      assertActive(session, now);
-      if (input.idempotencyKey !== undefined) {
-        const replay = await this.replayOf(tx, session, input);
-        if (replay) return { sent: replay, events: [] };
-      }
-      const { session: renewed, wasRenewed } = recordActivity(session, now);
-      const createdAt = nextMessageTime(renewed, now);
-      const next: Session = { ...renewed, lastMessageAt: createdAt };
-      const message: Message = {
-        id: randomUUID(),
-        sessionId: session.id,
-        content: input.content,
-        authorId: session.userId,
-        isAgent: false,
-        createdAt,
-        metadata: input.metadata,
-        attachments: input.attachments,
-        inReplyTo: null,
-      };
-      await tx.insertMessage(message);
-      if (input.idempotencyKey !== undefined) {
-        await tx.insertIdempotencyRecord({
+    let recorded: Message | undefined;
+    try {
+      const { sent, events } = await this.store.transaction(async (tx) => {
+        const now = this.clock.now();
+        const session = await this.find(sessionId, tx);
+        assertActive(session, now);
+        if (input.idempotencyKey !== undefined) {
+          const replay = await this.replayOf(tx, session, input);
+          if (replay) return { sent: replay, events: [] };
+        }
+        const underWay = await this.replies.pending(session.id);
+        const decision = decideSend(effectivePolicy(session.replyPolicy, input.ifBusy), underWay.length > 0);
+        if (decision === 'refuse') throw replyInProgress(session.id, underWay.length);
+        const cancelled = decision === 'cancel-then-store' ? await this.replies.takeAll(session.id) : [];
+
+        const { session: renewed, wasRenewed } = recordActivity(session, now);
+        const createdAt = nextMessageTime(renewed, now);
+        const next: Session = { ...renewed, lastMessageAt: createdAt };
+        const message: Message = {
+          id: randomUUID(),
           sessionId: session.id,
-          key: input.idempotencyKey,
-          requestHash: input.requestHash,
-          messageId: message.id,
-          // A websocket-transport answer is complete at once; the others once the agent replied.
-          completed: input.transport === 'websocket',
-          createdAt: now,
-        });
-      }
-      const pending: PendingEvent[] = [{ type: 'message.created', at: now, data: { message: toMessageView(message) } }];
-      if (wasRenewed) pending.push(this.sessionEvent('session.renewed', next));
-      const events = await tx.saveSession(next, pending, { rearmWarning: rearmsWarning(next, now) });
-      return { sent: { message, session: next, wasRenewed } as SentMessage, events };
+          content: input.content,
+          authorId: session.userId,
+          isAgent: false,
+          createdAt,
+          metadata: input.metadata,
+          attachments: input.attachments,
+          inReplyTo: null,
+        };
+        await tx.insertMessage(message);
+        if (input.idempotencyKey !== undefined) {
+          await tx.insertIdempotencyRecord({
+            sessionId: session.id,
+            key: input.idempotencyKey,
+            requestHash: input.requestHash,
+            messageId: message.id,
+            // A websocket-transport answer is complete at once; the others once the agent replied.
+            completed: input.transport === 'websocket',
+            createdAt: now,
+          });
+        }
+        const pending: PendingEvent[] = [
+          ...cancelled.map((id) => cancelledEvent(id, now)),
+          { type: 'message.created', at: now, data: { message: toMessageView(message) } },
+        ];
+        if (wasRenewed) pending.push(this.sessionEvent('session.renewed', next));
+        const events = await tx.saveSession(next, pending, { rearmWarning: rearmsWarning(next, now) });
+        // Last, so that nothing after it can fail the transaction and leave the record behind.
+        await this.replies.add(message);
+        recorded = message;
+        return { sent: { message, session: next, wasRenewed } as SentMessage, events };
+      });
+      this.fanout.publish(events);
+      return sent;
+    } catch (error) {
+      // The commit itself failed: the reply was never under way.
+      if (recorded) await this.replies.remove(recorded);
+      throw error;
+    }
+  }
+
+  /**
+   * Cancels every reply of the session under way, on whichever instance it runs (SPEC §10):
+   * `message.cancelled` for each, which the instance running it acts on. Not activity.
+   */
+  async cancelReplies(id: string): Promise<string[]> {
+    const { cancelled, events } = await this.store.transaction(async (tx) => {
+      const session = await this.find(id, tx);
+      const now = this.clock.now();
+      assertActive(session, now);
+      const cancelled = await this.replies.takeAll(session.id);
+      const events = await tx.appendEvents(session.id, cancelled.map((messageId) => cancelledEvent(messageId, now)));
+      return { cancelled, events };
     });
     this.fanout.publish(events);
-    return sent;
+    return cancelled;
   }
 
   /** Marks an idempotent request as answered, so that retries get its answer. */

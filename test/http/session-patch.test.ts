@@ -59,7 +59,7 @@ describe('PATCH /sessions/:id', () => {
     assert.equal(stored.expiresAt, s.expiresAt);
     assert.equal(stored.renewalCount, 0);
     const events = await server.app.store.eventsAfter(s.sessionId, 0, 100);
-    assert.deepEqual(events.filter((e) => e.type !== 'session.created'), [], 'no event');
+    assert.deepEqual(events.filter((e) => (e.type as string) !== 'session.created'), [], 'no event');
   });
 
   test('bad bodies are 400 and change nothing', async () => {

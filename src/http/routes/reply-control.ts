@@ -22,6 +22,10 @@ export const SessionPatchBody = Type.Object(
 );
 type SessionPatchBody = Static<typeof SessionPatchBody>;
 
+export const CancelResponse = Type.Object({
+  cancelled: Type.Array(Type.String({ format: 'uuid' }), { description: 'User message ids whose replies were cancelled, oldest first' }),
+});
+
 export async function replyControlRoutes(app: App, deps: Deps): Promise<void> {
   const { sessions } = deps;
 
@@ -50,5 +54,25 @@ export async function replyControlRoutes(app: App, deps: Deps): Promise<void> {
       };
       return sessions.info(await sessions.updateSettings(request.params.sessionId, patch));
     },
+  );
+
+  app.post<{ Params: SessionIdParams }>(
+    `${BASE}/cancel`,
+    {
+      config: { auth: { scope: 'sessions:write', sessionToken: true } },
+      schema: {
+        tags,
+        summary: "Cancel the session's running and waiting replies",
+        description:
+          'Answers the ids of the user messages whose replies were cancelled (empty when none was under way). On ' +
+          'whichever instance a reply runs, its upstream request is aborted, no agent message is stored, ' +
+          '`message.cancelled` is emitted, a waiting `http` send answers `agentError.code` `AGENT_CANCELLED` and a ' +
+          'waiting `sse` send gets `error` and ends. No body. Not activity.',
+        operationId: 'cancelSessionReplies',
+        params: SessionIdParams,
+        response: responses({ 200: CancelResponse }, [404, 410]),
+      },
+    },
+    async (request) => ({ cancelled: await sessions.cancelReplies(request.params.sessionId) }),
   );
 }
