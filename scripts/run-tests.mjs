@@ -92,6 +92,7 @@ const SCALED_SUITES = [
   'test/http/messages.happy.test.ts',
   'test/http/messages.error.test.ts',
   'test/http/session-patch.test.ts',
+  'test/agents/reply-control.test.ts',
   ...findTests('test/realtime'),
   // The web app in Chromium against the scaled server: list, live updates, chat, scroll-back.
   ...findTests('test/web').filter((file) => !file.includes('/unit/')),
