@@ -1,8 +1,10 @@
 /**
- * Socket.IO on the server's own port (SPEC §7a). A client joins a session's room and receives
- * its events under their type names; elizaOS clients join with their room-joining message and
- * receive agent messages as `messageBroadcast`. Each instance holds one fan-out subscription per
- * room it has members in, dropped when the room empties (leave, disconnect, end of session).
+ * Socket.IO on the server's own port (SPEC §7a, §10). A client joins a session's room and
+ * receives its events under their type names, `seq` in every payload; with `lastSeq` it first
+ * gets the stored events it missed (the same feed as SSE, src/realtime/feed.ts). elizaOS clients
+ * join with their room-joining message and receive agent messages as `messageBroadcast`. Each
+ * instance holds one fan-out subscription per room it has members in, dropped when the room
+ * empties (leave, disconnect, end of session); every member socket has its own ordered feed.
  */
 import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
@@ -16,6 +18,7 @@ import type { SessionService } from '../services/sessions.js';
 import type { Session } from '../domain/session.js';
 import type { Store } from '../store/store.js';
 import type { Fanout } from './fanout.js';
+import { SessionFeed, type FeedStart } from './feed.js';
 
 /** The subset of the authenticator the socket layer needs. */
 export interface SocketAuth {
@@ -52,15 +55,16 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
     cors: deps.corsOrigins.length ? { origin: deps.corsOrigins } : undefined,
     serveClient: false,
   });
-  const subscriptions = new Map<string, () => void>();
-  const agentNames = new Map<string, string>();
+  /** Per room (session): the instance's one fan-out subscription, and each member socket's feed. */
+  const rooms = new Map<string, { unsubscribe: () => void; feeds: Map<string, SessionFeed> }>();
 
-  const relay = (session: Session, agentName: string) => (event: SessionEvent) => {
-    io.to(session.id).emit(event.type, event);
+  /** What one socket receives of one session: the event under its type, and elizaOS's broadcast. */
+  const emitter = (socket: Socket, session: Session, agentName: string) => (event: SessionEvent) => {
+    socket.emit(event.type, event);
     if (event.type === 'message.created') {
       const message = (event.data as { message: MessageView }).message;
       if (message.isAgent) {
-        io.to(session.id).emit('messageBroadcast', {
+        socket.emit('messageBroadcast', {
           id: message.id,
           senderId: message.authorId,
           senderName: agentName,
@@ -69,16 +73,26 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
           roomId: session.channelId,
           createdAt: Date.parse(message.createdAt),
           source: 'agent-sessions',
+          seq: event.seq,
         });
       }
     }
-    if (TERMINAL.has(event.type)) io.in(session.id).socketsLeave(session.id);
+    if (TERMINAL.has(event.type)) void drop(socket, session.id);
+  };
+
+  /** Stops a socket's feed of a session and takes it out of the room. */
+  const drop = async (socket: Socket, sessionId: string): Promise<void> => {
+    rooms.get(sessionId)?.feeds.get(socket.id)?.close();
+    rooms.get(sessionId)?.feeds.delete(socket.id);
+    await socket.leave(sessionId);
   };
 
   io.of('/').adapter.on('delete-room', (room: string) => {
-    subscriptions.get(room)?.();
-    subscriptions.delete(room);
-    agentNames.delete(room);
+    const entry = rooms.get(room);
+    if (!entry) return;
+    entry.unsubscribe();
+    for (const feed of entry.feeds.values()) feed.close();
+    rooms.delete(room);
   });
 
   io.use(async (socket, next) => {
@@ -107,14 +121,25 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
     await deps.limiter?.chargeSocket(principal, sessionId);
   };
 
-  const join = async (socket: Socket, session: Session): Promise<void> => {
-    if (!subscriptions.has(session.id)) {
-      const agent = await deps.store.getAgent(session.agentId);
-      const name = agent?.name ?? 'agent';
-      agentNames.set(session.id, name);
-      subscriptions.set(session.id, deps.fanout.subscribe(session.id, relay(session, name)));
+  /**
+   * Subscribes the socket to the session's events: with `lastSeq`, the stored ones after it first
+   * (SPEC §10), then the live ones, each once and in order; without, the live ones.
+   */
+  const join = async (socket: Socket, session: Session, lastSeq: FeedStart): Promise<void> => {
+    const agent = await deps.store.getAgent(session.agentId);
+    let entry = rooms.get(session.id);
+    if (!entry) {
+      const feeds = new Map<string, SessionFeed>();
+      const unsubscribe = deps.fanout.subscribe(session.id, (event) => {
+        for (const feed of feeds.values()) feed.live(event);
+      });
+      rooms.set(session.id, (entry = { unsubscribe, feeds }));
     }
+    entry.feeds.get(socket.id)?.close();
+    const feed = new SessionFeed(deps.store, session.id, emitter(socket, session, agent?.name ?? 'agent'), lastSeq);
+    entry.feeds.set(socket.id, feed);
     await socket.join(session.id);
+    await feed.replay();
   };
 
   const answer = (ack: unknown, body: unknown) => {
@@ -126,13 +151,22 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
       const unwatch = deps.watch.watch(socket.data.principal as Principal, () => socket.disconnect(true));
       socket.on('disconnect', unwatch);
     }
+    socket.on('disconnecting', () => {
+      for (const room of socket.rooms) {
+        rooms.get(room)?.feeds.get(socket.id)?.close();
+        rooms.get(room)?.feeds.delete(socket.id);
+      }
+    });
 
     socket.on('join', async (payload: unknown, ack?: unknown) => {
       try {
-        const sessionId = (payload as { sessionId?: unknown } | undefined)?.sessionId;
+        const { sessionId, lastSeq } = (payload ?? {}) as { sessionId?: unknown; lastSeq?: unknown };
         if (typeof sessionId !== 'string') throw new AppError('VALIDATION_ERROR', 'Invalid request', 'sessionId: is required');
+        if (lastSeq !== undefined && !(Number.isSafeInteger(lastSeq) && (lastSeq as number) >= 0)) {
+          throw new AppError('VALIDATION_ERROR', 'Invalid request', 'lastSeq: must be an integer >= 0');
+        }
         await admit(socket, sessionId);
-        await join(socket, await deps.sessions.findActive(sessionId));
+        await join(socket, await deps.sessions.findActive(sessionId), (lastSeq as number | undefined) ?? 'live');
         answer(ack, { ok: true });
       } catch (error) {
         answer(ack, envelope(toAppError(error)));
@@ -141,7 +175,7 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
 
     socket.on('leave', async (payload: unknown, ack?: unknown) => {
       const sessionId = (payload as { sessionId?: unknown } | undefined)?.sessionId;
-      if (typeof sessionId === 'string') await socket.leave(sessionId);
+      if (typeof sessionId === 'string') await drop(socket, sessionId);
       answer(ack, { ok: true });
     });
 
@@ -155,7 +189,7 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
         // refused the same way.
         await admit(socket, session?.id ?? '');
         if (!session) throw new AppError('SESSION_NOT_FOUND', 'No session owns this channel');
-        await join(socket, await deps.sessions.findActive(session.id));
+        await join(socket, await deps.sessions.findActive(session.id), 'live');
         answer(ack, { ok: true });
       } catch (error) {
         answer(ack, envelope(toAppError(error)));

@@ -68,6 +68,8 @@ test('join, then messages, chunks and messageBroadcast arrive under their type n
     roomId: s.channelId,
     createdAt: Date.parse(sent.body.agentResponse.createdAt),
     source: 'agent-sessions',
+    // SPEC §10: every Socket.IO payload carries the event's seq.
+    seq: created[1].seq,
   });
 });
 
