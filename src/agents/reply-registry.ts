@@ -90,6 +90,8 @@ export interface RedisReplyRegistryOptions {
   leaseMs?: number;
   /** Told when Redis cannot be asked; the registry then answers "nothing under way". */
   onUnavailable?: (error: unknown) => void;
+  /** Wall-clock time in ms (tests move it to let leases lapse). */
+  now?: () => number;
 }
 
 export class RedisReplyRegistry implements ReplyRegistry {
@@ -98,6 +100,7 @@ export class RedisReplyRegistry implements ReplyRegistry {
   /** The entries this instance added and still runs: their leases are renewed. */
   private readonly owned = new Map<string, PendingReply>();
   private readonly renewal: NodeJS.Timeout;
+  private readonly now: () => number;
 
   constructor(
     private readonly redis: Redis,
@@ -105,7 +108,8 @@ export class RedisReplyRegistry implements ReplyRegistry {
   ) {
     this.prefix = options.prefix ?? 'agent-sessions:replies';
     this.leaseMs = options.leaseMs ?? 30_000;
-    this.renewal = setInterval(() => void this.renew(), Math.floor(this.leaseMs / 3));
+    this.now = options.now ?? Date.now;
+    this.renewal = setInterval(() => void this.renewLeases(), Math.floor(this.leaseMs / 3));
     this.renewal.unref();
   }
 
@@ -115,7 +119,7 @@ export class RedisReplyRegistry implements ReplyRegistry {
 
   /** Leases count in wall-clock time shared by the fleet, not in any session's clock. */
   private deadline(): number {
-    return Date.now() + this.leaseMs;
+    return this.now() + this.leaseMs;
   }
 
   private async attempt<T>(work: () => Promise<T>, fallback: T): Promise<T> {
@@ -137,14 +141,14 @@ export class RedisReplyRegistry implements ReplyRegistry {
 
   async pending(sessionId: string): Promise<string[]> {
     return this.attempt(async () => {
-      const live = await this.redis.zrangebyscore(this.key(sessionId), Date.now(), '+inf');
+      const live = await this.redis.zrangebyscore(this.key(sessionId), this.now(), '+inf');
       return live.sort().map(idOf);
     }, []);
   }
 
   async takeAll(sessionId: string): Promise<string[]> {
     return this.attempt(async () => {
-      const taken = (await this.redis.eval(TAKE_ALL, 1, this.key(sessionId), Date.now())) as string[];
+      const taken = (await this.redis.eval(TAKE_ALL, 1, this.key(sessionId), this.now())) as string[];
       return taken.sort().map(idOf);
     }, []);
   }
@@ -157,11 +161,12 @@ export class RedisReplyRegistry implements ReplyRegistry {
   async has(message: PendingReply): Promise<boolean> {
     return this.attempt(async () => {
       const score = await this.redis.zscore(this.key(message.sessionId), member(message));
-      return score !== null && Number(score) >= Date.now();
+      return score !== null && Number(score) >= this.now();
     }, true);
   }
 
-  private async renew(): Promise<void> {
+  /** Renews the leases of the replies this instance runs (every third of a lease, and on demand). */
+  async renewLeases(): Promise<void> {
     if (this.owned.size === 0) return;
     const batch = this.redis.multi();
     for (const [name, message] of this.owned) {
