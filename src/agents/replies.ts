@@ -121,6 +121,7 @@ export class Replies {
     let startedAt = performance.now();
     let timer: NodeJS.Timeout | undefined;
     let releaseTurn: ReleaseTurn | undefined;
+    let stored = false;
     try {
       if (cancelled.aborted) onCancel();
       // Another instance may be answering this session (scaled mode): wait for the turn. The
@@ -153,6 +154,7 @@ export class Replies {
       // message.created: a short reply costs one transaction, not two.
       const lastChunks = await chunkEvents.drain();
       const reply = await this.save(replyId, session.id, agent, message, text, extras, lastChunks);
+      stored = true;
       recordReply(provider, startedAt, undefined);
       return reply;
     } catch (error) {
@@ -165,8 +167,9 @@ export class Replies {
       await releaseTurn?.();
       clearTimeout(timer);
       cancelled.removeEventListener('abort', onCancel);
-      // Stored, failed or timed out: the session is no longer busy with it.
-      await this.registry.remove(message);
+      // Failed or timed out: the session is no longer busy with it (a stored reply removed its
+      // entry in its own transaction).
+      if (!stored) await this.registry.remove(message);
     }
   }
 

@@ -178,8 +178,11 @@ export class SessionService {
           const replay = await this.replayOf(tx, session, input);
           if (replay) return { sent: replay, events: [] };
         }
-        const underWay = await this.replies.pending(session.id);
-        const decision = decideSend(effectivePolicy(session.replyPolicy, input.ifBusy), underWay.length > 0);
+        // Whether the session is busy matters only to a policy other than enqueue: no lookup for
+        // the common case.
+        const policy = effectivePolicy(session.replyPolicy, input.ifBusy);
+        const underWay = policy === 'enqueue' ? [] : await this.replies.pending(session.id);
+        const decision = decideSend(policy, underWay.length > 0);
         if (decision === 'refuse') throw replyInProgress(session.id, underWay.length);
         const cancelled = decision === 'cancel-then-store' ? await this.replies.takeAll(session.id) : [];
 
