@@ -79,7 +79,8 @@ export class Replies {
     else options.signal?.addEventListener('abort', onCallerAbort, { once: true });
 
     const previous = this.tails.get(session.id) ?? Promise.resolve();
-    const turn = previous.catch(() => {}).then(() => this.produce(session, agent, message, cancel.signal, options));
+    const progress = { stored: false };
+    const turn = previous.catch(() => {}).then(() => this.produce(session, agent, message, cancel.signal, options, progress));
     this.tails.set(session.id, turn);
     void turn
       .catch(() => {})
@@ -91,7 +92,10 @@ export class Replies {
     // A reply still waiting behind others answers its caller at once when cancelled; its turn
     // then passes without calling the provider.
     const cancelled = new Promise<never>((_, reject) => {
-      const fail = () => reject(cancel.signal.reason);
+      // Once stored, the reply is the answer, even if the session ends a moment later.
+      const fail = () => {
+        if (!progress.stored) reject(cancel.signal.reason);
+      };
       if (cancel.signal.aborted) fail();
       else cancel.signal.addEventListener('abort', fail, { once: true });
     });
@@ -109,7 +113,14 @@ export class Replies {
     while (this.tails.size > 0) await Promise.allSettled([...this.tails.values()]);
   }
 
-  private async produce(session: Session, agent: Agent, message: Message, cancelled: AbortSignal, options: ReplyOptions): Promise<Message> {
+  private async produce(
+    session: Session,
+    agent: Agent,
+    message: Message,
+    cancelled: AbortSignal,
+    options: ReplyOptions,
+    progress: { stored: boolean },
+  ): Promise<Message> {
     const timeoutMs = replyTimeoutMs(agent.provider, this.settings.agentTimeoutMs);
     const controller = new AbortController();
     const onCancel = () => controller.abort(cancelled.reason);
@@ -155,6 +166,7 @@ export class Replies {
       const lastChunks = await chunkEvents.drain();
       const reply = await this.save(replyId, session.id, agent, message, text, extras, lastChunks);
       stored = true;
+      progress.stored = true;
       recordReply(provider, startedAt, undefined);
       return reply;
     } catch (error) {
