@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
-import { S, assertAccessible, it, storedMessages, waitForText, webSuite, withAgentSession } from './support.js';
+import { S, assertAccessible, it, screenshot, storedMessages, waitForText, webSuite, withAgentSession } from './support.js';
 
 declare const document: any;
 
@@ -31,6 +31,7 @@ describe('reply control in the web app', () => {
       await page.waitForSelector('#messages .message.agent.streaming');
       await page.waitForSelector('#stop', { state: 'visible' });
       await assertAccessible(page, 'chat with a streaming reply');
+      await screenshot(page, 'chat-streaming-stop');
 
       // Keyboard only: focus the button, press Enter.
       await page.focus('#stop');
@@ -47,6 +48,7 @@ describe('reply control in the web app', () => {
       await waitForText(page, '#announcer', 'The reply was stopped.');
       assert.equal(await page.isVisible('#messages .message.agent.failed'), true, 'the partial reply stays, marked');
       await assertAccessible(page, 'chat after a stopped reply');
+      await screenshot(page, 'chat-stopped');
 
       const stored = await storedMessages(suite.server, sessionId);
       assert.deepEqual(stored.map((m: any) => m.content), ['Tell me everything'], 'no agent message stored');
