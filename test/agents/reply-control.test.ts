@@ -9,7 +9,8 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
 import { startFakeWebhook, type FakeWebhook } from '../support/fake-webhook.js';
 import { MINUTE } from '../support/clock.js';
-import { startServer, type TestServer } from '../support/server.js';
+import { ADMIN_KEY, startServer, type TestServer } from '../support/server.js';
+import { openSse } from '../support/sse-client.js';
 import { createAgent, eventually, historyOf, sendSse, sessionPath, within } from './helpers.js';
 
 let fake: FakeOpenAI;
@@ -143,6 +144,35 @@ describe('cancel', () => {
     const expired = await cancel(s.sessionId);
     assert.equal(expired.status, 410);
     assert.equal(expired.body.error.code, 'SESSION_EXPIRED');
+  });
+});
+
+describe('a disconnect is not a cancel', () => {
+  test('an sse client that goes away mid-reply: the reply completes, is stored, and reaches /events', async () => {
+    let release!: () => void;
+    fake.behaviour = { kind: 'gated', before: ['It is '], release: new Promise<void>((r) => (release = r)), after: ['a long story'] };
+    const s = await session(model.id);
+    const next = fake.nextRequest();
+    const { events } = await sendSse(server, s.sessionId, 'tell me', { disconnectAfter: 1 });
+    assert.deepEqual(events.map((e) => e.event), ['user_message', 'chunk']);
+    const upstream = await next;
+    // The client reconnects to the session's events, resuming after what it had seen.
+    const before = (await eventsOf(s.sessionId)).at(-1)!.seq;
+    const feed = await openSse(`${server.url}${sessionPath(s.sessionId, '/events')}`, {
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'last-event-id': String(before) },
+    });
+    release();
+    let created: any;
+    while (!created) {
+      const frame = await feed.next(2000);
+      if (frame.event === 'message.created' && frame.data.data.message.isAgent) created = frame.data.data.message;
+    }
+    feed.close();
+    assert.equal(created.content, 'It is a long story');
+    assert.equal(upstream.abortedByClient, false);
+    await server.app.replies.idle();
+    assert.deepEqual((await historyOf(server, s.sessionId)).map((m: any) => m.content), ['tell me', 'It is a long story']);
+    assert.deepEqual(await cancelledIds(s.sessionId), []);
   });
 });
 
