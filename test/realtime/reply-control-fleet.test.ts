@@ -6,14 +6,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ManualClock } from '../support/clock.js';
-import { startServer } from '../support/server.js';
-import { startFakeOpenAI } from '../support/fake-openai.js';
+import { startServer, type TestServer } from '../support/server.js';
+import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
 import { createAgent, sendHttp, sessionPath, sessionWith, within } from '../agents/helpers.js';
 
 const scaled = process.env.TEST_STORE === 'postgres';
 const skip = scaled ? false : 'scaled mode only (runs in the PostgreSQL + Redis pass)';
 
-test('a reply running on B is cancelled from A; B knows the session is busy for A', { skip }, async () => {
+/** Two instances on one database and Redis, a model that hangs, an agent on it and a session. */
+async function fleet(fn: (f: { a: TestServer; b: TestServer; fake: FakeOpenAI; sessionId: string }) => Promise<void>): Promise<void> {
   const clock = new ManualClock();
   const a = await startServer({ AGENT_TIMEOUT_SECONDS: '30' }, clock);
   const b = await startServer({ AGENT_TIMEOUT_SECONDS: '30' }, clock, a.storage);
@@ -21,17 +22,27 @@ test('a reply running on B is cancelled from A; B knows the session is busy for 
   try {
     const agent = await createAgent(a, { type: 'openai', baseUrl: fake.baseUrl, model: 'm' });
     const session = await sessionWith(a, agent.id);
+    await fn({ a, b, fake, sessionId: session.sessionId });
+  } finally {
+    await fake.close();
+    await b.close({ keepData: true });
+    await a.close();
+  }
+}
+
+test('a reply running on B is cancelled from A; B knows the session is busy for A', { skip }, () =>
+  fleet(async ({ a, b, fake, sessionId }) => {
     const upstreamRequest = fake.nextRequest();
-    const pending = sendHttp(b, session.sessionId, 'a long question, to B');
+    const pending = sendHttp(b, sessionId, 'a long question, to B');
     const upstream = await upstreamRequest;
 
     // A sees B's reply under way: a rejecting send is refused there.
-    const refused = await a.request('POST', sessionPath(session.sessionId, '/messages'), { body: { content: 'no', ifBusy: 'reject' } });
+    const refused = await a.request('POST', sessionPath(sessionId, '/messages'), { body: { content: 'no', ifBusy: 'reject' } });
     assert.equal(refused.status, 409, refused.text);
     assert.equal(refused.body.error.code, 'REPLY_IN_PROGRESS');
 
     const started = Date.now();
-    const cancelled = await a.request('POST', sessionPath(session.sessionId, '/cancel'));
+    const cancelled = await a.request('POST', sessionPath(sessionId, '/cancel'));
     assert.equal(cancelled.status, 200, cancelled.text);
     await within(upstream.closed, 1000, 'the upstream request on B closing');
     assert.equal(upstream.abortedByClient, true);
@@ -41,30 +52,19 @@ test('a reply running on B is cancelled from A; B knows the session is busy for 
     assert.equal(sent.agentError.code, 'AGENT_CANCELLED');
 
     await Promise.all([a.app.replies.idle(), b.app.replies.idle()]);
-    const events = await a.app.store.eventsAfter(session.sessionId, 0, 100);
+    const events = await a.app.store.eventsAfter(sessionId, 0, 100);
     assert.deepEqual(events.filter((e) => e.type === 'message.cancelled').map((e) => e.data), [{ messageId: sent.id }], 'emitted once');
-    const history = await a.request('GET', sessionPath(session.sessionId, '/messages'));
+    const history = await a.request('GET', sessionPath(sessionId, '/messages'));
     assert.deepEqual(history.body.messages.map((m: any) => m.content), ['a long question, to B'], 'no agent message');
-  } finally {
-    await fake.close();
-    await b.close({ keepData: true });
-    await a.close();
-  }
-});
+  }));
 
-test('an interrupting send on A cancels the reply running on B, then is answered', { skip }, async () => {
-  const clock = new ManualClock();
-  const a = await startServer({ AGENT_TIMEOUT_SECONDS: '30' }, clock);
-  const b = await startServer({ AGENT_TIMEOUT_SECONDS: '30' }, clock, a.storage);
-  const fake = await startFakeOpenAI({ kind: 'hang', before: ['…'] });
-  try {
-    const agent = await createAgent(a, { type: 'openai', baseUrl: fake.baseUrl, model: 'm' });
-    const session = await sessionWith(a, agent.id);
+test('an interrupting send on A cancels the reply running on B, then is answered', { skip }, () =>
+  fleet(async ({ a, b, fake, sessionId }) => {
     const upstreamRequest = fake.nextRequest();
-    const first = sendHttp(b, session.sessionId, 'first, to B');
+    const first = sendHttp(b, sessionId, 'first, to B');
     const upstream = await upstreamRequest;
     fake.behaviour = { kind: 'stream', chunks: ['second answer'] };
-    const second = await a.request('POST', sessionPath(session.sessionId, '/messages'), {
+    const second = await a.request('POST', sessionPath(sessionId, '/messages'), {
       body: { content: 'second, to A', transport: 'http', ifBusy: 'interrupt' },
     });
     assert.equal(second.status, 201, second.text);
@@ -72,11 +72,6 @@ test('an interrupting send on A cancels the reply running on B, then is answered
     assert.equal((await first).agentError.code, 'AGENT_CANCELLED');
     assert.equal(upstream.abortedByClient, true);
     await Promise.all([a.app.replies.idle(), b.app.replies.idle()]);
-    const history = await a.request('GET', sessionPath(session.sessionId, '/messages'));
+    const history = await a.request('GET', sessionPath(sessionId, '/messages'));
     assert.deepEqual(history.body.messages.map((m: any) => m.content).reverse(), ['first, to B', 'second, to A', 'second answer']);
-  } finally {
-    await fake.close();
-    await b.close({ keepData: true });
-    await a.close();
-  }
-});
+  }));

@@ -5,8 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
-import { io as connect, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { ADMIN_KEY, createSession, startServer, type TestServer } from '../support/server.js';
+import { emitAck, openSocket } from '../support/socketio-client.js';
 
 let server: TestServer;
 const sockets: Socket[] = [];
@@ -18,17 +19,7 @@ afterEach(async () => {
   await server.close();
 });
 
-async function open(): Promise<Socket> {
-  const socket = connect(server.url, { path: '/socket.io', auth: { token: ADMIN_KEY }, transports: ['websocket'], reconnection: false });
-  sockets.push(socket);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', () => resolve());
-    socket.once('connect_error', reject);
-  });
-  return socket;
-}
-
-const emitAck = (socket: Socket, event: string, payload: unknown) => new Promise<any>((resolve) => socket.emit(event, payload, resolve));
+const open = (): Promise<Socket> => openSocket(server, ADMIN_KEY, sockets);
 
 /** The session events a socket receives (those named `<kind>.<what>`), in arrival order. */
 function record(socket: Socket) {
