@@ -65,7 +65,7 @@ const body = ${JSON.stringify({
   agentId: ELIZA, userId: USER, status: 'active', createdAt: '2026-11-21T05:28:36.363Z',
   lastActivity: '2026-11-21T05:28:36.363Z', expiresAt: '2026-11-21T05:58:36.363Z',
   timeoutConfig: { timeoutMinutes: 30, autoRenew: true, maxDurationMinutes: 720, warningThresholdMinutes: 5 },
-  renewalCount: 0, timeRemaining: 1800000, isNearExpiration: false, metadata: {},
+  renewalCount: 0, timeRemaining: 1800000, isNearExpiration: false, metadata: {}, replyPolicy: 'enqueue',
 })};
 http.createServer((req, res) => {
   req.resume();

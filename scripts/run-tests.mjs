@@ -96,6 +96,8 @@ const SCALED_SUITES = [
   'test/http/fuzz.error.test.ts',
   // Streams per credential, counted across instances in Redis.
   'test/http/streams.security.test.ts',
+  'test/http/session-patch.test.ts',
+  'test/agents/reply-control.test.ts',
   ...findTests('test/realtime'),
   // The web app in Chromium against the scaled server: list, live updates, chat, scroll-back.
   ...findTests('test/web').filter((file) => !file.includes('/unit/')),

@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify';
 import { Replies } from './agents/replies.js';
+import { LocalReplyRegistry, RedisReplyRegistry, type ReplyRegistry } from './agents/reply-registry.js';
 import { processTurns, redisTurnLock } from './agents/turn-lock.js';
 import { Authenticator } from './auth/authenticator.js';
 import { ApiKeys } from './auth/keys.js';
@@ -105,6 +106,10 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
   redis?.on('error', () => {});
   // Known once the HTTP server exists; a reply cannot start before that.
   let logger: FastifyBaseLogger | undefined;
+  // The replies under way, fleet-wide in scaled mode (SPEC §10: busy, cancel).
+  const replyRegistry: ReplyRegistry = redis
+    ? new RedisReplyRegistry(redis, { onUnavailable: (error) => logger?.warn({ err: error }, 'Redis unreachable: replies under way are not known') })
+    : new LocalReplyRegistry();
   const replies = new Replies(
     store,
     fanout,
@@ -113,11 +118,12 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     redis
       ? redisTurnLock(redis, { onUnavailable: (error) => logger?.warn({ err: error }, 'Redis unreachable: reply turns are ordered per instance only') })
       : processTurns,
+    replyRegistry,
   );
   const sessions = new SessionService(store, fanout, clock, {
     sessionDefaults: settings.sessionDefaults,
     retentionMs: settings.retentionMs,
-  });
+  }, replyRegistry);
   const agents = new AgentService(store, sessions, clock);
   await agents.seedBuiltIn();
 
@@ -225,6 +231,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
         clearTimeout(grace);
       }
       await maintenance.stop();
+      replyRegistry.close();
       await fanout.close();
       redis?.disconnect();
       await store.close();

@@ -23,6 +23,7 @@ import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { keyRoutes } from './routes/keys.js';
 import { messageRoutes } from './routes/messages.js';
+import { replyControlRoutes } from './routes/reply-control.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { webRoutes } from './routes/web.js';
@@ -269,6 +270,7 @@ export async function buildServer(deps: Deps, logger: FastifyServerOptions['logg
   await app.register(healthRoutes, deps);
   await app.register(sessionRoutes, deps);
   await app.register(messageRoutes, deps);
+  await app.register(replyControlRoutes, deps);
   await app.register(eventRoutes, deps);
   await app.register(agentRoutes, deps);
   await app.register(keyRoutes, deps);

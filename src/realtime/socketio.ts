@@ -1,8 +1,10 @@
 /**
- * Socket.IO on the server's own port (SPEC §7a). A client joins a session's room and receives
- * its events under their type names; elizaOS clients join with their room-joining message and
- * receive agent messages as `messageBroadcast`. Each instance holds one fan-out subscription per
- * room it has members in, dropped when the room empties (leave, disconnect, end of session).
+ * Socket.IO on the server's own port (SPEC §7a, §10). A client joins a session's room and
+ * receives its events under their type names, `seq` in every payload; with `lastSeq` it first
+ * gets the stored events it missed (the same feed as SSE, src/realtime/feed.ts). elizaOS clients
+ * join with their room-joining message and receive agent messages as `messageBroadcast`. Each
+ * instance holds one fan-out subscription per room it has members in, dropped when the room
+ * empties (leave, disconnect, end of session); every member socket has its own ordered feed.
  */
 import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
@@ -19,7 +21,7 @@ import type { SessionService } from '../services/sessions.js';
 import type { Session } from '../domain/session.js';
 import type { Store } from '../store/store.js';
 import type { Fanout } from './fanout.js';
-import { OrderedRelay } from './relay.js';
+import { SessionFeed } from './feed.js';
 import { eventsDelivered } from '../observability/metrics.js';
 
 /** The subset of the authenticator the socket layer needs. */
@@ -67,17 +69,17 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
       callback(open ? null : 'The server is shutting down', open);
     },
   });
-  /** Per room with members here: its relay (delivery in order, gaps read from the store). */
-  const subscriptions = new Map<string, () => void>();
-  const agentNames = new Map<string, string>();
+  /** Per room (session): the instance's one fan-out subscription, and each member socket's feed. */
+  const rooms = new Map<string, { unsubscribe: () => void; feeds: Map<string, SessionFeed> }>();
 
-  const relay = (session: Session, agentName: string) => (event: SessionEvent) => {
-    io.to(session.id).emit(event.type, event);
+  /** What one socket receives of one session: the event under its type, and elizaOS's broadcast. */
+  const emitter = (socket: Socket, session: Session, agentName: string) => (event: SessionEvent) => {
+    socket.emit(event.type, event);
     eventsDelivered.inc({ transport: 'socketio' });
     if (event.type === 'message.created') {
       const message = (event.data as { message: MessageView }).message;
       if (message.isAgent) {
-        io.to(session.id).emit('messageBroadcast', {
+        socket.emit('messageBroadcast', {
           id: message.id,
           senderId: message.authorId,
           senderName: agentName,
@@ -86,16 +88,26 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
           roomId: session.channelId,
           createdAt: Date.parse(message.createdAt),
           source: 'agent-sessions',
+          seq: event.seq,
         });
       }
     }
-    if (TERMINAL.has(event.type)) io.in(session.id).socketsLeave(session.id);
+    if (TERMINAL.has(event.type)) void drop(socket, session.id);
+  };
+
+  /** Stops a socket's feed of a session and takes it out of the room. */
+  const drop = async (socket: Socket, sessionId: string): Promise<void> => {
+    rooms.get(sessionId)?.feeds.get(socket.id)?.close();
+    rooms.get(sessionId)?.feeds.delete(socket.id);
+    await socket.leave(sessionId);
   };
 
   io.of('/').adapter.on('delete-room', (room: string) => {
-    subscriptions.get(room)?.();
-    subscriptions.delete(room);
-    agentNames.delete(room);
+    const entry = rooms.get(room);
+    if (!entry) return;
+    entry.unsubscribe();
+    for (const feed of entry.feeds.values()) feed.close();
+    rooms.delete(room);
   });
 
   io.use(async (socket, next) => {
@@ -132,36 +144,39 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
     await deps.limiter?.chargeSocket(principal, sessionId);
   };
 
-  const join = async (socket: Socket, session: Session): Promise<void> => {
-    if (!subscriptions.has(session.id)) {
-      const agent = await deps.store.getAgent(session.agentId);
-      const name = agent?.name ?? 'agent';
-      agentNames.set(session.id, name);
-      // The room's events in order from the newest stored now; a gap (an announcement lost
-      // while Redis was away) is read back from the store.
-      const deliver = relay(session, name);
-      let ordered: OrderedRelay | undefined;
-      const early: SessionEvent[] = [];
-      const unsubscribe = deps.fanout.subscribe(session.id, (event) => (ordered ? ordered.live(event) : early.push(event)));
-      const offReconnect = deps.fanout.onReconnect(() => void ordered?.catchUp().catch(() => {}));
-      const drop = () => {
-        unsubscribe();
-        offReconnect();
-      };
-      subscriptions.set(session.id, drop);
-      let newest: number;
-      try {
-        newest = await deps.store.lastEventSeq(session.id);
-      } catch (error) {
-        // The store is away: no half-made subscription stays behind; the join fails (503).
-        if (subscriptions.get(session.id) === drop) subscriptions.delete(session.id);
-        drop();
-        throw error;
-      }
-      ordered = new OrderedRelay((after, limit) => deps.store.eventsAfter(session.id, after, limit), deliver, newest);
-      for (const event of early) ordered.live(event);
+  /**
+   * Subscribes the socket to the session's events: with `lastSeq`, the stored ones after it first
+   * (SPEC §10), then the live ones, each once and in order; without, the live ones — counted from
+   * the newest event stored now, so that a gap (an announcement lost while Redis was away) is
+   * read back from the store like any other.
+   */
+  const join = async (socket: Socket, session: Session, lastSeq?: number): Promise<void> => {
+    const agent = await deps.store.getAgent(session.agentId);
+    // Read before anything is set up: with the store away the join fails (503) and leaves nothing.
+    const start = lastSeq ?? (await deps.store.lastEventSeq(session.id));
+    let entry = rooms.get(session.id);
+    if (!entry) {
+      const feeds = new Map<string, SessionFeed>();
+      const unsubscribe = deps.fanout.subscribe(session.id, (event) => {
+        for (const feed of feeds.values()) feed.live(event);
+      });
+      // After a Redis outage, events announced while it was away are read from the store.
+      const offReconnect = deps.fanout.onReconnect(() => {
+        for (const feed of feeds.values()) void feed.replay().catch(() => {});
+      });
+      rooms.set(session.id, (entry = { unsubscribe: () => (unsubscribe(), offReconnect()), feeds }));
     }
+    entry.feeds.get(socket.id)?.close();
+    const feed = new SessionFeed(deps.store, session.id, emitter(socket, session, agent?.name ?? 'agent'), start);
+    entry.feeds.set(socket.id, feed);
     await socket.join(session.id);
+    try {
+      await feed.replay();
+    } catch (error) {
+      // The store went away mid-replay: the join fails whole, the client joins again later.
+      await drop(socket, session.id);
+      throw error;
+    }
   };
 
   const answer = (ack: unknown, body: unknown) => {
@@ -173,13 +188,23 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
       const unwatch = deps.watch.watch(socket.data.principal as Principal, () => socket.disconnect(true));
       socket.on('disconnect', unwatch);
     }
+    socket.on('disconnecting', () => {
+      for (const room of socket.rooms) {
+        rooms.get(room)?.feeds.get(socket.id)?.close();
+        rooms.get(room)?.feeds.delete(socket.id);
+      }
+    });
 
     socket.on('join', async (payload: unknown, ack?: unknown) => {
       try {
-        const sessionId = normaliseId((payload as { sessionId?: unknown } | undefined)?.sessionId);
+        const { sessionId: givenId, lastSeq } = (payload ?? {}) as { sessionId?: unknown; lastSeq?: unknown };
+        const sessionId = normaliseId(givenId);
         if (typeof sessionId !== 'string') throw new AppError('VALIDATION_ERROR', 'Invalid request', 'sessionId: is required');
+        if (lastSeq !== undefined && !(Number.isSafeInteger(lastSeq) && (lastSeq as number) >= 0)) {
+          throw new AppError('VALIDATION_ERROR', 'Invalid request', 'lastSeq: must be an integer >= 0');
+        }
         await admit(socket, sessionId);
-        await join(socket, await deps.sessions.findActive(sessionId));
+        await join(socket, await deps.sessions.findActive(sessionId), lastSeq as number | undefined);
         answer(ack, { ok: true });
       } catch (error) {
         answer(ack, envelope(describeFailure(error)));
@@ -188,7 +213,7 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
 
     socket.on('leave', async (payload: unknown, ack?: unknown) => {
       const sessionId = normaliseId((payload as { sessionId?: unknown } | undefined)?.sessionId);
-      if (typeof sessionId === 'string') await socket.leave(sessionId);
+      if (typeof sessionId === 'string') await drop(socket, sessionId);
       answer(ack, { ok: true });
     });
 

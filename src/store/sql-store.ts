@@ -46,6 +46,7 @@ const toSession = (row: Selectable<SessionsTable>): Session => ({
     maxDurationMinutes: row.max_duration_minutes,
     warningThresholdMinutes: row.warning_threshold_minutes,
   },
+  replyPolicy: row.reply_policy as Session['replyPolicy'],
   createdAt: Number(row.created_at),
   lastActivity: Number(row.last_activity),
   lastRenewal: Number(row.last_renewal),
@@ -276,6 +277,7 @@ class SqlOps implements StoreOps {
         agent_id: session.agentId,
         user_id: session.userId,
         metadata: JSON.stringify(session.metadata),
+        reply_policy: session.replyPolicy,
         ...sessionStateColumns(session),
       });
   }
@@ -303,7 +305,7 @@ class SqlOps implements StoreOps {
     return session;
   }
 
-  saveSession(session: Session, events: PendingEvent[], options: { rearmWarning?: boolean } = {}): Promise<SessionEvent[]> {
+  saveSession(session: Session, events: PendingEvent[], options: { rearmWarning?: boolean; settings?: boolean } = {}): Promise<SessionEvent[]> {
     this.sessionCache?.invalidate(session.id);
     return this.atomically(async (ops) => {
       // The new state and the sequence numbers of its events in one statement.
@@ -312,6 +314,7 @@ class SqlOps implements StoreOps {
         .set((eb) => ({
           ...sessionStateColumns(session),
           ...(options.rearmWarning ? { warned: 0 } : {}),
+          ...(options.settings ? { metadata: JSON.stringify(session.metadata), reply_policy: session.replyPolicy } : {}),
           event_seq: eb('event_seq', '+', events.length),
         }))
         .where('id', '=', session.id)

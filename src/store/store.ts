@@ -76,12 +76,13 @@ export interface StoreOps {
   getSession(id: string): Promise<Session | undefined>;
   /**
    * Writes a session's new lifecycle state (timeout configuration, activity, renewals, expiry;
-   * its agent, user and metadata are fixed at creation and not written) and stores the events
+   * its agent and user are fixed at creation and not written) and stores the events
    * the change causes, numbered after the
    * session's last event (nothing when the session is gone). `rearmWarning` clears the warned
-   * flag: the change took the session out of its warning window.
+   * flag: the change took the session out of its warning window. `settings` also writes its
+   * metadata and reply policy (PATCH of the session).
    */
-  saveSession(session: Session, events: PendingEvent[], options?: { rearmWarning?: boolean }): Promise<SessionEvent[]>;
+  saveSession(session: Session, events: PendingEvent[], options?: { rearmWarning?: boolean; settings?: boolean }): Promise<SessionEvent[]>;
   getSessionByChannel(channelId: string): Promise<Session | undefined>;
 
   // lifecycle scheduling

@@ -7,7 +7,7 @@ import { Type } from 'typebox';
 import { validationError } from '../../domain/errors.js';
 import type { SessionEvent as StoredEvent } from '../../domain/events.js';
 import { eventsDelivered } from '../../observability/metrics.js';
-import { OrderedRelay } from '../../realtime/relay.js';
+import { followSession } from '../../realtime/feed.js';
 import type { Deps } from '../deps.js';
 import { responses } from '../responses.js';
 import { SessionEvent, SessionIdParams } from '../schemas.js';
@@ -65,30 +65,21 @@ export async function eventRoutes(app: App, deps: Deps): Promise<void> {
       if (reply.raw.destroyed || request.raw.socket.destroyed) release();
 
       const stream = openEventStream(reply, 200, true);
-      const relay = new OrderedRelay(
-        (afterSeq, limit) => store.eventsAfter(session.id, afterSeq, limit),
-        (event: StoredEvent) => {
-          stream.send(event.type, event, event.seq);
-          eventsDelivered.inc({ transport: 'sse' });
-          if (TERMINAL.has(event.type)) setImmediate(() => stream.end());
-        },
-        after,
-      );
-      // Subscribe before reading the backlog, so nothing committed in between is missed.
-      const unsubscribe = fanout.subscribe(session.id, (event) => relay.live(event));
-      // After a Redis outage, events announced while it was away are read from the store.
-      const offReconnect = fanout.onReconnect(() => void relay.catchUp().catch(() => {}));
+      const follow = followSession(store, fanout, session.id, after, (event: StoredEvent) => {
+        stream.send(event.type, event, event.seq);
+        eventsDelivered.inc({ transport: 'sse' });
+        if (TERMINAL.has(event.type)) setImmediate(() => stream.end());
+      });
       const heartbeat = setInterval(() => stream.comment('keep-alive'), settings.sseHeartbeatMs);
       heartbeat.unref();
       const unwatch = request.principal ? credentials.watch(request.principal, () => stream.end()) : () => {};
       stream.signal.addEventListener('abort', () => {
-        unsubscribe();
-        offReconnect();
+        follow.close();
         clearInterval(heartbeat);
         unwatch();
       });
       stream.comment('connected');
-      await relay.catchUp().catch((error) => {
+      await follow.ready.catch((error) => {
         request.log.error({ err: error }, 'event stream backlog failed');
         stream.end();
       });
