@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { migrationProvider } from '../../src/store/migrations/index.js';
 import { openPostgresStore } from '../../src/store/postgres.js';
 import { createTestDatabase, dropTestDatabase } from '../support/postgres.js';
 
@@ -15,7 +16,9 @@ test('four stores migrating one empty database at once: each migration runs exac
   try {
     const results = await Promise.all(stores.map((store) => store.migrate()));
     const ran = results.flat().sort();
-    assert.deepEqual(ran, ['001-initial', '002-auth'], `migrations run: ${JSON.stringify(results)}`);
+    const every = Object.keys(await migrationProvider.getMigrations()).sort();
+    assert.ok(every.length >= 2);
+    assert.deepEqual(ran, every, `migrations run: ${JSON.stringify(results)}`);
     assert.equal(results.filter((r) => r.length > 0).length, 1, 'one store ran them all');
     // Every store works on the migrated schema afterwards.
     for (const store of stores) assert.equal(await store.countAgents(), 0);
