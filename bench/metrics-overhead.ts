@@ -9,7 +9,7 @@
  *   BENCH_ROUNDS=10 BENCH_SECONDS=5 node --import tsx bench/metrics-overhead.ts
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,10 +65,19 @@ async function createSession(base: string): Promise<string> {
   return ((await res.json()) as { sessionId: string }).sessionId;
 }
 
-async function load(url: string, seconds: number): Promise<number> {
+/** CPU seconds (user + system) the process has used, from /proc (Linux). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
+/** Requests per second, and the server's CPU microseconds per request (less sensitive to other load). */
+async function load(url: string, seconds: number, pid?: number): Promise<{ rps: number; cpuUs: number }> {
+  const cpuBefore = pid ? cpuSeconds(pid) : 0;
   const result = await autocannon({ url, connections: CONNECTIONS, duration: seconds, headers: { authorization: `Bearer ${KEY}` } });
   if (result.non2xx > 0) throw new Error(`${result.non2xx} answers were not 2xx`);
-  return result['2xx'] / seconds;
+  const cpuUs = pid ? ((cpuSeconds(pid) - cpuBefore) * 1e6) / result['2xx'] : 0;
+  return { rps: result['2xx'] / seconds, cpuUs };
 }
 
 const median = (values: number[]) => {
@@ -81,10 +90,15 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'agent-sessions-bench-'));
   const children: ChildProcess[] = [];
   try {
-    const arms = { on: { port: 3911, rps: [] as number[] }, off: { port: 3912, rps: [] as number[] } };
+    const arms = {
+      on: { port: 3911, rps: [] as number[], cpu: [] as number[], pid: 0 },
+      off: { port: 3912, rps: [] as number[], cpu: [] as number[], pid: 0 },
+    };
     const urls: Record<string, string> = {};
     for (const [name, arm] of Object.entries(arms)) {
-      children.push(await start(name as 'on' | 'off', arm.port, join(dir, `${name}.db`)));
+      const child = await start(name as 'on' | 'off', arm.port, join(dir, `${name}.db`));
+      children.push(child);
+      arm.pid = child.pid!;
       const base = `http://127.0.0.1:${arm.port}`;
       urls[name] = `${base}/api/messaging/sessions/${await createSession(base)}`;
       await load(urls[name]!, 2); // warm-up
@@ -93,9 +107,10 @@ async function main(): Promise<void> {
       // Alternate which arm goes first, so drift in the machine's load hits both alike.
       const order = round % 2 ? (['on', 'off'] as const) : (['off', 'on'] as const);
       for (const name of order) {
-        const rps = await load(urls[name]!, SECONDS);
+        const { rps, cpuUs } = await load(urls[name]!, SECONDS, arms[name].pid);
         arms[name].rps.push(rps);
-        console.log(`round ${round}  metrics ${name.padEnd(3)}  ${rps.toFixed(0).padStart(7)} req/s`);
+        arms[name].cpu.push(cpuUs);
+        console.log(`round ${round}  metrics ${name.padEnd(3)}  ${rps.toFixed(0).padStart(7)} req/s  ${cpuUs.toFixed(1).padStart(6)} µs CPU/request`);
       }
     }
     const on = median(arms.on.rps);
@@ -105,6 +120,9 @@ async function main(): Promise<void> {
     const perRound = arms.on.rps.map((rps, i) => (1 - rps / arms.off.rps[i]!) * 100);
     console.log(`\nmedian  metrics on ${on.toFixed(0)} req/s, off ${off.toFixed(0)} req/s: overhead ${(((off - on) / off) * 100).toFixed(1)} %`);
     console.log(`per-round overheads ${perRound.map((p) => p.toFixed(1)).join(', ')} %: median ${median(perRound).toFixed(1)} %`);
+    const cpuOn = median(arms.on.cpu);
+    const cpuOff = median(arms.off.cpu);
+    console.log(`server CPU per request (median): on ${cpuOn.toFixed(1)} µs, off ${cpuOff.toFixed(1)} µs: overhead ${(((cpuOn - cpuOff) / cpuOff) * 100).toFixed(1)} %`);
   } finally {
     for (const child of children) child.kill();
     rmSync(dir, { recursive: true, force: true });

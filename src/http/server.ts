@@ -6,7 +6,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyInstance, type FastifyServerOptions, type onResponseHookHandler } from 'fastify';
 import FindMyWay from 'find-my-way';
 import { AppError } from '../domain/errors.js';
 import { BODY_MAX_DEPTH, inspectJson } from '../domain/validation.js';
@@ -129,6 +129,20 @@ export async function buildServer(deps: Deps, logger: FastifyServerOptions['logg
     app.server.closeAllConnections();
   });
 
+  // Request metrics per route pattern: each route gets its own onResponse hook knowing its
+  // pattern, a plain callback (cheaper than an async hook or `request.routeOptions`, which
+  // builds an object on every read). Unknown paths are counted by the not-found handler.
+  if (deps.requestMetrics) {
+    app.addHook('onRoute', (route) => {
+      const pattern = route.url;
+      const record: onResponseHookHandler = (request, reply, done) => {
+        recordRequest(request.method, pattern, reply.statusCode, reply.elapsedTime / 1000);
+        done();
+      };
+      route.onResponse = [...(route.onResponse ? [route.onResponse].flat() : []), record] as typeof route.onResponse;
+    });
+  }
+
   // Bodies are never coerced ("30" is not a number); query strings and path parameters are.
   const bodyAjv = makeAjv({ coerceTypes: false, allErrors: true });
   const paramAjv = makeAjv({ coerceTypes: true, allErrors: false });
@@ -208,6 +222,9 @@ export async function buildServer(deps: Deps, logger: FastifyServerOptions['logg
     for (const method of [route.method].flat()) methods.add(method);
   });
   app.setNotFoundHandler((request, reply) => {
+    if (deps.requestMetrics) {
+      reply.raw.once('finish', () => recordRequest(request.method, undefined, reply.statusCode, reply.elapsedTime / 1000));
+    }
     const path = request.url.split('?')[0]!;
     const match = knownPaths.find('GET', path);
     if (match) {
@@ -217,12 +234,6 @@ export async function buildServer(deps: Deps, logger: FastifyServerOptions['logg
     }
     void reply.status(404).send(envelope(new AppError('NOT_FOUND', `No route for ${request.method} ${path}`)));
   });
-
-  if (deps.requestMetrics) {
-    app.addHook('onResponse', async (request, reply) => {
-      recordRequest(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
-    });
-  }
 
   if (deps.logAccess) {
     app.addHook('onResponse', async (request, reply) => {

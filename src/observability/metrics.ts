@@ -51,22 +51,64 @@ export function recordReply(provider: string, startedAt: number, code: string | 
   if (code !== undefined) agentFailures.inc({ provider, code });
 }
 
+const REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
 /**
- * Per route pattern (`/api/messaging/sessions/:sessionId`, never the URL itself) and status: the
- * histogram's `_count` series are the request counts, so one update per request covers both (a
- * separate counter would double the cost on the hot path).
+ * `http_request_duration_seconds{method,route,status}`: a Prometheus histogram per route pattern
+ * (`/api/messaging/sessions/:sessionId`, never the URL itself) and status, whose `_count` series
+ * are the request counts. Kept by hand rather than as a prom-client Histogram, whose label
+ * hashing on every observation cost more than the rest of the recording on GET session; the
+ * registry still formats it like any other metric.
  */
-export const httpRequestDuration = new Histogram({
-  name: 'http_request_duration_seconds',
-  help: 'Time to answer an HTTP request, by method, route pattern and status code (event streams: until the headers); _count is the number of requests',
-  labelNames: ['method', 'route', 'status'] as const,
-  buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-  registers: [registry],
-});
+class RequestHistogram {
+  readonly name = 'http_request_duration_seconds';
+  readonly help =
+    'Time to answer an HTTP request, by method, route pattern and status code (event streams: until the headers); _count is the number of requests';
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  /** `method status route` → that series' bucket counts (not cumulative), sum and count. */
+  private readonly series = new Map<string, { labels: Record<string, string>; buckets: Float64Array; sum: number; count: number }>();
+
+  observe(method: string, route: string, status: number, seconds: number): void {
+    const key = `${method} ${status} ${route}`;
+    let series = this.series.get(key);
+    if (!series) {
+      series = { labels: { method, route, status: String(status) }, buckets: new Float64Array(REQUEST_BUCKETS.length), sum: 0, count: 0 };
+      this.series.set(key, series);
+    }
+    let i = 0;
+    while (i < REQUEST_BUCKETS.length && seconds > REQUEST_BUCKETS[i]!) i++;
+    if (i < REQUEST_BUCKETS.length) series.buckets[i]!++;
+    series.sum += seconds;
+    series.count++;
+  }
+
+  get() {
+    const values: Array<{ labels: Record<string, string | number>; value: number; metricName: string }> = [];
+    for (const { labels, buckets, sum, count } of this.series.values()) {
+      let cumulative = 0;
+      REQUEST_BUCKETS.forEach((le, i) => {
+        cumulative += buckets[i]!;
+        values.push({ labels: { le, ...labels }, value: cumulative, metricName: `${this.name}_bucket` });
+      });
+      values.push({ labels: { le: '+Inf', ...labels }, value: count, metricName: `${this.name}_bucket` });
+      values.push({ labels, value: sum, metricName: `${this.name}_sum` });
+      values.push({ labels, value: count, metricName: `${this.name}_count` });
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  reset(): void {
+    this.series.clear();
+  }
+}
+
+export const httpRequestDuration = new RequestHistogram();
+registry.registerMetric(httpRequestDuration as unknown as Parameters<Registry['registerMetric']>[0]);
 
 /** Recorded once per answered request; requests no route matched are `route="unmatched"`. */
 export function recordRequest(method: string, route: string | undefined, status: number, seconds: number): void {
-  httpRequestDuration.observe({ method, route: route ?? 'unmatched', status }, seconds);
+  httpRequestDuration.observe(method, route ?? 'unmatched', status, seconds);
 }
 
 export const eventsDelivered = new Counter({
