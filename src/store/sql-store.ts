@@ -12,6 +12,7 @@ import type { JsonObject } from '../domain/json.js';
 import type { Attachment, Message } from '../domain/message.js';
 import type { LifecycleFlags } from '../domain/schedule.js';
 import { warningStartsAt, type Session } from '../domain/session.js';
+import { requireInstant } from '../domain/validation.js';
 import { migrationProvider } from './migrations/index.js';
 import type { GroupCommit } from './group-commit.js';
 import type { ApiKeyCache } from './key-cache.js';
@@ -47,6 +48,7 @@ const toSession = (row: Selectable<SessionsTable>): Session => ({
     maxDurationMinutes: row.max_duration_minutes,
     warningThresholdMinutes: row.warning_threshold_minutes,
   },
+  replyPolicy: row.reply_policy as Session['replyPolicy'],
   createdAt: Number(row.created_at),
   lastActivity: Number(row.last_activity),
   lastRenewal: Number(row.last_renewal),
@@ -67,7 +69,7 @@ const sessionStateColumns = (s: Session) => ({
   warning_threshold_minutes: s.config.warningThresholdMinutes,
   last_activity: s.lastActivity,
   last_renewal: s.lastRenewal,
-  expires_at: s.expiresAt,
+  expires_at: requireInstant(s.expiresAt, 'expiresAt'),
   renewal_count: s.renewalCount,
   last_message_at: s.lastMessageAt,
   warning_at: warningStartsAt(s),
@@ -127,8 +129,8 @@ const apiKeyColumns = (k: ApiKeyRecord) => ({
   scopes: JSON.stringify(k.scopes),
   key_hash: k.keyHash,
   prefix: k.prefix,
-  created_at: k.createdAt,
-  expires_at: k.expiresAt,
+  created_at: requireInstant(k.createdAt, 'createdAt'),
+  expires_at: k.expiresAt === null ? null : requireInstant(k.expiresAt, 'expiresAt'),
   last_used_at: k.lastUsedAt,
 });
 
@@ -301,6 +303,7 @@ class SqlOps implements StoreOps {
         agent_id: session.agentId,
         user_id: session.userId,
         metadata: JSON.stringify(session.metadata),
+        reply_policy: session.replyPolicy,
         ...sessionStateColumns(session),
       });
   }
@@ -328,7 +331,7 @@ class SqlOps implements StoreOps {
     return session;
   }
 
-  saveSession(session: Session, events: PendingEvent[], options: { rearmWarning?: boolean } = {}): Promise<SessionEvent[]> {
+  saveSession(session: Session, events: PendingEvent[], options: { rearmWarning?: boolean; settings?: boolean } = {}): Promise<SessionEvent[]> {
     this.sessionCache?.invalidate(session.id);
     return this.atomically(async (ops) => {
       // The new state and the sequence numbers of its events in one statement.
@@ -337,6 +340,7 @@ class SqlOps implements StoreOps {
         .set((eb) => ({
           ...sessionStateColumns(session),
           ...(options.rearmWarning ? { warned: 0 } : {}),
+          ...(options.settings ? { metadata: JSON.stringify(session.metadata), reply_policy: session.replyPolicy } : {}),
           event_seq: eb('event_seq', '+', events.length),
         }))
         .where('id', '=', session.id)
@@ -612,6 +616,11 @@ class SqlOps implements StoreOps {
     return stored;
   }
 
+  async lastEventSeq(sessionId: string): Promise<number> {
+    const row = await this.db.selectFrom('sessions').select('event_seq').where('id', '=', sessionId).executeTakeFirst();
+    return Number(row?.event_seq ?? 0);
+  }
+
   async eventsAfter(sessionId: string, afterSeq: number, limit: number): Promise<SessionEvent[]> {
     const rows = await this.db
       .selectFrom('events')
@@ -743,6 +752,9 @@ class SqlOps implements StoreOps {
   }
 }
 
+/** The advisory lock key the migrator holds on PostgreSQL (any constant bigint). */
+const MIGRATION_LOCK = 7_310_517_204_811;
+
 export class SqlStore extends SqlOps implements Store {
   readonly webhooks: WebhookStore = new SqlWebhookStore(this.db);
   readonly deliveries: DeliveryStore = new SqlDeliveryStore(this.db, this.dialect);
@@ -752,10 +764,22 @@ export class SqlStore extends SqlOps implements Store {
   }
 
   async migrate(): Promise<string[]> {
-    const migrator = new Migrator({ db: this.db, provider: migrationProvider });
-    const { error, results } = await migrator.migrateToLatest();
-    if (error) throw error;
-    return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    const run = async (db: Kysely<Database>) => {
+      const { error, results } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
+      if (error) throw error;
+      return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    };
+    if (this.dialect !== 'postgres') return run(this.db);
+    // Instances starting together: one migrates, the others wait for it on this lock (held by
+    // one connection), then find nothing left to do.
+    return this.db.connection().execute(async (conn) => {
+      await sql`select pg_advisory_lock(${MIGRATION_LOCK})`.execute(conn);
+      try {
+        return await run(conn);
+      } finally {
+        await sql`select pg_advisory_unlock(${MIGRATION_LOCK})`.execute(conn);
+      }
+    });
   }
 
   async ping(): Promise<void> {
