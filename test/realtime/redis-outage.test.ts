@@ -27,6 +27,8 @@ test('events stored during a Redis outage reach SSE and Socket.IO subscribers af
     const s = await createSession(server, { timeoutConfig: { timeoutMinutes: 10, warningThresholdMinutes: 2 } });
     const sse = await openSse(`${server.url}/api/messaging/sessions/${s.sessionId}/events`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
     await connected;
+    const created = await sse.next(5000);
+    assert.deepEqual([created.event, created.id], ['session.created', '1'], 'the stream starts from the first event');
     const seen: Array<[string, number]> = [];
     socket.onAny((name, payload) => seen.push([name, payload.seq]));
     assert.deepEqual(await new Promise((resolve) => socket.emit('join', { sessionId: s.sessionId }, resolve)), { ok: true });
@@ -47,13 +49,13 @@ test('events stored during a Redis outage reach SSE and Socket.IO subscribers af
 
     // The scheduler stores the warning while Redis is away; its announcement is lost.
     clock.advance(8.5 * MINUTE);
-    assert.deepEqual((await server.app.scheduler.tick()).map((e) => [e.type, e.seq]), [['session.warning', 1]]);
+    assert.deepEqual((await server.app.scheduler.tick()).map((e) => [e.type, e.seq]), [['session.warning', 2]]);
 
     await redis.start();
     const frame = await sse.next(15_000);
-    assert.deepEqual([frame.event, frame.id], ['session.warning', '1']);
+    assert.deepEqual([frame.event, frame.id], ['session.warning', '2']);
     for (let i = 0; i < 500 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
-    assert.deepEqual(seen, [['session.warning', 1]]);
+    assert.deepEqual(seen, [['session.warning', 2]]);
 
     // Back to normal: the next event arrives live, once, everywhere.
     for (let i = 0; i < 100; i++) {
@@ -63,9 +65,9 @@ test('events stored during a Redis outage reach SSE and Socket.IO subscribers af
     const renewed = await server.request('POST', `/api/messaging/sessions/${s.sessionId}/renew`);
     assert.equal(renewed.status, 200, renewed.text);
     const next = await sse.next(5000);
-    assert.deepEqual([next.event, next.id], ['session.renewed', '2']);
+    assert.deepEqual([next.event, next.id], ['session.renewed', '3']);
     for (let i = 0; i < 250 && seen.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
-    assert.deepEqual(seen, [['session.warning', 1], ['session.renewed', 2]]);
+    assert.deepEqual(seen, [['session.warning', 2], ['session.renewed', 3]]);
     sse.close();
   } finally {
     socket.close();
