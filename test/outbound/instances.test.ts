@@ -48,9 +48,12 @@ async function startProcess(databaseUrl: string, env: Record<string, string>): P
     HOST: '127.0.0.1',
     LOG_LEVEL: 'silent',
     SESSIONS_API_KEY: KEY,
-    // Scaled runs share Redis, and its rate-limit windows, with the other suites.
+    // Scaled runs share Redis, and its rate-limit windows (the configured key's among them),
+    // with the other suites; this test is not about them.
+    RATE_LIMIT_SESSION_PER_MINUTE: '1000000',
     RATE_LIMIT_USER_PER_HOUR: '1000000',
     RATE_LIMIT_AGENT_PER_HOUR: '1000000',
+    RATE_LIMIT_KEY_PER_MINUTE: '1000000',
     ...env,
   });
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
