@@ -17,10 +17,12 @@ import type { EventStream } from './sse.js';
 import type { Deps } from './deps.js';
 import { agentRoutes } from './routes/agents.js';
 import { eventRoutes } from './routes/events.js';
+import { exportRoutes } from './routes/export.js';
 import { healthRoutes } from './routes/health.js';
 import { keyRoutes } from './routes/keys.js';
 import { messageRoutes } from './routes/messages.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { searchRoutes } from './routes/search.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { webRoutes } from './routes/web.js';
 
@@ -177,6 +179,8 @@ export async function buildServer(deps: Deps, logger: FastifyServerOptions['logg
   await app.register(sessionRoutes, deps);
   await app.register(messageRoutes, deps);
   await app.register(eventRoutes, deps);
+  await app.register(exportRoutes, deps);
+  await app.register(searchRoutes, deps);
   await app.register(agentRoutes, deps);
   await app.register(keyRoutes, deps);
   await app.register(metricsRoutes, deps);

@@ -2,12 +2,14 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as initial from './001-initial.js';
 import * as auth from './002-auth.js';
 import * as sessionCounts from './003-session-counts.js';
+import * as search from './006-search.js';
 
 /** Migrations in order; compiled in, so nothing is read from disk at start-up. */
 const MIGRATIONS: Record<string, Migration> = {
   '001-initial': initial,
   '002-auth': auth,
   '003-session-counts': sessionCounts,
+  '006-search': search,
 };
 
 export const migrationProvider: MigrationProvider = {
