@@ -254,6 +254,7 @@ describe('list', () => {
       total: 3,
       limit: 50,
       offset: 0,
+      nextCursor: null,
       stats: { totalSessions: 4, activeSessions: 3, expiredSessions: 1 },
     });
     assert.deepEqual(await query('?status=active'), await query(''));
@@ -266,6 +267,7 @@ describe('list', () => {
       total: 1,
       limit: 50,
       offset: 0,
+      nextCursor: null,
       stats: { totalSessions: 4, activeSessions: 3, expiredSessions: 1 },
     });
     const [only] = expired.sessions as any[];
@@ -299,6 +301,7 @@ describe('list', () => {
       total: 0,
       limit: 50,
       offset: 0,
+      nextCursor: null,
       stats: { totalSessions: 0, activeSessions: 0, expiredSessions: 0 },
     });
   });
@@ -310,6 +313,7 @@ describe('list', () => {
       total: 4,
       limit: 2,
       offset: 1,
+      nextCursor: Buffer.from(`s.${Date.parse(s2.createdAt)}.${s2.sessionId}`).toString('base64url'),
       stats: { totalSessions: 4, activeSessions: 3, expiredSessions: 1 },
     });
     assert.deepEqual((await query('?status=all&limit=1')).sessions.map((s: any) => s.sessionId), [s4.sessionId]);

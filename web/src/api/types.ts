@@ -26,13 +26,13 @@ export interface SessionStats {
   expiredSessions: number;
 }
 
-/** `GET /api/messaging/sessions`. `nextCursor` is the cursor paging of SPEC §12, when served. */
+/** `GET /api/messaging/sessions`. `nextCursor`: the cursor paging of SPEC §12 (null on the last page). */
 export interface SessionList {
   sessions: SessionInfo[];
   total: number;
   limit: number;
   offset: number;
-  nextCursor?: string | null;
+  nextCursor: string | null;
   stats: SessionStats;
 }
 
