@@ -91,6 +91,9 @@ const SCALED_SUITES = [
   'test/http/sessions.error.test.ts',
   'test/http/messages.happy.test.ts',
   'test/http/messages.error.test.ts',
+  'test/http/export.test.ts',
+  'test/http/list.test.ts',
+  'test/http/search.test.ts',
   ...findTests('test/realtime'),
   // The web app in Chromium against the scaled server: list, live updates, chat, scroll-back.
   ...findTests('test/web').filter((file) => !file.includes('/unit/')),
