@@ -78,3 +78,9 @@ export interface EventData {
   'message.created': { message: MessageView };
   'message.chunk': { messageId: string; chunk: string; index: number };
 }
+
+/** `GET /api/messaging/search` (SPEC §12). */
+export interface SearchResults {
+  results: Array<{ sessionId: string; message: MessageView }>;
+  nextCursor: string | null;
+}
