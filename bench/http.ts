@@ -9,7 +9,8 @@
  * - the expiry burst: 100,000 sessions expiring within one minute, and how late each
  *   `session.expired` was stored and published (max, p99);
  * - the server's RSS after the routes (10k stored), after the 1M list, and at the end.
- * Prints a table and writes bench/results/latest.json.
+ * Prints a table and writes bench/results/latest.json. Then bench/search.ts (search, deep list
+ * pages by cursor, export; `--no-search` skips it).
  *
  *   npm run build && npm run bench                  # both stores
  *   npm run bench -- --store sqlite                 # one store
@@ -489,3 +490,5 @@ async function main(): Promise<void> {
 }
 
 await main();
+// Then search, deep list pages and export (bench/search.ts reads the same arguments).
+if (!args.includes('--no-search')) await import('./search.js');
