@@ -34,7 +34,7 @@ export async function searchMessageRows(db: Kysely<Database>, dialect: 'sqlite' 
   if (q.userId) conditions.push(sql`s.user_id = ${q.userId}`);
   if (q.sessionId) conditions.push(sql`m.session_id = ${q.sessionId}`);
   if (q.after) {
-    conditions.push(sql`(m.created_at < ${q.after.createdAt} or (m.created_at = ${q.after.createdAt} and m.id < ${q.after.id}))`);
+    conditions.push(sql`(m.created_at, m.id) < (${q.after.createdAt}, ${q.after.id})`);
   }
   const long = q.words.filter(indexed);
   let from: RawBuilder<unknown>;

@@ -500,9 +500,8 @@ class SqlOps implements StoreOps {
     // Keyset paging: right after the previous page's last session, by one seek on the index.
     if (q.after) {
       const { createdAt, id } = q.after;
-      filtered = filtered.where((eb) =>
-        eb.or([eb('created_at', '<', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '<', id)])]),
-      );
+      // A row-value comparison: both planners turn it into one range on (created_at, id).
+      filtered = filtered.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(createdAt, id)));
     }
 
     const rows = await filtered
