@@ -9,6 +9,8 @@ export const METADATA_PARAM_PREFIX = 'metadata.';
 export const METADATA_KEY = /^[A-Za-z0-9_-]{1,64}$/;
 /** More filters than this would only make a slow query; a request may carry up to 16. */
 export const METADATA_FILTERS_MAX = 16;
+/** Longer than any value that fits in 16 KiB of metadata is pointless; this bounds the query. */
+export const METADATA_VALUE_MAX = 4096;
 
 export interface MetadataFilter {
   key: string;
@@ -26,6 +28,10 @@ export function parseMetadataFilters(query: Record<string, unknown>): MetadataFi
     }
     for (const value of [raw].flat()) {
       if (typeof value !== 'string') throw new AppError('VALIDATION_ERROR', 'Invalid request', `${name}: must be a string`);
+      // No stored metadata string holds NUL (PostgreSQL text cannot), and none is this long.
+      if (value.includes('\u0000') || value.length > METADATA_VALUE_MAX) {
+        throw new AppError('VALIDATION_ERROR', 'Invalid request', `${name}: at most ${METADATA_VALUE_MAX} characters, no NUL`);
+      }
       filters.push({ key, value });
     }
   }

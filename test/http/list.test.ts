@@ -183,5 +183,11 @@ describe('metadata filters', () => {
       assert.match(res.body.error.details, /^metadata\./);
     }
     assert.equal((await server.request('GET', `${BASE}?metadata.${'x'.repeat(64)}=1`)).status, 200);
+    for (const value of ['a%00b', 'x'.repeat(4097)]) {
+      const res = await server.request('GET', `${BASE}?metadata.plan=${value}`);
+      assert.equal(res.status, 400);
+      assert.equal(res.body.error.code, 'VALIDATION_ERROR');
+    }
+    assert.equal((await server.request('GET', `${BASE}?metadata.plan=${'x'.repeat(4096)}`)).status, 200);
   });
 });
