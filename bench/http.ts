@@ -66,7 +66,7 @@ const body = ${JSON.stringify({
   agentId: ELIZA, userId: USER, status: 'active', createdAt: '2026-11-21T05:28:36.363Z',
   lastActivity: '2026-11-21T05:28:36.363Z', expiresAt: '2026-11-21T05:58:36.363Z',
   timeoutConfig: { timeoutMinutes: 30, autoRenew: true, maxDurationMinutes: 720, warningThresholdMinutes: 5 },
-  renewalCount: 0, timeRemaining: 1800000, isNearExpiration: false, metadata: {},
+  renewalCount: 0, timeRemaining: 1800000, isNearExpiration: false, metadata: {}, replyPolicy: 'enqueue',
 })};
 http.createServer((req, res) => {
   req.resume();
@@ -422,7 +422,13 @@ async function runStore(kind: 'sqlite' | 'postgres'): Promise<StoreResult> {
     await seeder.seedBurst(BURST, from, BURST_SPREAD_MS);
     console.log(`  (seeded ${BURST.toLocaleString('en')} sessions expiring within ${BURST_SPREAD_MS / 1000} s in ${((Date.now() - t) / 1000).toFixed(1)} s)`);
     await new Promise((r) => setTimeout(r, Math.max(0, from + BURST_SPREAD_MS + 3000 - Date.now())));
-    const late = await seeder.burstLateness();
+    let late = await seeder.burstLateness();
+    // The smoke run checks that the burst gets emitted at all, on however busy a machine: it
+    // waits up to 30 s more for the stragglers (their lateness is reported as measured).
+    for (const until = Date.now() + 30_000; SMOKE && late.length < BURST && Date.now() < until; ) {
+      await new Promise((r) => setTimeout(r, 500));
+      late = await seeder.burstLateness();
+    }
     await subscriber?.quit();
     const burst: StoreResult['burst'] = {
       sessions: BURST,

@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify';
 import { Replies } from './agents/replies.js';
+import { LocalReplyRegistry, RedisReplyRegistry, type ReplyRegistry } from './agents/reply-registry.js';
 import { processTurns, redisTurnLock } from './agents/turn-lock.js';
 import { Authenticator } from './auth/authenticator.js';
 import { ApiKeys } from './auth/keys.js';
@@ -14,6 +15,9 @@ import type { Agent } from './domain/agent.js';
 import { agentFileValidator } from './http/agent-file-validator.js';
 import { policiesFrom, RateLimits, redisLimiters, RequestLimiter, type LimiterFactory, type PolicyName } from './http/rate-limit.js';
 import { buildServer, type App } from './http/server.js';
+import { StreamLimits } from './http/streams.js';
+import type { Lifecycle } from './http/deps.js';
+import { AgentError } from './agents/provider.js';
 import { LocalFanout, type Fanout } from './realtime/fanout.js';
 import { Redis } from 'ioredis';
 import { RedisFanout } from './realtime/redis-fanout.js';
@@ -42,6 +46,8 @@ export interface AppOptions {
    * rate-limiter-flexible keeps real time, so tests shorten windows instead of waiting.
    */
   rateLimitWindows?: Partial<Record<PolicyName, number>>;
+  /** Per-route request metrics (on by default; the overhead benchmark turns them off to compare). */
+  requestMetrics?: boolean;
 }
 
 export interface Application {
@@ -66,6 +72,14 @@ export interface Application {
   generatedAdminKey: string | undefined;
   /** Starts listening; resolves with the address. */
   listen(): Promise<string>;
+  /** `stopping`: `/readyz` answers 503 (a load balancer stops routing here); `draining`: close() runs. */
+  lifecycle: Lifecycle;
+  /**
+   * Graceful shutdown (SIGTERM): not ready and refusing new work at once, event streams ended
+   * with a `retry:` hint, Socket.IO clients disconnected so they reconnect elsewhere, requests
+   * in flight and running replies given SHUTDOWN_GRACE_SECONDS (replies still running then fail
+   * with `agentError`), then the store closed.
+   */
   close(): Promise<void>;
 }
 
@@ -92,6 +106,10 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
   redis?.on('error', () => {});
   // Known once the HTTP server exists; a reply cannot start before that.
   let logger: FastifyBaseLogger | undefined;
+  // The replies under way, fleet-wide in scaled mode (SPEC §10: busy, cancel).
+  const replyRegistry: ReplyRegistry = redis
+    ? new RedisReplyRegistry(redis, { onUnavailable: (error) => logger?.warn({ err: error }, 'Redis unreachable: replies under way are not known') })
+    : new LocalReplyRegistry();
   const replies = new Replies(
     store,
     fanout,
@@ -100,11 +118,12 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     redis
       ? redisTurnLock(redis, { onUnavailable: (error) => logger?.warn({ err: error }, 'Redis unreachable: reply turns are ordered per instance only') })
       : processTurns,
+    replyRegistry,
   );
   const sessions = new SessionService(store, fanout, clock, {
     sessionDefaults: settings.sessionDefaults,
     retentionMs: settings.retentionMs,
-  });
+  }, replyRegistry);
   const agents = new AgentService(store, sessions, clock);
   await agents.seedBuiltIn();
 
@@ -128,10 +147,19 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
   );
   // Event streams and sockets outlive the request that authenticated them.
   const credentials = new CredentialWatch(auth, (error) => logger?.warn({ err: error }, 'credential check failed'));
+  // Scaled mode counts a credential's streams across the fleet: instances on one database share
+  // the count (the database's address, without credentials, names it in Redis).
+  const streams = new StreamLimits(settings.maxStreamsPerCredential, {
+    redis,
+    namespace: describeStore(settings),
+    onUnavailable: (error) => logger?.warn({ err: error }, 'Redis unreachable: streams are counted per instance'),
+  });
   if (settings.agentsDir) await agents.loadFromDirectory(settings.agentsDir, agentFileValidator(settings.bounds));
 
+  const lifecycle: Lifecycle = { stopping: false, draining: false };
   const server = await buildServer(
     {
+      lifecycle,
       sessions,
       agents,
       replies,
@@ -146,7 +174,9 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
       limiter,
       owners,
       credentials,
+      streams,
       logAccess: ['debug', 'trace'].includes(settings.logLevel),
+      requestMetrics: options.requestMetrics !== false,
     },
     options.logger ?? loggerOptions(settings),
   );
@@ -157,7 +187,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
   const scheduler = new Scheduler(store, fanout, clock, (error) =>
     server.log.error({ err: error }, 'lifecycle scheduler failed'),
   );
-  const io = attachSocketIo(server.server, { sessions, store, fanout, auth, limiter, watch: credentials, corsOrigins: settings.corsOrigins });
+  const io = attachSocketIo(server.server, { sessions, store, fanout, auth, limiter, streams, watch: credentials, corsOrigins: settings.corsOrigins, accepting: () => !lifecycle.draining });
   if (options.background !== false) {
     maintenance.start();
     scheduler.start();
@@ -179,15 +209,29 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     auth,
     apiKeys,
     generatedAdminKey,
+    lifecycle,
     listen: () => server.listen({ port: settings.port, host: settings.host }),
     async close() {
+      lifecycle.stopping = true;
+      lifecycle.draining = true;
       await scheduler.stop();
       credentials.stop();
-      io.disconnectSockets(true);
+      streams.stop();
+      // Closing the transports (not a server-side disconnect) makes clients reconnect by
+      // themselves; new handshakes are refused while draining, so they land on another instance.
       io.engine.close();
-      await server.close();
+      const grace = setTimeout(
+        () => replies.stop(new AgentError('AGENT_FAILED', 'The server shut down before the agent replied')),
+        settings.shutdownGraceMs,
+      );
+      try {
+        await server.close();
+        await replies.idle();
+      } finally {
+        clearTimeout(grace);
+      }
       await maintenance.stop();
-      await replies.idle();
+      replyRegistry.close();
       await fanout.close();
       redis?.disconnect();
       await store.close();

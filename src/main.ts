@@ -21,6 +21,9 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     app.server.log.info(`${signal} received, shutting down`);
+    // Not ready at once; still serving until the load balancer has noticed (SHUTDOWN_DELAY_SECONDS).
+    app.lifecycle.stopping = true;
+    if (settings.shutdownDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, settings.shutdownDelayMs));
     await app.close();
     process.exit(0);
   };

@@ -49,6 +49,17 @@ export interface Settings {
   logLevel: string;
   /** How often an idle event stream gets a comment line, so proxies keep it open. */
   sseHeartbeatMs: number;
+  /** A request whose headers and body have not all arrived by then is answered 408 (SPEC §6). */
+  requestTimeoutMs: number;
+  /** Open event streams and Socket.IO connections per credential, together (SPEC §6). */
+  maxStreamsPerCredential: number;
+  /** On SIGTERM: how long running replies and requests in flight get before they are cut. */
+  shutdownGraceMs: number;
+  /**
+   * On SIGTERM: how long the instance keeps serving while `/readyz` already says 503, so that a
+   * load balancer stops routing to it before it refuses anything (its check interval × fall).
+   */
+  shutdownDelayMs: number;
 }
 
 export class SettingsError extends Error {
@@ -199,6 +210,10 @@ export function parseSettings(...sources: Source[]): Settings {
     authDisabled,
     logLevel: read.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     sseHeartbeatMs: read.integer('SSE_HEARTBEAT_SECONDS', 15, 1, 3600) * 1000,
+    requestTimeoutMs: read.integer('REQUEST_TIMEOUT_SECONDS', 30, 1, 3600) * 1000,
+    maxStreamsPerCredential: read.integer('MAX_STREAMS_PER_CREDENTIAL', 20, 1, 100_000),
+    shutdownGraceMs: read.integer('SHUTDOWN_GRACE_SECONDS', 30, 0, 3600) * 1000,
+    shutdownDelayMs: read.integer('SHUTDOWN_DELAY_SECONDS', 0, 0, 300) * 1000,
   };
 }
 

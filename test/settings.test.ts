@@ -109,6 +109,8 @@ describe('parseSettings values', () => {
       RATE_LIMIT_KEY_PER_MINUTE: '300',
       CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
       LOG_LEVEL: 'debug',
+      DATABASE_POOL_SIZE: '25',
+      SHUTDOWN_GRACE_SECONDS: '12',
     }));
     assert.deepEqual(settings, {
       port: 8080,
@@ -132,6 +134,16 @@ describe('parseSettings values', () => {
       authDisabled: false,
       logLevel: 'debug',
     } satisfies KnownSettings);
+    assert.equal(parseSettings({ SHUTDOWN_GRACE_SECONDS: '12' }).shutdownGraceMs, 12_000);
+  });
+
+  test('SHUTDOWN_GRACE_SECONDS defaults to 30 s, SHUTDOWN_DELAY_SECONDS to 0; DATABASE_POOL_SIZE must be a positive integer', () => {
+    assert.equal(parseSettings({}).shutdownGraceMs, 30_000);
+    assert.equal(parseSettings({}).shutdownDelayMs, 0);
+    assert.equal(parseSettings({ SHUTDOWN_DELAY_SECONDS: '2' }).shutdownDelayMs, 2000);
+    invalid({ SHUTDOWN_DELAY_SECONDS: 'soon' }, 'SHUTDOWN_DELAY_SECONDS');
+    invalid({ SHUTDOWN_GRACE_SECONDS: '-1' }, 'SHUTDOWN_GRACE_SECONDS');
+    invalid({ DATABASE_URL: 'postgres://db/app', DATABASE_POOL_SIZE: '0' }, 'DATABASE_POOL_SIZE');
   });
 
   test('values are trimmed', () => {
@@ -206,6 +218,19 @@ describe('parseSettings rejects invalid settings, naming them', () => {
     invalid({ SESSION_WARNING_THRESHOLD_MINUTES: '61' }, 'SESSION_WARNING_THRESHOLD_MINUTES');
     invalid({ SESSION_MIN_TIMEOUT_MINUTES: '0' }, 'SESSION_MIN_TIMEOUT_MINUTES');
     invalid({ SESSION_RETENTION_MINUTES: '-5' }, 'SESSION_RETENTION_MINUTES');
+  });
+
+  test('request timeout and streams per credential (SPEC §6): defaults 30 s and 20, integers of at least 1', () => {
+    const defaults = parseSettings({});
+    assert.equal(defaults.requestTimeoutMs, 30_000);
+    assert.equal(defaults.maxStreamsPerCredential, 20);
+    const set = parseSettings({ REQUEST_TIMEOUT_SECONDS: '5', MAX_STREAMS_PER_CREDENTIAL: '3' });
+    assert.equal(set.requestTimeoutMs, 5000);
+    assert.equal(set.maxStreamsPerCredential, 3);
+    invalid({ REQUEST_TIMEOUT_SECONDS: '0' }, 'REQUEST_TIMEOUT_SECONDS');
+    invalid({ REQUEST_TIMEOUT_SECONDS: '1.5' }, 'REQUEST_TIMEOUT_SECONDS');
+    invalid({ MAX_STREAMS_PER_CREDENTIAL: '0' }, 'MAX_STREAMS_PER_CREDENTIAL');
+    invalid({ MAX_STREAMS_PER_CREDENTIAL: 'many' }, 'MAX_STREAMS_PER_CREDENTIAL');
   });
 
   test('agent and rate-limit numbers', () => {

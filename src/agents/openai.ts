@@ -54,6 +54,10 @@ export function openaiProvider(config: OpenAIConfig, options: OpenAIProviderOpti
         timeout: options.timeoutMs,
         // The client would otherwise print unparsable stream data to the console.
         logLevel: 'off',
+        // A redirect would re-send the system prompt and the conversation somewhere the operator
+        // did not name (another origin included): it is answered as the failure it is, as the
+        // webhook provider does ("The model endpoint answered HTTP 307").
+        fetchOptions: { redirect: 'manual' },
       });
 
       let thought = '';

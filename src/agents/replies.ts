@@ -15,6 +15,7 @@ import type { Store } from '../store/store.js';
 import { agentFirstChunk, recordReply } from '../observability/metrics.js';
 import { AgentError, type ReplyExtras } from './provider.js';
 import { providerFor, replyTimeoutMs } from './providers.js';
+import { LocalReplyRegistry, type ReplyRegistry } from './reply-registry.js';
 import { processTurns, type ReleaseTurn, type TurnLock } from './turn-lock.js';
 import { describeCause } from './upstream.js';
 
@@ -34,7 +35,7 @@ export function replyFailureLog(agent: Agent, error: unknown): Record<string, st
 export interface ReplyOptions {
   /** Called for every chunk as it arrives; `index` starts at 0. */
   onChunk?: (chunk: string, index: number, messageId: string) => void;
-  /** Aborting it cancels the provider call (client gone, session ended). */
+  /** Aborting it cancels the reply as `cancel` does (the HTTP transports do not: a disconnect is not a cancel). */
   signal?: AbortSignal;
 }
 
@@ -46,6 +47,9 @@ export interface ReplySettings {
 export class Replies {
   /** The last reply queued per session; the next one starts when it settles. */
   private readonly tails = new Map<string, Promise<unknown>>();
+  /** The replies running now, so that a shutdown past its grace period can fail them. */
+  private readonly running = new Set<AbortController>();
+  private stoppedWith: AgentError | undefined;
 
   constructor(
     private readonly store: Store,
@@ -54,17 +58,66 @@ export class Replies {
     private readonly settings: ReplySettings,
     /** Makes turns of one session wait for each other across instances (scaled mode). */
     private readonly turns: TurnLock = processTurns,
+    /** The replies under way, shared with the sends that record them. */
+    private readonly registry: ReplyRegistry = new LocalReplyRegistry(),
   ) {}
 
-  /** Queues the agent's answer to `message` and resolves with the stored reply. */
+  /**
+   * Queues the agent's answer to `message` (already recorded as under way in the registry, by
+   * the send that stored it) and resolves with the stored reply. Rejects with AGENT_CANCELLED
+   * as soon as the reply is cancelled (`cancel`, an interrupting send, the session ending),
+   * wherever that happened: the events saying so reach every instance through the fan-out.
+   */
   answer(session: Session, agent: Agent, message: Message, options: ReplyOptions = {}): Promise<Message> {
-    const previous = this.tails.get(session.id) ?? Promise.resolve();
-    const turn = previous.catch(() => {}).then(() => this.produce(session, agent, message, options));
-    this.tails.set(session.id, turn);
-    void turn.catch(() => {}).finally(() => {
-      if (this.tails.get(session.id) === turn) this.tails.delete(session.id);
+    const cancel = new AbortController();
+    const unsubscribe = this.fanout.subscribe(session.id, (event) => {
+      if (event.type === 'session.ended' || event.type === 'session.expired') {
+        cancel.abort(new AgentError('AGENT_CANCELLED', 'The session has ended'));
+      } else if (event.type === 'message.cancelled' && (event.data as { messageId?: unknown }).messageId === message.id) {
+        cancel.abort(new AgentError('AGENT_CANCELLED', 'The reply was cancelled'));
+      }
     });
-    return turn;
+    const onCallerAbort = () => cancel.abort(new AgentError('AGENT_CANCELLED', 'The reply was cancelled'));
+    if (options.signal?.aborted) onCallerAbort();
+    else options.signal?.addEventListener('abort', onCallerAbort, { once: true });
+
+    const previous = this.tails.get(session.id) ?? Promise.resolve();
+    const progress = { stored: false };
+    const turn = previous.catch(() => {}).then(() => this.produce(session, agent, message, cancel.signal, options, progress));
+    this.tails.set(session.id, turn);
+    void turn
+      .catch(() => {})
+      .finally(() => {
+        if (this.tails.get(session.id) === turn) this.tails.delete(session.id);
+        unsubscribe();
+        options.signal?.removeEventListener('abort', onCallerAbort);
+      });
+    // A reply still waiting behind others answers its caller at once when cancelled; its turn
+    // then passes without calling the provider.
+    const cancelled = new Promise<never>((_, reject) => {
+      // Once stored, the reply is the answer, even if the session ends a moment later.
+      const fail = () => {
+        if (!progress.stored) reject(cancel.signal.reason);
+      };
+      if (cancel.signal.aborted) fail();
+      else cancel.signal.addEventListener('abort', fail, { once: true });
+    });
+    cancelled.catch(() => {});
+    return Promise.race([turn, cancelled]);
+  }
+
+  /** Forgets a reply that will not be produced after all (its send failed after storing it). */
+  async forget(message: Message): Promise<void> {
+    await this.registry.remove(message);
+  }
+
+  /**
+   * Shutdown past its grace period: every running reply fails with `error` (its client gets
+   * `agentError`, nothing is stored for it) and replies still queued fail before they start.
+   */
+  stop(error: AgentError): void {
+    this.stoppedWith = error;
+    for (const controller of this.running) controller.abort(error);
   }
 
   /** Settles when every queued reply has finished (used at shutdown and by tests). */
@@ -72,18 +125,20 @@ export class Replies {
     while (this.tails.size > 0) await Promise.allSettled([...this.tails.values()]);
   }
 
-  private async produce(session: Session, agent: Agent, message: Message, options: ReplyOptions): Promise<Message> {
+  private async produce(
+    session: Session,
+    agent: Agent,
+    message: Message,
+    cancelled: AbortSignal,
+    options: ReplyOptions,
+    progress: { stored: boolean },
+  ): Promise<Message> {
     const timeoutMs = replyTimeoutMs(agent.provider, this.settings.agentTimeoutMs);
+    if (this.stoppedWith) throw this.stoppedWith;
     const controller = new AbortController();
-    const onCallerAbort = () => controller.abort(new AgentError('AGENT_CANCELLED', 'The reply was cancelled'));
-    options.signal?.addEventListener('abort', onCallerAbort, { once: true });
-    // The session ending or expiring stops the reply, wherever that happened: its events reach
-    // every instance through the fan-out (in scaled mode through Redis).
-    const unsubscribe = this.fanout.subscribe(session.id, (event) => {
-      if (event.type === 'session.ended' || event.type === 'session.expired') {
-        controller.abort(new AgentError('AGENT_CANCELLED', 'The session has ended'));
-      }
-    });
+    this.running.add(controller);
+    const onCancel = () => controller.abort(cancelled.reason);
+    cancelled.addEventListener('abort', onCancel, { once: true });
 
     const replyId = randomUUID();
     const chunkEvents = new ChunkEvents(this.store, this.fanout, this.clock, session.id);
@@ -91,8 +146,9 @@ export class Replies {
     let startedAt = performance.now();
     let timer: NodeJS.Timeout | undefined;
     let releaseTurn: ReleaseTurn | undefined;
+    let stored = false;
     try {
-      if (options.signal?.aborted) onCallerAbort();
+      if (cancelled.aborted) onCancel();
       // Another instance may be answering this session (scaled mode): wait for the turn. The
       // deadline starts once the turn does, as it does for turns queued in this process.
       releaseTurn = await this.turns.acquire(session.id, controller.signal);
@@ -106,6 +162,8 @@ export class Replies {
       if (!current || isExpired(current, this.clock.now())) {
         throw new AgentError('AGENT_CANCELLED', 'The session ended before the agent replied');
       }
+      // Cancelled while waiting, with the event lost on the way (a Redis hiccup): no call.
+      if (!(await this.registry.has(message))) throw new AgentError('AGENT_CANCELLED', 'The reply was cancelled');
       const history = await this.historyBefore(message);
       const { text, extras } = await this.collect(
         providerFor(agent.provider, { timeoutMs }).reply({ agent, session: current, history, message, signal: controller.signal }),
@@ -121,6 +179,8 @@ export class Replies {
       // message.created: a short reply costs one transaction, not two.
       const lastChunks = await chunkEvents.drain();
       const reply = await this.save(replyId, session.id, agent, message, text, extras, lastChunks);
+      stored = true;
+      progress.stored = true;
       recordReply(provider, startedAt, undefined);
       return reply;
     } catch (error) {
@@ -132,8 +192,11 @@ export class Replies {
       await chunkEvents.flush().catch(() => {});
       await releaseTurn?.();
       clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onCallerAbort);
-      unsubscribe();
+      cancelled.removeEventListener('abort', onCancel);
+      this.running.delete(controller);
+      // Failed or timed out: the session is no longer busy with it (a stored reply removed its
+      // entry in its own transaction).
+      if (!stored) await this.registry.remove(message);
     }
   }
 
@@ -196,6 +259,9 @@ export class Replies {
       if (!session || isExpired(session, now)) {
         throw new AgentError('AGENT_CANCELLED', 'The session ended before the agent replied');
       }
+      // Under the session's row: either a cancel took the entry (and says so with
+      // message.cancelled) or this reply does and is stored, never both.
+      if (!(await this.registry.remove(inReplyTo))) throw new AgentError('AGENT_CANCELLED', 'The reply was cancelled');
       const createdAt = nextMessageTime(session, now);
       const metadata: Message['metadata'] = {};
       if (extras.thought !== undefined) metadata.thought = extras.thought;

@@ -37,6 +37,52 @@ export function secretFromEnv(name: string, what: string): string {
   return value;
 }
 
+/** Shorter values are not masked: they would match ordinary text. */
+const MIN_SECRET_LENGTH = 8;
+
+/**
+ * The forms in which a secret may come back from a hostile or careless upstream: as is,
+ * URL-encoded, hex, and base64 (standard and URL-safe alphabets) at each of the three byte
+ * alignments it can have inside a longer encoded text (`Bearer <key>` encoded whole). For an
+ * alignment, only the characters that depend on the secret alone are kept.
+ */
+export function secretForms(secret: string): string[] {
+  if (secret.length < MIN_SECRET_LENGTH) return [];
+  const bytes = Buffer.from(secret, 'utf8');
+  const forms = new Set([secret, encodeURIComponent(secret), bytes.toString('hex')]);
+  for (let shift = 0; shift < 3; shift++) {
+    const encoded = Buffer.concat([Buffer.alloc(shift), bytes]).toString('base64');
+    // The first group holds prefix bytes when shifted; the last may hold padding or a partial group.
+    const core = encoded.slice(shift === 0 ? 0 : 4, (bytes.length + shift) % 3 === 0 ? encoded.length : -4);
+    if (core.length >= MIN_SECRET_LENGTH) {
+      forms.add(core);
+      forms.add(core.replace(/\+/g, '-').replace(/\//g, '_'));
+    }
+  }
+  return [...forms].filter((form) => form.length >= MIN_SECRET_LENGTH);
+}
+
+/** The values of the agent secret variables of this process (the only ones a provider may use). */
+function agentSecrets(): string[] {
+  return Object.entries(process.env)
+    .filter(([name, value]) => isAgentSecretEnvName(name) && value !== undefined)
+    .map(([, value]) => value!);
+}
+
+/** `text` with every form of every secret (and of every agent secret of the process) masked. */
+export function redactSecrets(text: string, secrets: readonly string[] = []): string {
+  let out = text;
+  const forms = [...new Set([...secrets, ...agentSecrets()].flatMap(secretForms))].sort((a, b) => b.length - a.length);
+  for (const form of forms) {
+    out = out.split(form).join('[redacted]');
+    // Hex and percent-encodings are case-insensitive on the wire.
+    if (/^[0-9a-f]+$/.test(form) || form.includes('%')) out = out.replace(new RegExp(escapeRegExp(form), 'gi'), '[redacted]');
+  }
+  return out;
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 /** One line for the logs: the error's message and those of its causes (network errors nest them). */
 export function describeCause(error: unknown, secrets: readonly string[] = []): string {
   const parts: string[] = [];
@@ -52,8 +98,8 @@ export function describeCause(error: unknown, secrets: readonly string[] = []): 
       break;
     }
   }
-  let text = parts.filter(Boolean).join(': ');
-  for (const secret of secrets) if (secret) text = text.split(secret).join('[redacted]');
+  // Masked before cutting, so no cut can leave a piece of a secret unmasked.
+  const text = redactSecrets(parts.filter(Boolean).join(': '), secrets);
   return text.length > 500 ? `${text.slice(0, 500)}…` : text;
 }
 

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { AppError, validationError } from '../domain/errors.js';
+import { isUuid } from '../domain/validation.js';
 import type { ApiKeyRecord, Store } from '../store/store.js';
 import { displayPrefix, generateApiKey, hashSecret } from './credentials.js';
 import { isScope, type Scope } from './scopes.js';
@@ -54,7 +55,8 @@ export class ApiKeys {
   }
 
   async revoke(id: string): Promise<void> {
-    if (!(await this.store.deleteApiKey(id))) throw new AppError('NOT_FOUND', 'API key not found', undefined, { keyId: id });
+    // Key ids are UUIDs: anything else names no key (and never reaches the store as a query).
+    if (!isUuid(id) || !(await this.store.deleteApiKey(id))) throw new AppError('NOT_FOUND', 'API key not found', undefined, { keyId: id });
   }
 
   /** Creates the admin key (scope `*`) when no key is stored at all; returns it, once. */

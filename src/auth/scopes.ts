@@ -26,8 +26,9 @@ export type Requirement = Scope | typeof ANY_KEY;
 export const isScope = (value: unknown): value is Scope => typeof value === 'string' && (SCOPES as readonly string[]).includes(value);
 
 /**
- * Scopes a session token can stand in for, on its own session only. PATCH timeout needs
- * `sessions:manage` too but does not opt in to tokens, which is how it stays closed to them.
+ * Scopes a session token can stand in for, on its own session only. PATCH timeout and PATCH of
+ * the session need `sessions:manage` too but do not opt in to tokens, which is how they stay
+ * closed to them.
  */
 export const SESSION_TOKEN_SCOPES: readonly Scope[] = ['sessions:read', 'sessions:write', 'sessions:manage'];
 
@@ -66,6 +67,8 @@ export const ROUTE_AUTH: Readonly<Record<string, RouteAuth>> = {
   [`POST ${S}/:sessionId/renew`]: { scope: 'sessions:write', sessionToken: true },
   [`POST ${S}/:sessionId/heartbeat`]: { scope: 'sessions:write', sessionToken: true },
   [`PATCH ${S}/:sessionId/timeout`]: { scope: 'sessions:manage' },
+  [`PATCH ${S}/:sessionId`]: { scope: 'sessions:manage' },
+  [`POST ${S}/:sessionId/cancel`]: { scope: 'sessions:write', sessionToken: true },
   [`GET ${S}/:sessionId/events`]: { scope: 'sessions:read', sessionToken: true, queryToken: true },
   [`GET ${S}/:sessionId/export`]: { scope: 'sessions:read', sessionToken: true },
   'GET /api/messaging/search': { scope: 'sessions:read', sessionToken: true, ownSessionOnly: true },
@@ -79,6 +82,7 @@ export const ROUTE_AUTH: Readonly<Record<string, RouteAuth>> = {
   'DELETE /api/keys/:keyId': { scope: 'keys:manage' },
   'GET /metrics': { scope: 'metrics:read' },
   'GET /healthz': 'public',
+  'GET /readyz': 'public',
   'GET /openapi.json': 'public',
   'GET /docs': 'public',
   'GET /': 'public',

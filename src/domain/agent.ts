@@ -51,6 +51,27 @@ export const toAgentView = (agent: Agent): AgentView => ({
   updatedAt: new Date(agent.updatedAt).toISOString(),
 });
 
+/** An agent as a key without `agents:manage` sees it (SPEC §6): no system prompt, URL or variable names. */
+export interface AgentSummaryView {
+  id: string;
+  name: string;
+  provider: { type: ProviderConfig['type'] };
+  sessionDefaults: TimeoutConfigPatch;
+  metadata: JsonObject;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export const toAgentSummaryView = (agent: Agent): AgentSummaryView => ({
+  id: agent.id,
+  name: agent.name,
+  provider: { type: agent.provider.type },
+  sessionDefaults: agent.sessionDefaults,
+  metadata: agent.metadata,
+  createdAt: new Date(agent.createdAt).toISOString(),
+  updatedAt: new Date(agent.updatedAt).toISOString(),
+});
+
 export function builtInElizaAgent(now: number): Agent {
   return {
     id: ELIZA_AGENT_ID,

@@ -9,6 +9,7 @@ export const SESSION_EVENT_TYPES = [
   'session.ended',
   'message.created',
   'message.chunk',
+  'message.cancelled',
 ] as const;
 
 export type SessionEventType = (typeof SESSION_EVENT_TYPES)[number];

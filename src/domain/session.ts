@@ -4,6 +4,7 @@
  */
 import { AppError, sessionExpired, validationError } from './errors.js';
 import type { JsonObject } from './json.js';
+import { DEFAULT_REPLY_POLICY, type ReplyPolicy } from './reply-policy.js';
 
 export const MINUTE_MS = 60_000;
 
@@ -23,6 +24,8 @@ export interface Session {
   userId: string;
   metadata: JsonObject;
   config: TimeoutConfig;
+  /** What a send does while a reply is under way (SPEC §10). */
+  replyPolicy: ReplyPolicy;
   createdAt: number;
   lastActivity: number;
   /** The moment the inactivity timeout counts from; creation is the first renewal. */
@@ -48,6 +51,7 @@ export interface SessionInfo {
   timeRemaining: number;
   isNearExpiration: boolean;
   metadata: JsonObject;
+  replyPolicy: ReplyPolicy;
 }
 
 export interface SessionStatus {
@@ -83,11 +87,13 @@ export function computeExpiresAt(createdAt: number, lastRenewal: number, config:
   );
 }
 
-export type NewSessionInput = Pick<Session, 'id' | 'channelId' | 'agentId' | 'userId' | 'metadata' | 'config'>;
+export type NewSessionInput = Pick<Session, 'id' | 'channelId' | 'agentId' | 'userId' | 'metadata' | 'config'> &
+  Partial<Pick<Session, 'replyPolicy'>>;
 
 export function createSession(input: NewSessionInput, now: number): Session {
   return {
     ...input,
+    replyPolicy: input.replyPolicy ?? DEFAULT_REPLY_POLICY,
     createdAt: now,
     lastActivity: now,
     lastRenewal: now,
@@ -201,6 +207,7 @@ export function toSessionInfo(session: Session, now: number): SessionInfo {
     timeRemaining: timeRemaining(session, now),
     isNearExpiration: isNearExpiration(session, now),
     metadata: session.metadata,
+    replyPolicy: session.replyPolicy,
   };
 }
 
@@ -210,5 +217,20 @@ export function toSessionStatus(session: Session, wasRenewed: boolean, now: numb
     renewalCount: session.renewalCount,
     wasRenewed,
     isNearExpiration: isNearExpiration(session, now),
+  };
+}
+
+/** PATCH `/sessions/:id` (SPEC §10): metadata replaced whole, reply policy set; not activity. */
+export interface SessionSettingsPatch {
+  metadata?: JsonObject;
+  replyPolicy?: ReplyPolicy;
+}
+
+export function applySettingsPatch(session: Session, patch: SessionSettingsPatch, now: number): Session {
+  assertActive(session, now);
+  return {
+    ...session,
+    ...(patch.metadata === undefined ? {} : { metadata: patch.metadata }),
+    ...(patch.replyPolicy === undefined ? {} : { replyPolicy: patch.replyPolicy }),
   };
 }

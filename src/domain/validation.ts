@@ -22,6 +22,18 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const isUuid = (value: string): boolean => UUID.test(value);
 
+/** A date-time text that names a real instant (`Date.parse` gives a finite number for it). */
+export const isInstant = (value: string): boolean => Number.isFinite(Date.parse(value));
+
+/**
+ * An instant to compute with or store: epoch milliseconds, finite. A NaN here would slip past
+ * every comparison (`NaN > x` is false) and, stored, read as "no expiry"; it is refused instead.
+ */
+export function requireInstant(value: number, what: string): number {
+  if (!Number.isFinite(value)) throw new RangeError(`${what} is not a valid instant`);
+  return value;
+}
+
 // The walks below keep their own stack: a 64 KB body can nest some 30,000 levels deep, far past
 // the call stack, and such a body must be refused with a 400, not fail with a 500.
 
@@ -46,12 +58,15 @@ export interface JsonShape {
   forbiddenKey: string | undefined;
   /** Nesting depth: the outer object is level 1; every object or array inside adds one. */
   depth: number;
+  /** The path of the first string (or key) holding a NUL character, in document order. */
+  nulAt: string | undefined;
 }
 
 /** One walk for both questions asked of every body and of metadata. */
 export function inspectJson(value: unknown, path = ''): JsonShape {
   let depth = 0;
   let forbiddenKey: string | undefined;
+  let nulAt: string | undefined;
   const stack: Step[] = [{ value, segment: '', parent: undefined, level: 1 }];
   while (stack.length > 0) {
     const step = stack.pop()!;
@@ -59,6 +74,9 @@ export function inspectJson(value: unknown, path = ''): JsonShape {
       forbiddenKey = pathOf(step, path);
     }
     const current = step.value;
+    if (nulAt === undefined && ((typeof current === 'string' && current.includes('\0')) || step.segment.includes('\0'))) {
+      nulAt = pathOf(step, path) || 'body';
+    }
     if (current === null || typeof current !== 'object') continue;
     depth = Math.max(depth, step.level);
     const level = step.level + 1;
@@ -72,7 +90,7 @@ export function inspectJson(value: unknown, path = ''): JsonShape {
       }
     }
   }
-  return { forbiddenKey, depth };
+  return { forbiddenKey, depth, nulAt };
 }
 
 export const findForbiddenKey = (value: unknown, path = ''): string | undefined => inspectJson(value, path).forbiddenKey;

@@ -4,12 +4,20 @@ import type { CredentialWatch } from '../auth/credential-watch.js';
 import type { ApiKeys } from '../auth/keys.js';
 import type { SessionOwners } from '../services/session-owners.js';
 import type { RequestLimiter } from './rate-limit.js';
+import type { StreamLimits } from './streams.js';
 import type { Fanout } from '../realtime/fanout.js';
 import type { Clock } from '../clock.js';
 import type { AgentService } from '../services/agents.js';
 import type { SessionService } from '../services/sessions.js';
 import type { Settings } from '../settings.js';
 import type { Store } from '../store/store.js';
+
+export interface Lifecycle {
+  /** Shutting down (SIGTERM): not ready from then on, while still serving for SHUTDOWN_DELAY_SECONDS. */
+  stopping: boolean;
+  /** Draining: new requests refused with 503, streams ended, in-flight work finishing. */
+  draining: boolean;
+}
 
 /** What the routes may use; handed to every route plugin. */
 export interface Deps {
@@ -30,6 +38,12 @@ export interface Deps {
   owners: SessionOwners;
   /** Ends event streams whose credential is revoked or has expired since they opened. */
   credentials: Pick<CredentialWatch, 'watch'>;
+  /** Open event streams and Socket.IO connections per credential (SPEC §6). */
+  streams: StreamLimits;
+  /** Shared with the composition root: set once SIGTERM starts the drain. */
+  lifecycle: Lifecycle;
+  /** Count and time every request per route in the metrics (on unless turned off, e.g. by a benchmark). */
+  requestMetrics: boolean;
   /** Log every request at debug level (off unless LOG_LEVEL is debug or trace). */
   logAccess: boolean;
 }

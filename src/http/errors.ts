@@ -85,3 +85,22 @@ export function frameworkError(error: { code?: string }, url: string): AppError 
   if (path.startsWith('/api/agents/')) return new AppError('AGENT_NOT_FOUND', 'Agent not found');
   return new AppError('NOT_FOUND', `No route for ${path}`);
 }
+
+/**
+ * Rejections Node's HTTP parser makes before any route runs (a request that took too long to
+ * arrive, headers over Node's limit, broken framing such as both Content-Length and
+ * Transfer-Encoding): the status and the envelope to answer with. 431 has no code of its own in
+ * the SPEC's table; it is reported as PAYLOAD_TOO_LARGE (what was sent is too large).
+ */
+export function clientErrorAnswer(error: { code?: string }): { status: number; reason: string; body: ErrorBody } {
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    const appError = new AppError('REQUEST_TIMEOUT', 'The request did not arrive in time', 'Headers and body must arrive within the request timeout');
+    return { status: 408, reason: 'Request Timeout', body: envelope(appError) };
+  }
+  if (error.code === 'HPE_HEADER_OVERFLOW') {
+    const appError = new AppError('PAYLOAD_TOO_LARGE', 'Request headers are too large');
+    return { status: 431, reason: 'Request Header Fields Too Large', body: envelope(appError) };
+  }
+  const appError = new AppError('VALIDATION_ERROR', 'Malformed HTTP request', 'The request is not valid HTTP/1.1');
+  return { status: 400, reason: 'Bad Request', body: envelope(appError) };
+}

@@ -7,7 +7,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   403: 'Credentials without the right to do this',
   404: 'Not found',
   405: 'Method not allowed',
-  409: 'Conflict',
+  409: 'Conflict (CONFLICT, REPLY_IN_PROGRESS)',
   410: 'Session has expired',
   413: 'Body larger than 65,536 bytes',
   415: 'Body is not application/json',

@@ -8,6 +8,7 @@ import { Type, type Static, type TSchema } from 'typebox';
 import { AGENT_SECRET_ENV_PATTERN, AGENT_SECRET_ENV_PREFIX } from '../domain/agent.js';
 import { ATTACHMENT_TYPES } from '../domain/message.js';
 import { SESSION_EVENT_TYPES } from '../domain/events.js';
+import { REPLY_POLICIES } from '../domain/reply-policy.js';
 import { CONTENT_MAX_CODE_POINTS, HISTORY_LIMIT, IDEMPOTENCY_KEY_MAX_LENGTH } from '../domain/validation.js';
 import type { TimeoutBounds } from '../settings.js';
 
@@ -61,6 +62,11 @@ export function timeoutConfigPatch(bounds: TimeoutBounds) {
 }
 export type TimeoutConfigPatchBody = Static<ReturnType<typeof timeoutConfigPatch>>;
 
+/** SPEC §10: what a send does while a reply is under way. */
+export const ReplyPolicy = Type.Union(REPLY_POLICIES.map((p) => Type.Literal(p)), {
+  description: '`enqueue` (default): wait for the replies under way; `reject`: 409 REPLY_IN_PROGRESS; `interrupt`: cancel them first',
+});
+
 export const SessionInfo = Type.Object(
   {
     sessionId: Uuid(),
@@ -76,6 +82,7 @@ export const SessionInfo = Type.Object(
     timeRemaining: Type.Integer({ description: 'Milliseconds until expiry, never negative' }),
     isNearExpiration: Type.Boolean(),
     metadata: Metadata,
+    replyPolicy: ReplyPolicy,
   },
 );
 
@@ -85,6 +92,7 @@ export function createSessionBody(bounds: TimeoutBounds) {
     userId: Uuid('The user the session belongs to'),
     metadata: Type.Optional(Nullable(Metadata)),
     timeoutConfig: Type.Optional(timeoutConfigPatch(bounds)),
+    replyPolicy: Type.Optional(ReplyPolicy),
   });
 }
 export type CreateSessionBody = Static<ReturnType<typeof createSessionBody>>;
@@ -94,7 +102,7 @@ export const ListSessionsQuery = Type.Object({
   userId: Type.Optional(Uuid()),
   status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('all')], { default: 'active' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, description: 'Rows to skip (default 0); not with `cursor`' })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Rows to skip (default 0); not with `cursor`' })),
   cursor: Type.Optional(
     Type.String({ description: "The previous page's `nextCursor`: the page right after it, at the same cost however deep. Not with `offset`." }),
   ),
@@ -157,6 +165,7 @@ export const SendMessageBody = Type.Object({
   metadata: Type.Optional(Nullable(Metadata)),
   transport: Type.Optional(Type.Union(TRANSPORTS.map((t) => Type.Literal(t)))),
   mode: Type.Optional(Type.Union(MODES.map((m) => Type.Literal(m)), { description: 'Legacy alias of transport' })),
+  ifBusy: Type.Optional(ReplyPolicy),
 });
 export type SendMessageBody = Static<typeof SendMessageBody>;
 
@@ -301,7 +310,31 @@ export const Agent = Type.Object(
     createdAt: DateTime(),
     updatedAt: DateTime(),
   },
+  { title: 'Agent', description: 'The whole agent, as a key with `agents:manage` sees it' },
 );
+
+/** SPEC §6: what a key without `agents:manage` sees of an agent. */
+export const AgentSummary = Type.Object(
+  {
+    id: Uuid(),
+    name: Type.String(),
+    provider: Type.Object({ type: Type.String() }, { additionalProperties: false }),
+    sessionDefaults: Type.Object({}, { additionalProperties: true }),
+    metadata: Metadata,
+    createdAt: DateTime(),
+    updatedAt: DateTime(),
+  },
+  {
+    additionalProperties: false,
+    title: 'AgentSummary',
+    description: 'An agent as seen by a key without `agents:manage`: no system prompt, URL or variable names',
+  },
+);
+
+/** GET /api/agents and /api/agents/:id: the whole agent for `agents:manage`, the summary otherwise. */
+export const AgentAsSeen = Type.Union([Agent, AgentSummary], {
+  description: 'The whole agent for a key with `agents:manage`; otherwise the AgentSummary',
+});
 
 export const AgentIdParams = Type.Object({ agentId: Type.String() });
 export type AgentIdParams = Static<typeof AgentIdParams>;

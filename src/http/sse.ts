@@ -5,10 +5,16 @@ export interface EventStream {
   send(event: string, data: unknown, id?: number): void;
   /** A comment line: keeps proxies from closing an idle stream. */
   comment(text: string): void;
-  end(): void;
+  /** Ends the stream; with `retryMs`, first tells the client how soon to reconnect (`retry:`). */
+  end(retryMs?: number): void;
   readonly closed: boolean;
   /** Aborted when the client goes away. */
   readonly signal: AbortSignal;
+  /**
+   * A client can resume it elsewhere (an `/events` stream, with Last-Event-ID): a shutdown ends
+   * it at once. Otherwise (a send's reply stream) it is work in flight, given the grace period.
+   */
+  readonly resumable: boolean;
 }
 
 declare module 'fastify' {
@@ -18,7 +24,7 @@ declare module 'fastify' {
   }
 }
 
-export function openEventStream(reply: FastifyReply, status = 200): EventStream {
+export function openEventStream(reply: FastifyReply, status = 200, resumable = false): EventStream {
   reply.hijack();
   const res = reply.raw;
   const gone = new AbortController();
@@ -46,13 +52,15 @@ export function openEventStream(reply: FastifyReply, status = 200): EventStream 
     comment(text) {
       write(`: ${text}\n\n`);
     },
-    end() {
+    end(retryMs) {
+      if (retryMs !== undefined) write(`retry: ${Math.round(retryMs)}\n\n`);
       if (!res.writableEnded) res.end();
     },
     get closed() {
       return res.writableEnded || res.destroyed;
     },
     signal: gone.signal,
+    resumable,
   };
   open.add(stream);
   return stream;

@@ -14,6 +14,12 @@ export interface Fanout {
   subscribe(sessionId: string, listener: EventListener): () => void;
   /** How many live subscribers this instance holds for the session (leak checks, metrics). */
   subscriberCount(sessionId: string): number;
+  /**
+   * Called after the fan-out lost its backing service (Redis) and has it back: events stored
+   * meanwhile may never have been announced, so each subscriber reads its gap from the store.
+   * Returns the function that stops the calls.
+   */
+  onReconnect(listener: () => void): () => void;
   /** Throws when the fan-out's backing service (Redis) cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -35,9 +41,22 @@ export class LocalFanout implements Fanout {
     return this.emitter.listenerCount(sessionId);
   }
 
+  private readonly reconnects = new Set<() => void>();
+
+  onReconnect(listener: () => void): () => void {
+    this.reconnects.add(listener);
+    return () => this.reconnects.delete(listener);
+  }
+
+  /** Calls every reconnect listener (the Redis fan-out's, after an outage). */
+  reconnected(): void {
+    for (const listener of [...this.reconnects]) listener();
+  }
+
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {
+    this.reconnects.clear();
     this.emitter.removeAllListeners();
   }
 }

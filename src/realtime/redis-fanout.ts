@@ -3,12 +3,18 @@
  * channel and delivers what it receives to its own subscribers. Events are already durable in
  * the database; Redis only carries the "something new" signal, and the per-subscriber relay
  * reads any gap back from the store, so a lost Redis message delays nothing past the next one.
+ * After an outage nothing waits for a next one: when the subscriber connection is back, this
+ * instance's subscribers read their gaps at once; when the publisher connection is back, it
+ * announces a resync on the channel, so every instance does the same (an event stored here while
+ * Redis was away reaches the subscribers of every instance).
  */
 import { Redis } from 'ioredis';
 import type { SessionEvent } from '../domain/events.js';
 import { LocalFanout, type EventListener, type Fanout } from './fanout.js';
 
 const CHANNEL = 'agent-sessions:events';
+/** Not an event: "read your gaps from the store". */
+const RESYNC = '{"resync":true}';
 
 export class RedisFanout implements Fanout {
   private readonly local = new LocalFanout();
@@ -23,7 +29,23 @@ export class RedisFanout implements Fanout {
     this.publisher.on('error', () => {});
     this.subscriber.on('error', () => {});
     this.subscriber.on('message', (_channel: string, text: string) => {
-      this.local.publish([JSON.parse(text) as SessionEvent]);
+      if (text === RESYNC) this.local.reconnected();
+      else this.local.publish([JSON.parse(text) as SessionEvent]);
+    });
+    // `ready` fires on the first connection too; only the later ones follow an outage. ioredis
+    // subscribes again by itself; subscribing once more (harmless) resolves after that, so the
+    // gaps are read only once new announcements arrive again.
+    let subscriberConnections = 0;
+    this.subscriber.on('ready', () => {
+      if (++subscriberConnections === 1) return;
+      void this.subscriber.subscribe(CHANNEL).then(
+        () => this.local.reconnected(),
+        () => {},
+      );
+    });
+    let publisherConnections = 0;
+    this.publisher.on('ready', () => {
+      if (++publisherConnections > 1) void this.publisher.publish(CHANNEL, RESYNC).catch(() => {});
     });
   }
 
@@ -41,6 +63,10 @@ export class RedisFanout implements Fanout {
 
   subscribe(sessionId: string, listener: EventListener): () => void {
     return this.local.subscribe(sessionId, listener);
+  }
+
+  onReconnect(listener: () => void): () => void {
+    return this.local.onReconnect(listener);
   }
 
   subscriberCount(sessionId: string): number {

@@ -25,7 +25,8 @@ export class OrderedRelay {
   /** Reads and delivers everything stored after the last delivered event. */
   catchUp(): Promise<void> {
     this.catchingUp = true;
-    this.chain = this.chain.then(async () => {
+    // A read that failed (the store away) must not stop every later one: chain after it anyway.
+    this.chain = this.chain.catch(() => {}).then(async () => {
       try {
         for (;;) {
           const page = await this.readAfter(this.lastSeq, PAGE);

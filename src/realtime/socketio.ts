@@ -1,8 +1,10 @@
 /**
- * Socket.IO on the server's own port (SPEC §7a). A client joins a session's room and receives
- * its events under their type names; elizaOS clients join with their room-joining message and
- * receive agent messages as `messageBroadcast`. Each instance holds one fan-out subscription per
- * room it has members in, dropped when the room empties (leave, disconnect, end of session).
+ * Socket.IO on the server's own port (SPEC §7a, §10). A client joins a session's room and
+ * receives its events under their type names, `seq` in every payload; with `lastSeq` it first
+ * gets the stored events it missed (the same feed as SSE, src/realtime/feed.ts). elizaOS clients
+ * join with their room-joining message and receive agent messages as `messageBroadcast`. Each
+ * instance holds one fan-out subscription per room it has members in, dropped when the room
+ * empties (leave, disconnect, end of session); every member socket has its own ordered feed.
  */
 import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
@@ -12,10 +14,15 @@ import { AppError } from '../domain/errors.js';
 import type { SessionEvent } from '../domain/events.js';
 import type { MessageView } from '../domain/message.js';
 import { envelope, toAppError } from '../http/errors.js';
+import { normaliseId } from '../http/ids.js';
+import type { StreamLimits } from '../http/streams.js';
+import { describeFailure } from '../http/unavailable.js';
 import type { SessionService } from '../services/sessions.js';
 import type { Session } from '../domain/session.js';
 import type { Store } from '../store/store.js';
 import type { Fanout } from './fanout.js';
+import { SessionFeed } from './feed.js';
+import { eventsDelivered } from '../observability/metrics.js';
 
 /** The subset of the authenticator the socket layer needs. */
 export interface SocketAuth {
@@ -30,9 +37,13 @@ export interface SocketDeps {
   auth?: SocketAuth;
   /** The HTTP rate-limit windows: a handshake counts like a request, a join like one on its session. */
   limiter?: { chargeSocket(principal: Principal, sessionId?: string): Promise<void> };
+  /** Open event streams and Socket.IO connections per credential (SPEC §6). */
+  streams?: Pick<StreamLimits, 'acquire'>;
   /** Disconnects sockets whose credential has been revoked or has expired since the handshake. */
   watch?: Pick<CredentialWatch, 'watch'>;
   corsOrigins: string[];
+  /** False while the instance drains: new connections are refused so clients go elsewhere. */
+  accepting?: () => boolean;
 }
 
 const handshakeToken = (socket: Socket): string | undefined => {
@@ -51,16 +62,24 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
     path: '/socket.io',
     cors: deps.corsOrigins.length ? { origin: deps.corsOrigins } : undefined,
     serveClient: false,
+    // A refused handshake is a transport error to the client, which retries (through the load
+    // balancer, on another instance) instead of giving up as it would on a middleware error.
+    allowRequest: (_request, callback) => {
+      const open = deps.accepting?.() ?? true;
+      callback(open ? null : 'The server is shutting down', open);
+    },
   });
-  const subscriptions = new Map<string, () => void>();
-  const agentNames = new Map<string, string>();
+  /** Per room (session): the instance's one fan-out subscription, and each member socket's feed. */
+  const rooms = new Map<string, { unsubscribe: () => void; feeds: Map<string, SessionFeed> }>();
 
-  const relay = (session: Session, agentName: string) => (event: SessionEvent) => {
-    io.to(session.id).emit(event.type, event);
+  /** What one socket receives of one session: the event under its type, and elizaOS's broadcast. */
+  const emitter = (socket: Socket, session: Session, agentName: string) => (event: SessionEvent) => {
+    socket.emit(event.type, event);
+    eventsDelivered.inc({ transport: 'socketio' });
     if (event.type === 'message.created') {
       const message = (event.data as { message: MessageView }).message;
       if (message.isAgent) {
-        io.to(session.id).emit('messageBroadcast', {
+        socket.emit('messageBroadcast', {
           id: message.id,
           senderId: message.authorId,
           senderName: agentName,
@@ -69,16 +88,26 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
           roomId: session.channelId,
           createdAt: Date.parse(message.createdAt),
           source: 'agent-sessions',
+          seq: event.seq,
         });
       }
     }
-    if (TERMINAL.has(event.type)) io.in(session.id).socketsLeave(session.id);
+    if (TERMINAL.has(event.type)) void drop(socket, session.id);
+  };
+
+  /** Stops a socket's feed of a session and takes it out of the room. */
+  const drop = async (socket: Socket, sessionId: string): Promise<void> => {
+    rooms.get(sessionId)?.feeds.get(socket.id)?.close();
+    rooms.get(sessionId)?.feeds.delete(socket.id);
+    await socket.leave(sessionId);
   };
 
   io.of('/').adapter.on('delete-room', (room: string) => {
-    subscriptions.get(room)?.();
-    subscriptions.delete(room);
-    agentNames.delete(room);
+    const entry = rooms.get(room);
+    if (!entry) return;
+    entry.unsubscribe();
+    for (const feed of entry.feeds.values()) feed.close();
+    rooms.delete(room);
   });
 
   io.use(async (socket, next) => {
@@ -86,11 +115,19 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
       if (deps.auth) {
         const principal = await deps.auth.authenticate(handshakeToken(socket));
         await deps.limiter?.chargeSocket(principal);
+        // Last, so that no refusal after it leaves a place taken; given back however the socket ends.
+        const release = await deps.streams?.acquire(principal);
+        if (release) {
+          socket.once('disconnect', release);
+          socket.conn.once('close', release);
+          // The connection may have gone while the place was being taken.
+          if (socket.conn.readyState === 'closed' || socket.conn.readyState === 'closing') release();
+        }
         socket.data.principal = principal;
       }
       next();
     } catch (error) {
-      const appError = toAppError(error);
+      const appError = describeFailure(error);
       next(Object.assign(new Error(appError.code), { data: envelope(appError) }));
     }
   });
@@ -107,14 +144,39 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
     await deps.limiter?.chargeSocket(principal, sessionId);
   };
 
-  const join = async (socket: Socket, session: Session): Promise<void> => {
-    if (!subscriptions.has(session.id)) {
-      const agent = await deps.store.getAgent(session.agentId);
-      const name = agent?.name ?? 'agent';
-      agentNames.set(session.id, name);
-      subscriptions.set(session.id, deps.fanout.subscribe(session.id, relay(session, name)));
+  /**
+   * Subscribes the socket to the session's events: with `lastSeq`, the stored ones after it first
+   * (SPEC §10), then the live ones, each once and in order; without, the live ones — counted from
+   * the newest event stored now, so that a gap (an announcement lost while Redis was away) is
+   * read back from the store like any other.
+   */
+  const join = async (socket: Socket, session: Session, lastSeq?: number): Promise<void> => {
+    const agent = await deps.store.getAgent(session.agentId);
+    // Read before anything is set up: with the store away the join fails (503) and leaves nothing.
+    const start = lastSeq ?? (await deps.store.lastEventSeq(session.id));
+    let entry = rooms.get(session.id);
+    if (!entry) {
+      const feeds = new Map<string, SessionFeed>();
+      const unsubscribe = deps.fanout.subscribe(session.id, (event) => {
+        for (const feed of feeds.values()) feed.live(event);
+      });
+      // After a Redis outage, events announced while it was away are read from the store.
+      const offReconnect = deps.fanout.onReconnect(() => {
+        for (const feed of feeds.values()) void feed.replay().catch(() => {});
+      });
+      rooms.set(session.id, (entry = { unsubscribe: () => (unsubscribe(), offReconnect()), feeds }));
     }
+    entry.feeds.get(socket.id)?.close();
+    const feed = new SessionFeed(deps.store, session.id, emitter(socket, session, agent?.name ?? 'agent'), start);
+    entry.feeds.set(socket.id, feed);
     await socket.join(session.id);
+    try {
+      await feed.replay();
+    } catch (error) {
+      // The store went away mid-replay: the join fails whole, the client joins again later.
+      await drop(socket, session.id);
+      throw error;
+    }
   };
 
   const answer = (ack: unknown, body: unknown) => {
@@ -126,22 +188,32 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
       const unwatch = deps.watch.watch(socket.data.principal as Principal, () => socket.disconnect(true));
       socket.on('disconnect', unwatch);
     }
+    socket.on('disconnecting', () => {
+      for (const room of socket.rooms) {
+        rooms.get(room)?.feeds.get(socket.id)?.close();
+        rooms.get(room)?.feeds.delete(socket.id);
+      }
+    });
 
     socket.on('join', async (payload: unknown, ack?: unknown) => {
       try {
-        const sessionId = (payload as { sessionId?: unknown } | undefined)?.sessionId;
+        const { sessionId: givenId, lastSeq } = (payload ?? {}) as { sessionId?: unknown; lastSeq?: unknown };
+        const sessionId = normaliseId(givenId);
         if (typeof sessionId !== 'string') throw new AppError('VALIDATION_ERROR', 'Invalid request', 'sessionId: is required');
+        if (lastSeq !== undefined && !(Number.isSafeInteger(lastSeq) && (lastSeq as number) >= 0)) {
+          throw new AppError('VALIDATION_ERROR', 'Invalid request', 'lastSeq: must be an integer >= 0');
+        }
         await admit(socket, sessionId);
-        await join(socket, await deps.sessions.findActive(sessionId));
+        await join(socket, await deps.sessions.findActive(sessionId), lastSeq as number | undefined);
         answer(ack, { ok: true });
       } catch (error) {
-        answer(ack, envelope(toAppError(error)));
+        answer(ack, envelope(describeFailure(error)));
       }
     });
 
     socket.on('leave', async (payload: unknown, ack?: unknown) => {
-      const sessionId = (payload as { sessionId?: unknown } | undefined)?.sessionId;
-      if (typeof sessionId === 'string') await socket.leave(sessionId);
+      const sessionId = normaliseId((payload as { sessionId?: unknown } | undefined)?.sessionId);
+      if (typeof sessionId === 'string') await drop(socket, sessionId);
       answer(ack, { ok: true });
     });
 
@@ -149,7 +221,7 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
       const message = payload as { type?: unknown; payload?: { channelId?: unknown; roomId?: unknown } } | undefined;
       if (message?.type !== ELIZA_ROOM_JOINING) return;
       try {
-        const channelId = message.payload?.channelId ?? message.payload?.roomId;
+        const channelId = normaliseId(message.payload?.channelId ?? message.payload?.roomId);
         const session = typeof channelId === 'string' ? await deps.store.getSessionByChannel(channelId) : undefined;
         // A session token learns nothing about channels of other sessions: unknown ones are
         // refused the same way.
@@ -158,7 +230,7 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
         await join(socket, await deps.sessions.findActive(session.id));
         answer(ack, { ok: true });
       } catch (error) {
-        answer(ack, envelope(toAppError(error)));
+        answer(ack, envelope(describeFailure(error)));
       }
     });
   });

@@ -11,7 +11,10 @@ import { planHistory, shapeHistoryPage, type HistoryPage, type HistoryQuery } fr
 import type { JsonObject } from '../domain/json.js';
 import { encodeCursor } from '../domain/keyset.js';
 import { toMessageView, type Attachment, type Message } from '../domain/message.js';
+import { decideSend, effectivePolicy, replyInProgress, type ReplyPolicy } from '../domain/reply-policy.js';
+import { LocalReplyRegistry, type ReplyRegistry } from '../agents/reply-registry.js';
 import {
+  applySettingsPatch,
   applyTimeoutPatch,
   assertActive,
   createSession,
@@ -22,6 +25,7 @@ import {
   resolveTimeoutConfig,
   toSessionInfo,
   type Session,
+  type SessionSettingsPatch,
   type TimeoutConfig,
   type TimeoutConfigPatch,
 } from '../domain/session.js';
@@ -40,6 +44,7 @@ export interface CreateSessionInput {
   userId: string;
   metadata: JsonObject;
   timeoutConfig?: TimeoutConfigPatch;
+  replyPolicy?: ReplyPolicy;
   /** Digest of the session token the caller hands out (src/auth/credentials.ts). */
   tokenHash?: string;
 }
@@ -54,6 +59,8 @@ export interface SendMessageInput {
   idempotencyKey?: string;
   /** A digest of the request body, to tell a retry from a different request with the same key. */
   requestHash: string;
+  /** The send's own reply policy, overriding the session's (SPEC §10). */
+  ifBusy?: ReplyPolicy;
 }
 
 export interface SentMessage {
@@ -64,6 +71,8 @@ export interface SentMessage {
   replay?: { reply: Message | undefined };
 }
 
+const cancelledEvent = (messageId: string, now: number): PendingEvent => ({ type: 'message.cancelled', at: now, data: { messageId } });
+
 export const hashRequest = (body: unknown): string =>
   createHash('sha256').update(JSON.stringify(body ?? null)).digest('base64url');
 
@@ -73,6 +82,8 @@ export class SessionService {
     private readonly fanout: Fanout,
     private readonly clock: Clock,
     private readonly settings: SessionsSettings,
+    /** The replies under way (SPEC §10), shared with Replies. */
+    private readonly replies: ReplyRegistry = new LocalReplyRegistry(),
   ) {}
 
   now(): number {
@@ -84,7 +95,15 @@ export class SessionService {
     if (!agent) throw agentNotFound(input.agentId);
     const config = resolveTimeoutConfig(this.settings.sessionDefaults, agent.sessionDefaults, input.timeoutConfig);
     const session = createSession(
-      { id: randomUUID(), channelId: randomUUID(), agentId: agent.id, userId: input.userId, metadata: input.metadata, config },
+      {
+        id: randomUUID(),
+        channelId: randomUUID(),
+        agentId: agent.id,
+        userId: input.userId,
+        metadata: input.metadata,
+        config,
+        replyPolicy: input.replyPolicy,
+      },
       this.clock.now(),
     );
     await this.store.insertSession(session, input.tokenHash);
@@ -146,7 +165,19 @@ export class SessionService {
     return this.mutate(id, (session, now) => ({ next: applyTimeoutPatch(session, patch, now), events: [] }));
   }
 
+  /** PATCH of the session: metadata and reply policy; not activity, no event. */
+  updateSettings(id: string, patch: SessionSettingsPatch): Promise<Session> {
+    return this.mutate(id, (session, now) => ({ next: applySettingsPatch(session, patch, now), events: [] }), { settings: true });
+  }
+
+  /**
+   * Stores a user message and records its reply as under way. While earlier replies are still
+   * under way the reply policy decides (SPEC §10): wait behind them, refuse (409, nothing stored
+   * or renewed), or cancel them first. The decision and the record happen under the session's
+   * row, so two sends, or a send and a cancel, never both see the session idle.
+   */
   async sendMessage(sessionId: string, input: SendMessageInput): Promise<SentMessage> {
+    let recorded: Message | undefined;
     const { sent, events } = await this.store.transaction(async (tx) => {
       const now = this.clock.now();
       const session = await this.find(sessionId, tx);
@@ -155,6 +186,13 @@ export class SessionService {
         const replay = await this.replayOf(tx, session, input);
         if (replay) return { sent: replay, events: [] };
       }
+      // Whether the session is busy matters only to a policy other than enqueue: no lookup for
+      // the common case.
+      const policy = effectivePolicy(session.replyPolicy, input.ifBusy);
+      const underWay = policy === 'enqueue' ? [] : await this.replies.pending(session.id);
+      const decision = decideSend(policy, underWay.length > 0);
+      if (decision === 'refuse') throw replyInProgress(session.id, underWay.length);
+      const cancelled = decision === 'cancel-then-store' ? await this.replies.takeAll(session.id) : [];
       const { session: renewed, wasRenewed } = recordActivity(session, now);
       const createdAt = nextMessageTime(renewed, now);
       const next: Session = { ...renewed, lastMessageAt: createdAt };
@@ -181,13 +219,40 @@ export class SessionService {
           createdAt: now,
         });
       }
-      const pending: PendingEvent[] = [{ type: 'message.created', at: now, data: { message: toMessageView(message) } }];
+      const pending: PendingEvent[] = [
+        ...cancelled.map((id) => cancelledEvent(id, now)),
+        { type: 'message.created', at: now, data: { message: toMessageView(message) } },
+      ];
       if (wasRenewed) pending.push(this.sessionEvent('session.renewed', next));
       const events = await tx.saveSession(next, pending, { rearmWarning: rearmsWarning(next, now) });
+      // Last, so that nothing after it can fail the transaction and leave the record behind.
+      await this.replies.add(message);
+      recorded = message;
       return { sent: { message, session: next, wasRenewed } as SentMessage, events };
+    }).catch(async (error: unknown) => {
+      // The commit itself failed: the reply was never under way.
+      if (recorded) await this.replies.remove(recorded);
+      throw error;
     });
     this.fanout.publish(events);
     return sent;
+  }
+
+  /**
+   * Cancels every reply of the session under way, on whichever instance it runs (SPEC §10):
+   * `message.cancelled` for each, which the instance running it acts on. Not activity.
+   */
+  async cancelReplies(id: string): Promise<string[]> {
+    const { cancelled, events } = await this.store.transaction(async (tx) => {
+      const session = await this.find(id, tx);
+      const now = this.clock.now();
+      assertActive(session, now);
+      const cancelled = await this.replies.takeAll(session.id);
+      const events = await tx.appendEvents(session.id, cancelled.map((messageId) => cancelledEvent(messageId, now)));
+      return { cancelled, events };
+    });
+    this.fanout.publish(events);
+    return cancelled;
   }
 
   /** Marks an idempotent request as answered, so that retries get its answer. */
@@ -234,12 +299,13 @@ export class SessionService {
   private async mutate(
     id: string,
     decide: (session: Session, now: number) => { next: Session; events: PendingEvent[] },
+    options: { settings?: boolean } = {},
   ): Promise<Session> {
     const { next, events } = await this.store.transaction(async (tx) => {
       const session = await this.find(id, tx);
       const now = this.clock.now();
       const decision = decide(session, now);
-      const events = await tx.saveSession(decision.next, decision.events, { rearmWarning: rearmsWarning(decision.next, now) });
+      const events = await tx.saveSession(decision.next, decision.events, { rearmWarning: rearmsWarning(decision.next, now), ...options });
       return { next: decision.next, events };
     });
     this.fanout.publish(events);

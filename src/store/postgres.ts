@@ -17,7 +17,16 @@ export function openPostgresStore(
   poolSize = 10,
   keyCache = new ApiKeyCache({ maxAgeMs: KEY_CACHE_MAX_AGE_MS }),
 ): SqlStore {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5000 });
+  // With the database away, a request fails within seconds (503) instead of hanging: connecting
+  // and every statement are bounded, and TCP keep-alive notices a peer that vanished.
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    connectionTimeoutMillis: 3000,
+    statement_timeout: 15_000,
+    query_timeout: 20_000,
+    keepAlive: true,
+  });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });

@@ -30,6 +30,8 @@ export interface SessionsTable {
   expiry_emitted: Generated<number>;
   /** SHA-256 of the session token handed out at create; null for sessions made without one. */
   token_hash: string | null;
+  /** `enqueue`, `reject` or `interrupt` (SPEC §10). */
+  reply_policy: Generated<string>;
 }
 
 export interface MessagesTable {

@@ -14,6 +14,7 @@ import type { LifecycleFlags } from '../domain/schedule.js';
 import { filterTargets, type MetadataFilter } from '../domain/list-filters.js';
 import { foldForSearch } from '../domain/search.js';
 import { warningStartsAt, type Session } from '../domain/session.js';
+import { requireInstant } from '../domain/validation.js';
 import { searchMessageRows } from './search.js';
 import { migrationProvider } from './migrations/index.js';
 import type { GroupCommit } from './group-commit.js';
@@ -49,6 +50,7 @@ const toSession = (row: Selectable<SessionsTable>): Session => ({
     maxDurationMinutes: row.max_duration_minutes,
     warningThresholdMinutes: row.warning_threshold_minutes,
   },
+  replyPolicy: row.reply_policy as Session['replyPolicy'],
   createdAt: Number(row.created_at),
   lastActivity: Number(row.last_activity),
   lastRenewal: Number(row.last_renewal),
@@ -69,7 +71,7 @@ const sessionStateColumns = (s: Session) => ({
   warning_threshold_minutes: s.config.warningThresholdMinutes,
   last_activity: s.lastActivity,
   last_renewal: s.lastRenewal,
-  expires_at: s.expiresAt,
+  expires_at: requireInstant(s.expiresAt, 'expiresAt'),
   renewal_count: s.renewalCount,
   last_message_at: s.lastMessageAt,
   warning_at: warningStartsAt(s),
@@ -129,8 +131,8 @@ const apiKeyColumns = (k: ApiKeyRecord) => ({
   scopes: JSON.stringify(k.scopes),
   key_hash: k.keyHash,
   prefix: k.prefix,
-  created_at: k.createdAt,
-  expires_at: k.expiresAt,
+  created_at: requireInstant(k.createdAt, 'createdAt'),
+  expires_at: k.expiresAt === null ? null : requireInstant(k.expiresAt, 'expiresAt'),
   last_used_at: k.lastUsedAt,
 });
 
@@ -300,6 +302,7 @@ class SqlOps implements StoreOps {
         agent_id: session.agentId,
         user_id: session.userId,
         metadata: JSON.stringify(session.metadata),
+        reply_policy: session.replyPolicy,
         ...sessionStateColumns(session),
       });
   }
@@ -327,7 +330,7 @@ class SqlOps implements StoreOps {
     return session;
   }
 
-  saveSession(session: Session, events: PendingEvent[], options: { rearmWarning?: boolean } = {}): Promise<SessionEvent[]> {
+  saveSession(session: Session, events: PendingEvent[], options: { rearmWarning?: boolean; settings?: boolean } = {}): Promise<SessionEvent[]> {
     this.sessionCache?.invalidate(session.id);
     return this.atomically(async (ops) => {
       // The new state and the sequence numbers of its events in one statement.
@@ -336,6 +339,7 @@ class SqlOps implements StoreOps {
         .set((eb) => ({
           ...sessionStateColumns(session),
           ...(options.rearmWarning ? { warned: 0 } : {}),
+          ...(options.settings ? { metadata: JSON.stringify(session.metadata), reply_policy: session.replyPolicy } : {}),
           event_seq: eb('event_seq', '+', events.length),
         }))
         .where('id', '=', session.id)
@@ -636,6 +640,11 @@ class SqlOps implements StoreOps {
     return stored;
   }
 
+  async lastEventSeq(sessionId: string): Promise<number> {
+    const row = await this.db.selectFrom('sessions').select('event_seq').where('id', '=', sessionId).executeTakeFirst();
+    return Number(row?.event_seq ?? 0);
+  }
+
   async eventsAfter(sessionId: string, afterSeq: number, limit: number): Promise<SessionEvent[]> {
     const rows = await this.db
       .selectFrom('events')
@@ -767,16 +776,31 @@ class SqlOps implements StoreOps {
   }
 }
 
+/** The advisory lock key the migrator holds on PostgreSQL (any constant bigint). */
+const MIGRATION_LOCK = 7_310_517_204_811;
+
 export class SqlStore extends SqlOps implements Store {
   transaction<T>(work: (tx: StoreOps) => Promise<T>): Promise<T> {
     return this.newTransaction(work);
   }
 
   async migrate(): Promise<string[]> {
-    const migrator = new Migrator({ db: this.db, provider: migrationProvider });
-    const { error, results } = await migrator.migrateToLatest();
-    if (error) throw error;
-    return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    const run = async (db: Kysely<Database>) => {
+      const { error, results } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
+      if (error) throw error;
+      return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    };
+    if (this.dialect !== 'postgres') return run(this.db);
+    // Instances starting together: one migrates, the others wait for it on this lock (held by
+    // one connection), then find nothing left to do.
+    return this.db.connection().execute(async (conn) => {
+      await sql`select pg_advisory_lock(${MIGRATION_LOCK})`.execute(conn);
+      try {
+        return await run(conn);
+      } finally {
+        await sql`select pg_advisory_unlock(${MIGRATION_LOCK})`.execute(conn);
+      }
+    });
   }
 
   async ping(): Promise<void> {

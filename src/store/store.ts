@@ -95,12 +95,13 @@ export interface StoreOps {
   getSession(id: string): Promise<Session | undefined>;
   /**
    * Writes a session's new lifecycle state (timeout configuration, activity, renewals, expiry;
-   * its agent, user and metadata are fixed at creation and not written) and stores the events
+   * its agent and user are fixed at creation and not written) and stores the events
    * the change causes, numbered after the
    * session's last event (nothing when the session is gone). `rearmWarning` clears the warned
-   * flag: the change took the session out of its warning window.
+   * flag: the change took the session out of its warning window. `settings` also writes its
+   * metadata and reply policy (PATCH of the session).
    */
-  saveSession(session: Session, events: PendingEvent[], options?: { rearmWarning?: boolean }): Promise<SessionEvent[]>;
+  saveSession(session: Session, events: PendingEvent[], options?: { rearmWarning?: boolean; settings?: boolean }): Promise<SessionEvent[]>;
   getSessionByChannel(channelId: string): Promise<Session | undefined>;
 
   // lifecycle scheduling
@@ -136,6 +137,8 @@ export interface StoreOps {
   /** Gives the events the session's next sequence numbers and stores them. */
   appendEvents(sessionId: string, events: PendingEvent[]): Promise<SessionEvent[]>;
   eventsAfter(sessionId: string, afterSeq: number, limit: number): Promise<SessionEvent[]>;
+  /** The sequence number of the session's newest event (0 when none, or no such session). */
+  lastEventSeq(sessionId: string): Promise<number>;
 
   // idempotency
   getIdempotencyRecord(sessionId: string, key: string): Promise<IdempotencyRecord | undefined>;

@@ -25,6 +25,7 @@ const session = (overrides: Partial<Session> = {}): Session => ({
   userId: 'dddddddd-dddd-4ddd-8ddd-dddddddddddd',
   metadata: {},
   config: { timeoutMinutes: 30, autoRenew: true, maxDurationMinutes: 720, warningThresholdMinutes: 5 },
+  replyPolicy: 'enqueue',
   createdAt: 0,
   lastActivity: 0,
   lastRenewal: 0,

@@ -142,6 +142,7 @@ describe('createSession', () => {
       ...IDS,
       metadata: { plan: 'pro' },
       config: DEFAULTS,
+      replyPolicy: 'enqueue',
       createdAt: T0 + 123,
       lastActivity: T0 + 123,
       lastRenewal: T0 + 123,
@@ -520,6 +521,7 @@ describe('toSessionInfo / toSessionStatus', () => {
       timeRemaining: 30 * MIN - 1000,
       isNearExpiration: false,
       metadata: { plan: 'pro' },
+      replyPolicy: 'enqueue',
     });
   });
 

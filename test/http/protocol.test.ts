@@ -66,8 +66,8 @@ describe('unknown routes and wrong methods', () => {
     for (const [method, path, allow] of [
       ['PUT', BASE, 'GET, HEAD, POST'],
       ['DELETE', BASE, 'GET, HEAD, POST'],
-      ['PUT', `${BASE}/${id}`, 'DELETE, GET, HEAD'],
-      ['POST', `${BASE}/${id}`, 'DELETE, GET, HEAD'],
+      ['PUT', `${BASE}/${id}`, 'DELETE, GET, HEAD, PATCH'],
+      ['POST', `${BASE}/${id}`, 'DELETE, GET, HEAD, PATCH'],
       ['GET', `${BASE}/${id}/renew`, 'POST'],
       ['GET', `${BASE}/${id}/heartbeat`, 'POST'],
       ['POST', `${BASE}/${id}/timeout`, 'PATCH'],

@@ -42,6 +42,8 @@ const CASES: RouteCase[] = [
   { route: `POST ${S}/:sessionId/renew`, path: (t) => `${S}/${t.sessionId}/renew`, ok: 200 },
   { route: `POST ${S}/:sessionId/heartbeat`, path: (t) => `${S}/${t.sessionId}/heartbeat`, ok: 200 },
   { route: `PATCH ${S}/:sessionId/timeout`, path: (t) => `${S}/${t.sessionId}/timeout`, body: {}, ok: 200 },
+  { route: `PATCH ${S}/:sessionId`, path: (t) => `${S}/${t.sessionId}`, body: { replyPolicy: 'reject' }, ok: 200 },
+  { route: `POST ${S}/:sessionId/cancel`, path: (t) => `${S}/${t.sessionId}/cancel`, ok: 200 },
   { route: `GET ${S}/:sessionId/events`, path: (t) => `${S}/${t.sessionId}/events`, ok: 200 },
   { route: `GET ${S}/:sessionId/export`, path: (t) => `${S}/${t.sessionId}/export`, ok: 200 },
   // A session token searches its own session: naming another one is refused.
@@ -57,6 +59,7 @@ const CASES: RouteCase[] = [
   { route: 'DELETE /api/keys/:keyId', path: (t) => `/api/keys/${t.keyId}`, ok: 200 },
   { route: 'GET /metrics', path: () => '/metrics', ok: 200 },
   { route: 'GET /healthz', path: () => '/healthz', ok: 200 },
+  { route: 'GET /readyz', path: () => '/readyz', ok: 200 },
   { route: 'GET /openapi.json', path: () => '/openapi.json', ok: 200 },
   { route: 'GET /docs', path: () => '/docs', ok: 200 },
   { route: 'GET /', path: () => '/', ok: 200 },
@@ -280,10 +283,13 @@ describe('session tokens', () => {
     assert.equal((await call(server, 'GET', `${S}/${sessionId}`, { token })).status, 401);
   });
 
-  test('a token is refused on a malformed or differently spelt session id', async () => {
+  test('a token is refused on a malformed session id; its own id in upper case is still its session', async () => {
     const { sessionId, token } = await newSession();
     assert.equal((await call(server, 'GET', `${S}/not-a-uuid`, { token })).status, 403);
-    assert.equal((await call(server, 'GET', `${S}/${sessionId.toUpperCase()}`, { token })).status, 404);
+    // SPEC §6: ids are compared case-insensitively.
+    const upper = await call(server, 'GET', `${S}/${sessionId.toUpperCase()}`, { token });
+    assert.equal(upper.status, 200);
+    assert.equal(upper.body.sessionId, sessionId);
   });
 });
 

@@ -45,6 +45,7 @@ function sessionInfo(e: Expected) {
     timeRemaining,
     isNearExpiration: timeRemaining > 0 && timeRemaining <= timeoutConfig.warningThresholdMinutes * MINUTE,
     metadata: e.metadata ?? {},
+    replyPolicy: 'enqueue',
   };
 }
 

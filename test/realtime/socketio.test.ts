@@ -1,9 +1,10 @@
 /** Socket.IO on the server's port, driven by the real socket.io-client. */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
-import { io as connect, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { MINUTE } from '../support/clock.js';
 import { ADMIN_KEY, createSession, startServer, type TestServer } from '../support/server.js';
+import { emitAck, openSocket } from '../support/socketio-client.js';
 
 let server: TestServer;
 const sockets: Socket[] = [];
@@ -15,18 +16,7 @@ afterEach(async () => {
   await server.close();
 });
 
-async function open(token: string | undefined = ADMIN_KEY): Promise<Socket> {
-  const socket = connect(server.url, { path: '/socket.io', auth: token === undefined ? {} : { token }, transports: ['websocket'], reconnection: false });
-  sockets.push(socket);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', () => resolve());
-    socket.once('connect_error', reject);
-  });
-  return socket;
-}
-
-const emitAck = (socket: Socket, event: string, payload: unknown) =>
-  new Promise<any>((resolve) => socket.emit(event, payload, resolve));
+const open = (token: string | undefined = ADMIN_KEY): Promise<Socket> => openSocket(server, token, sockets);
 
 /** Collects every event the socket receives, by name. */
 function record(socket: Socket) {
@@ -68,6 +58,8 @@ test('join, then messages, chunks and messageBroadcast arrive under their type n
     roomId: s.channelId,
     createdAt: Date.parse(sent.body.agentResponse.createdAt),
     source: 'agent-sessions',
+    // SPEC §10: every Socket.IO payload carries the event's seq.
+    seq: created[1].seq,
   });
 });
 

@@ -19,6 +19,7 @@ export function makeSession(overrides: Partial<Session> = {}): Session {
     userId: randomUUID(),
     metadata: {},
     config: { ...CONFIG },
+    replyPolicy: 'enqueue',
     createdAt,
     lastActivity: createdAt,
     lastRenewal: createdAt,

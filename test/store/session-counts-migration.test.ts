@@ -37,7 +37,9 @@ test('003 back-fills the session counters from the rows stored before it', async
 
     const store = openSqliteStore(file);
     try {
-      const later = Object.keys(await migrationProvider.getMigrations()).filter((name) => name > '002-auth');
+      // Every migration after the two the old file had, 003 first.
+      const later = Object.keys(await migrationProvider.getMigrations()).sort().filter((name) => name > '002-auth');
+      assert.equal(later[0], '003-session-counts');
       assert.deepEqual(await store.migrate(), later);
       const stats = async (agentId?: string) =>
         (await store.listSessions({ status: 'all', limit: 50, offset: 0, now: T0 + 10 * MIN, retentionMs: 60 * MIN, agentId })).stats;

@@ -1,12 +1,14 @@
 /** /api/agents: create, list, get, change and delete agents. */
 import { Type } from 'typebox';
-import { ANY_KEY } from '../../auth/scopes.js';
-import { toAgentView } from '../../domain/agent.js';
+import type { FastifyRequest } from 'fastify';
+import { ANY_KEY, grants } from '../../auth/scopes.js';
+import { toAgentSummaryView, toAgentView, type Agent as AgentRecord } from '../../domain/agent.js';
 import { validateMetadata } from '../../domain/validation.js';
 import type { Deps } from '../deps.js';
 import { responses } from '../responses.js';
 import {
   Agent,
+  AgentAsSeen,
   agentBody,
   AgentIdParams,
   agentPatchBody,
@@ -18,6 +20,13 @@ import {
 import type { App } from '../server.js';
 
 const tags = ['agents'];
+
+/** SPEC §6: only a key that may manage agents sees their prompts, URLs and variable names. */
+function viewFor(request: FastifyRequest): (agent: AgentRecord) => ReturnType<typeof toAgentView> | ReturnType<typeof toAgentSummaryView> {
+  const principal = request.principal;
+  const manages = principal === null || principal.kind === 'open' || (principal.kind === 'key' && grants(principal.scopes, 'agents:manage'));
+  return manages ? toAgentView : toAgentSummaryView;
+}
 
 export async function agentRoutes(app: App, deps: Deps): Promise<void> {
   const { agents, settings } = deps;
@@ -44,18 +53,31 @@ export async function agentRoutes(app: App, deps: Deps): Promise<void> {
     '/api/agents',
     {
       config: { auth: { scope: ANY_KEY } },
-      schema: { tags, summary: 'List agents', operationId: 'listAgents', response: responses({ 200: Type.Object({ agents: Type.Array(Agent) }) }, []) },
+      schema: {
+        tags,
+        summary: 'List agents',
+        description: 'A key without `agents:manage` sees each agent as an AgentSummary.',
+        operationId: 'listAgents',
+        response: responses({ 200: Type.Object({ agents: Type.Array(AgentAsSeen) }) }, []),
+      },
     },
-    async () => ({ agents: (await agents.list()).map(toAgentView) }),
+    async (request) => ({ agents: (await agents.list()).map(viewFor(request)) }),
   );
 
   app.get<{ Params: AgentIdParams }>(
     '/api/agents/:agentId',
     {
       config: { auth: { scope: ANY_KEY } },
-      schema: { tags, summary: 'Get an agent', operationId: 'getAgent', params: AgentIdParams, response: responses({ 200: Agent }, [404]) },
+      schema: {
+        tags,
+        summary: 'Get an agent',
+        description: 'A key without `agents:manage` sees the agent as an AgentSummary.',
+        operationId: 'getAgent',
+        params: AgentIdParams,
+        response: responses({ 200: AgentAsSeen }, [404]),
+      },
     },
-    async (request) => toAgentView(await agents.get(request.params.agentId)),
+    async (request) => viewFor(request)(await agents.get(request.params.agentId)),
   );
 
   app.patch<{ Params: AgentIdParams; Body: AgentPatchBody }>(

@@ -6,12 +6,14 @@
 import { Type } from 'typebox';
 import { validationError } from '../../domain/errors.js';
 import type { SessionEvent as StoredEvent } from '../../domain/events.js';
-import { OrderedRelay } from '../../realtime/relay.js';
+import { eventsDelivered } from '../../observability/metrics.js';
+import { followSession } from '../../realtime/feed.js';
 import type { Deps } from '../deps.js';
 import { responses } from '../responses.js';
 import { SessionEvent, SessionIdParams } from '../schemas.js';
 import type { App } from '../server.js';
 import { openEventStream } from '../sse.js';
+import { STREAM_RETRY_AFTER_SECONDS } from '../streams.js';
 
 const TERMINAL = new Set(['session.expired', 'session.ended']);
 
@@ -22,7 +24,7 @@ export function parseLastEventId(value: string | undefined): number {
 }
 
 export async function eventRoutes(app: App, deps: Deps): Promise<void> {
-  const { sessions, store, fanout, settings, credentials } = deps;
+  const { sessions, store, fanout, settings, credentials, streams } = deps;
 
   app.get<{ Params: SessionIdParams; Querystring: { lastEventId?: string; token?: string }; Headers: { 'last-event-id'?: string } }>(
     '/api/messaging/sessions/:sessionId/events',
@@ -43,7 +45,7 @@ export async function eventRoutes(app: App, deps: Deps): Promise<void> {
           token: Type.Optional(Type.String({ description: 'A session token or API key, for EventSource' })),
         }),
         response: {
-          ...responses({}, [400, 404, 410]),
+          ...responses({}, [400, 404, 410, 429]),
           200: { description: 'An event stream', content: { 'text/event-stream': { schema: SessionEvent } } },
         },
       },
@@ -51,28 +53,33 @@ export async function eventRoutes(app: App, deps: Deps): Promise<void> {
     async (request, reply) => {
       const after = parseLastEventId(request.headers['last-event-id'] ?? request.query.lastEventId);
       const session = await sessions.findActive(request.params.sessionId);
+      let release: () => void;
+      try {
+        release = await streams.acquire(request.principal);
+      } catch (error) {
+        void reply.header('retry-after', STREAM_RETRY_AFTER_SECONDS);
+        throw error;
+      }
+      // Given back when the response closes, also if the client went away while the place was taken.
+      reply.raw.once('close', release);
+      if (reply.raw.destroyed || request.raw.socket.destroyed) release();
 
-      const stream = openEventStream(reply);
-      const relay = new OrderedRelay(
-        (afterSeq, limit) => store.eventsAfter(session.id, afterSeq, limit),
-        (event: StoredEvent) => {
-          stream.send(event.type, event, event.seq);
-          if (TERMINAL.has(event.type)) setImmediate(() => stream.end());
-        },
-        after,
-      );
-      // Subscribe before reading the backlog, so nothing committed in between is missed.
-      const unsubscribe = fanout.subscribe(session.id, (event) => relay.live(event));
+      const stream = openEventStream(reply, 200, true);
+      const follow = followSession(store, fanout, session.id, after, (event: StoredEvent) => {
+        stream.send(event.type, event, event.seq);
+        eventsDelivered.inc({ transport: 'sse' });
+        if (TERMINAL.has(event.type)) setImmediate(() => stream.end());
+      });
       const heartbeat = setInterval(() => stream.comment('keep-alive'), settings.sseHeartbeatMs);
       heartbeat.unref();
       const unwatch = request.principal ? credentials.watch(request.principal, () => stream.end()) : () => {};
       stream.signal.addEventListener('abort', () => {
-        unsubscribe();
+        follow.close();
         clearInterval(heartbeat);
         unwatch();
       });
       stream.comment('connected');
-      await relay.catchUp().catch((error) => {
+      await follow.ready.catch((error) => {
         request.log.error({ err: error }, 'event stream backlog failed');
         stream.end();
       });

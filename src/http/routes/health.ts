@@ -1,11 +1,16 @@
-/** Health: the sessions health report (503 when the store is unreachable) and liveness. */
+/**
+ * Health: the sessions health report (503 when the store is unreachable), liveness (`/healthz`:
+ * the process answers) and readiness (`/readyz`: the store and Redis answer, migrations are
+ * done, and the instance is not draining), which is what a load balancer routes by.
+ */
 import { Type } from 'typebox';
+import { timedPing } from '../../observability/metrics.js';
 import type { Deps } from '../deps.js';
 import { ErrorEnvelope, SessionsHealth } from '../schemas.js';
 import type { App } from '../server.js';
 
 export async function healthRoutes(app: App, deps: Deps): Promise<void> {
-  const { store, fanout, clock, startedAt } = deps;
+  const { store, fanout, clock, startedAt, lifecycle } = deps;
 
   app.get(
     '/api/messaging/sessions/health',
@@ -26,7 +31,7 @@ export async function healthRoutes(app: App, deps: Deps): Promise<void> {
       const now = clock.now();
       const base = { timestamp: new Date(now).toISOString(), uptime: Math.floor((Date.now() - startedAt) / 1000) };
       try {
-        const [counts] = await Promise.all([store.healthCounts(now), fanout.ping()]);
+        const [counts] = await Promise.all([store.healthCounts(now), timedPing('redis', () => fanout.ping())]);
         return { status: 'healthy' as const, ...counts, ...base };
       } catch (error) {
         request.log.error({ err: error }, 'health check: store or Redis unreachable');
@@ -55,4 +60,44 @@ export async function healthRoutes(app: App, deps: Deps): Promise<void> {
     },
     async () => ({ status: 'ok' as const }),
   );
+
+  app.get(
+    '/readyz',
+    {
+      config: { auth: 'public' },
+      schema: {
+        tags: ['health'],
+        summary: 'Readiness for load balancers',
+        description:
+          '200 when this instance can serve: migrations are done (it listens only after them), the store and ' +
+          'Redis (if configured) answer within 2 s, and it is not shutting down. Otherwise 503 ' +
+          '`SERVICE_UNAVAILABLE`, `details` naming the cause. Public, like `/healthz`.',
+        response: { 200: Type.Object({ status: Type.Literal('ready') }), 503: ErrorEnvelope },
+      },
+    },
+    async (_request, reply) => {
+      const unavailable = (details: string) =>
+        reply.status(503).send({ success: false as const, error: { code: 'SERVICE_UNAVAILABLE', message: 'Not ready', details } });
+      if (lifecycle.stopping || lifecycle.draining) return unavailable('The instance is shutting down');
+      const problems = await Promise.all([
+        within(timedPing('store', () => store.ping()), READY_TIMEOUT_MS).then(() => undefined, () => 'the store is unreachable'),
+        within(timedPing('redis', () => fanout.ping()), READY_TIMEOUT_MS).then(() => undefined, () => 'Redis is unreachable'),
+      ]);
+      const found = problems.filter((p) => p !== undefined);
+      if (found.length > 0) return unavailable(found.join('; '));
+      if (lifecycle.stopping || lifecycle.draining) return unavailable('The instance is shutting down');
+      return { status: 'ready' as const };
+    },
+  );
+}
+
+const READY_TIMEOUT_MS = 2000;
+
+/** Rejects when `work` has not settled within `ms`. */
+function within<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,6 +1,7 @@
 /** /api/keys: create (the key is in this answer and nowhere else, ever), list and revoke. */
 import { Type, type Static } from 'typebox';
 import { forbidden } from '../../auth/authenticator.js';
+import { validationError } from '../../domain/errors.js';
 import { NAME_MAX_LENGTH, toKeyView } from '../../auth/keys.js';
 import { grants, SCOPES } from '../../auth/scopes.js';
 import type { Deps } from '../deps.js';
@@ -58,7 +59,9 @@ export async function keyRoutes(app: App, deps: Deps): Promise<void> {
     },
     async (request, reply) => {
       const { name, scopes } = request.body;
+      // The schema's date-time format already refuses a text that names no instant (a leap second).
       const expiresAt = request.body.expiresAt == null ? null : Date.parse(request.body.expiresAt);
+      if (expiresAt !== null && !Number.isFinite(expiresAt)) throw validationError('expiresAt: must be a date-time that names a real instant');
       const principal = request.principal;
       if (principal?.kind === 'key') {
         const beyond = scopes.filter((s) => !grants(principal.scopes, s));

@@ -1,5 +1,4 @@
 /** Sending messages (three transports, idempotent retries) and reading the history. */
-import type { FastifyReply } from 'fastify';
 import { AgentError } from '../../agents/provider.js';
 import { replyFailureLog } from '../../agents/replies.js';
 import { toMessageView, type Message } from '../../domain/message.js';
@@ -61,12 +60,21 @@ export async function messageRoutes(app: App, deps: Deps): Promise<void> {
         summary: 'Send a message; the agent answers over the chosen transport',
         description:
           'transport `websocket` (default): 201 at once, the reply arrives as events. `http`: waits for the reply ' +
-          '(`agentResponse`, or `agentError` on failure). `sse`: a text/event-stream of `user_message`, `chunk`, `done` or `error`.',
+          '(`agentResponse`, or `agentError` on failure). `sse`: a text/event-stream of `user_message`, `chunk`, `done` or `error`. ' +
+          'While a reply is under way, the session\'s `replyPolicy` (or `ifBusy`) decides: `enqueue` waits, `reject` answers ' +
+          '409 `REPLY_IN_PROGRESS`, `interrupt` cancels the replies under way first. A client that disconnects does not cancel.',
         operationId: 'sendSessionMessage',
         params: SessionIdParams,
         headers: IdempotencyHeaders,
         body: SendMessageBody,
-        response: responses({ 201: SendMessageResponse }, [400, 404, 409, 410, 413, 415]),
+        response: {
+          ...responses({ 201: SendMessageResponse }, [400, 404, 409, 410, 413, 415]),
+          // transport "sse" (legacy mode "stream"): the reply as it is written.
+          200: {
+            description: 'With transport "sse": the exchange as Server-Sent Events (user_message, chunk, done, error)',
+            content: { 'text/event-stream': { schema: { type: 'string' } } },
+          },
+        },
       },
     },
     async (request, reply) => {
@@ -84,6 +92,7 @@ export async function messageRoutes(app: App, deps: Deps): Promise<void> {
         transport,
         idempotencyKey,
         requestHash: hashRequest(body),
+        ifBusy: body.ifBusy,
       });
 
       if (sent.replay) {
@@ -91,7 +100,10 @@ export async function messageRoutes(app: App, deps: Deps): Promise<void> {
         return reply.status(201).send({ ...sentBody(sent), ...(replayed ? { agentResponse: agentResponse(replayed) } : {}) });
       }
       const session = sent.session;
-      const agent = await sessions.agentOf(session);
+      const agent = await sessions.agentOf(session).catch(async (error) => {
+        await replies.forget(sent.message);
+        throw error;
+      });
 
       if (transport === 'websocket') {
         replies.answer(sent.session, agent, sent.message).catch((error) => {
@@ -105,7 +117,8 @@ export async function messageRoutes(app: App, deps: Deps): Promise<void> {
       if (transport === 'http') {
         let outcome: { agentResponse: ReturnType<typeof agentResponse> } | { agentError: ReturnType<typeof agentErrorOf> };
         try {
-          const answer = await replies.answer(sent.session, agent, sent.message, { signal: abortOnClientGone(reply) });
+          // A client that goes away does not cancel (SPEC §10): the reply is stored and emitted.
+          const answer = await replies.answer(sent.session, agent, sent.message);
           outcome = { agentResponse: agentResponse(answer) };
         } catch (error) {
           request.log.warn({ sessionId: session.id, ...replyFailureLog(agent, error) }, 'agent reply failed');
@@ -118,8 +131,8 @@ export async function messageRoutes(app: App, deps: Deps): Promise<void> {
       const stream = openEventStream(reply);
       stream.send('user_message', sentBody(sent));
       try {
+        // Nor does a stream that closes: the reply still runs to the end (SPEC §10).
         const answer = await replies.answer(sent.session, agent, sent.message, {
-          signal: stream.signal,
           onChunk: (chunk, index, messageId) => stream.send('chunk', { messageId, chunk, index }),
         });
         await sessions.completeIdempotentRequest(session.id, idempotencyKey);
@@ -158,13 +171,4 @@ export async function messageRoutes(app: App, deps: Deps): Promise<void> {
       return { messages: page.messages.map(toMessageView), hasMore: page.hasMore, cursors: page.cursors };
     },
   );
-}
-
-/** A signal aborted if the client disconnects before the response is sent. */
-function abortOnClientGone(reply: FastifyReply): AbortSignal {
-  const controller = new AbortController();
-  reply.raw.on('close', () => {
-    if (!reply.raw.writableFinished) controller.abort();
-  });
-  return controller.signal;
 }

@@ -5,7 +5,7 @@
  */
 import { Gauge, Registry } from 'prom-client';
 import { Type } from 'typebox';
-import { registry as processRegistry } from '../../observability/metrics.js';
+import { registry as processRegistry, timedPing } from '../../observability/metrics.js';
 import type { Deps } from '../deps.js';
 import type { App } from '../server.js';
 
@@ -39,7 +39,11 @@ export async function metricsRoutes(app: App, deps: Deps): Promise<void> {
       streams.set(app.eventStreams.size);
       let text = await processRegistry.metrics();
       try {
-        const [counts] = await Promise.all([store.healthCounts(clock.now()), fanout.ping()]);
+        const [counts] = await Promise.all([
+          store.healthCounts(clock.now()),
+          timedPing('redis', () => fanout.ping()),
+          timedPing('store', () => store.ping()),
+        ]);
         active.set(counts.activeSessions);
         expiringSoon.set(counts.expiringSoon);
         backlog.set(counts.invalidSessions);

@@ -46,10 +46,10 @@ export async function sessionRoutes(app: App, deps: Deps): Promise<void> {
       },
     },
     async (request, reply) => {
-      const { agentId, userId, timeoutConfig } = request.body;
+      const { agentId, userId, timeoutConfig, replyPolicy } = request.body;
       const metadata = validateMetadata(request.body.metadata);
       const sessionToken = generateSessionToken();
-      const session = await sessions.create({ agentId, userId, metadata, timeoutConfig, tokenHash: hashSecret(sessionToken) });
+      const session = await sessions.create({ agentId, userId, metadata, timeoutConfig, replyPolicy, tokenHash: hashSecret(sessionToken) });
       deps.owners.remember(session);
       return reply.status(201).send({ ...sessions.info(session), sessionToken });
     },

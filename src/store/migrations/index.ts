@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as initial from './001-initial.js';
 import * as auth from './002-auth.js';
 import * as sessionCounts from './003-session-counts.js';
+import * as replyPolicy from './004-reply-policy.js';
 import * as search from './006-search.js';
 
 /** Migrations in order; compiled in, so nothing is read from disk at start-up. */
@@ -9,6 +10,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '001-initial': initial,
   '002-auth': auth,
   '003-session-counts': sessionCounts,
+  '004-reply-policy': replyPolicy,
   '006-search': search,
 };
 

@@ -23,6 +23,7 @@ const info = (over: Partial<SessionInfo> = {}): SessionInfo => ({
   timeRemaining: 30 * MINUTE,
   isNearExpiration: false,
   metadata: {},
+  replyPolicy: 'enqueue',
   ...over,
 });
 const event = (type: SessionEvent['type'], at: number, data: unknown, seq = 2): SessionEvent => ({ type, sessionId: ID, seq, at: iso(at), data });

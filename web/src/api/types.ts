@@ -7,9 +7,10 @@
 import type { AgentView } from '../../../src/domain/agent.js';
 import type { SessionEvent, SessionEventType } from '../../../src/domain/events.js';
 import type { MessageView } from '../../../src/domain/message.js';
+import type { ReplyPolicy } from '../../../src/domain/reply-policy.js';
 import type { SessionInfo, SessionStatus, TimeoutConfig } from '../../../src/domain/session.js';
 
-export type { MessageView, SessionEvent, SessionEventType, SessionInfo, SessionStatus, TimeoutConfig };
+export type { MessageView, ReplyPolicy, SessionEvent, SessionEventType, SessionInfo, SessionStatus, TimeoutConfig };
 
 /** An agent as `GET /api/agents` lists it; a key without `agents:manage` sees fewer fields. */
 export type AgentSummary = Pick<AgentView, 'id' | 'name' | 'metadata' | 'sessionDefaults'> & {
@@ -77,6 +78,12 @@ export interface EventData {
   'session.ended': SessionInfo;
   'message.created': { message: MessageView };
   'message.chunk': { messageId: string; chunk: string; index: number };
+  'message.cancelled': { messageId: string };
+}
+
+/** `POST …/:id/cancel` (SPEC §10). */
+export interface CancelAnswer {
+  cancelled: string[];
 }
 
 /** `GET /api/messaging/search` (SPEC §12). */

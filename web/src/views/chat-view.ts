@@ -1,11 +1,11 @@
 /**
  * The chat view: one session's status panel (expiry, countdown, renewals, live state), its
  * actions, and its conversation (views/conversation.ts). Sending streams the reply
- * (`transport: "sse"`). The session's events arrive over its event stream.
+ * (`transport: "sse"`); Stop cancels it. The session's events arrive over its event stream.
  */
 import { request, requestJson, sessionPath, type Credential } from '../api/client.js';
 import { ApiError, isAbort } from '../api/errors.js';
-import type { HistoryPage, MessageView, SendMessageResponse, SessionEvent, SessionInfo, SessionStatus } from '../api/types.js';
+import type { CancelAnswer, HistoryPage, MessageView, ReplyPolicy, SendMessageResponse, SessionEvent, SessionInfo, SessionStatus } from '../api/types.js';
 import { SessionEventStream, type StreamState } from '../chat/event-stream.js';
 import { downloadTranscript, type ExportFormat } from '../chat/export.js';
 import { announce, byId, disableControls, isBusy, whileBusy } from '../dom.js';
@@ -19,6 +19,13 @@ import type { AppContext, ChatTarget } from './context.js';
 import { Conversation } from './conversation.js';
 
 const HISTORY_PAGE = 50;
+
+/** The session's reply policy (SPEC §10) in the words of the status panel. */
+const REPLY_POLICY_TEXT: Record<ReplyPolicy, string> = {
+  enqueue: 'enqueue: a new message waits for the reply under way',
+  reject: 'reject: no new message while the agent replies',
+  interrupt: 'interrupt: a new message stops the reply under way',
+};
 
 type Final = 'expired' | 'ended';
 
@@ -50,6 +57,8 @@ export class ChatView {
     sendForm: byId<HTMLFormElement>('send-form'),
     input: byId<HTMLTextAreaElement>('message-input'),
     send: byId<HTMLButtonElement>('send'),
+    stop: byId<HTMLButtonElement>('stop'),
+    replyPolicy: byId('reply-policy'),
     exportFormat: byId<HTMLSelectElement>('export-format'),
     exportButton: byId<HTMLButtonElement>('export-button'),
   };
@@ -92,7 +101,8 @@ export class ChatView {
     ui.final.hidden = true;
     ui.warning.hidden = true;
     ui.sessionId.textContent = target.sessionId;
-    for (const node of [ui.agent, ui.status, ui.expiresAt, ui.countdown, ui.renewals, ui.streamState]) node.textContent = '';
+    for (const node of [ui.agent, ui.status, ui.expiresAt, ui.countdown, ui.renewals, ui.streamState, ui.replyPolicy]) node.textContent = '';
+    this.showStop(false);
     ui.expiresAt.removeAttribute('datetime');
     ui.newSession.hidden = true;
     ui.back.hidden = this.ctx.apiKey() === null;
@@ -187,6 +197,7 @@ export class ChatView {
       ui.expiresAt.title = current.expiresAt;
     }
     if (current.renewalCount !== undefined) ui.renewals.textContent = String(current.renewalCount);
+    if (current.replyPolicy) ui.replyPolicy.textContent = REPLY_POLICY_TEXT[current.replyPolicy] ?? current.replyPolicy;
     if (current.status === 'expired') {
       this.setFinal('expired');
       return true;
@@ -216,7 +227,7 @@ export class ChatView {
 
   private controls(): Array<HTMLButtonElement | HTMLTextAreaElement> {
     const { ui } = this;
-    return [ui.input, ui.send, ui.renew, ui.heartbeat, ui.end, ui.warningRenew, ui.loadOlder];
+    return [ui.input, ui.send, ui.stop, ui.renew, ui.heartbeat, ui.end, ui.warningRenew, ui.loadOlder];
   }
 
   /** The session is over: say so, disable everything that would act on it. */
@@ -278,6 +289,7 @@ export class ChatView {
         if (this.target !== target) return;
         this.ui.input.value = '';
         if ((response.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+          this.showStop(true);
           await readEventStream(response, (frame) => {
             if (this.target !== target) return;
             const data = frameJson(frame) as Record<string, unknown> | undefined;
@@ -294,8 +306,9 @@ export class ChatView {
               this.applyInfo(data.sessionStatus as SessionStatus | undefined);
             } else if (frame.event === 'error') {
               if (replyId) this.conversation.fail(replyId);
-              const text = `Agent error: ${String(data.code ?? 'ERROR')}: ${String(data.message ?? '')}`;
-              this.conversation.notice(text, 'agent-error');
+              const stopped = data.code === 'AGENT_CANCELLED';
+              const text = stopped ? 'The reply was stopped.' : `Agent error: ${String(data.code ?? 'ERROR')}: ${String(data.message ?? '')}`;
+              this.conversation.notice(text, stopped ? 'reply-stopped' : 'agent-error');
               announce(text);
             }
           });
@@ -311,6 +324,28 @@ export class ChatView {
         if (this.target === target) this.failed(error);
       } finally {
         this.sending = false;
+        this.showStop(false);
+      }
+    });
+  }
+
+  /** The Stop button, shown while this tab's reply streams; its focus goes to the message box after. */
+  private showStop(shown: boolean): void {
+    const { ui } = this;
+    if (!shown && document.activeElement === ui.stop) ui.input.focus();
+    ui.stop.hidden = !shown;
+  }
+
+  /** Cancels the session's replies (SPEC §10); the streaming send then ends with AGENT_CANCELLED. */
+  private async stop(): Promise<void> {
+    const target = this.target;
+    if (!target || this.final || isBusy(this.ui.stop)) return;
+    this.ctx.clearError();
+    await whileBusy(this.ui.stop, async () => {
+      try {
+        await requestJson<CancelAnswer>('POST', sessionPath(target.sessionId, '/cancel'), { credential: target.credential });
+      } catch (error) {
+        if (this.target === target) this.failed(error);
       }
     });
   }
@@ -448,6 +483,7 @@ export class ChatView {
         void this.send();
       }
     });
+    ui.stop.addEventListener('click', () => void this.stop());
     ui.renew.addEventListener('click', () => void this.action(ui.renew, 'POST', '/renew'));
     ui.warningRenew.addEventListener('click', () => void this.action(ui.warningRenew, 'POST', '/renew'));
     ui.heartbeat.addEventListener('click', () => void this.action(ui.heartbeat, 'POST', '/heartbeat'));
