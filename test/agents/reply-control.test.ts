@@ -178,11 +178,14 @@ describe('a disconnect is not a cancel', () => {
 
 describe('reply policies with two and three messages in flight', () => {
   test('enqueue (default): every message is stored and answered, one after the other, in order', async () => {
-    fake.behaviour = { kind: 'stream', chunks: ['re: ', 'x'], delayMs: 30 };
+    // The first reply is held until all three messages are stored, however slow the machine.
+    let release!: () => void;
+    fake.behaviour = { kind: 'gated', before: ['re: '], release: new Promise<void>((r) => (release = r)), after: ['x'] };
     const s = await session(model.id);
     const before = fake.requests.length;
     const ids = [];
     for (const content of ['first', 'second', 'third']) ids.push((await send(s.sessionId, { content })).body.id);
+    release();
     await server.app.replies.idle();
     const history = await historyOf(server, s.sessionId);
     assert.deepEqual(history.map((m: any) => [m.content, m.isAgent]), [
