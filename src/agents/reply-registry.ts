@@ -122,7 +122,18 @@ export class RedisReplyRegistry implements ReplyRegistry {
     return this.now() + this.leaseMs;
   }
 
+  /** Lost after having been connected (a first connection still being made is waited for). */
+  private away(): boolean {
+    return ['reconnecting', 'close', 'end'].includes(this.redis.status);
+  }
+
   private async attempt<T>(work: () => Promise<T>, fallback: T): Promise<T> {
+    // With Redis away, a command would wait in ioredis's offline queue for its reconnection
+    // attempts (seconds): a send must not hang on it, so the answer is the fallback at once.
+    if (this.away()) {
+      this.options.onUnavailable?.(new Error(`Redis is ${this.redis.status}`));
+      return fallback;
+    }
     try {
       return await work();
     } catch (error) {
@@ -167,7 +178,7 @@ export class RedisReplyRegistry implements ReplyRegistry {
 
   /** Renews the leases of the replies this instance runs (every third of a lease, and on demand). */
   async renewLeases(): Promise<void> {
-    if (this.owned.size === 0) return;
+    if (this.owned.size === 0 || this.away()) return;
     const batch = this.redis.multi();
     for (const [name, message] of this.owned) {
       const key = this.key(message.sessionId);

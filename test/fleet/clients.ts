@@ -152,7 +152,9 @@ export class RejoiningSocket {
     let firstJoin!: () => void;
     this.joined = new Promise((resolve) => (firstJoin = resolve));
     this.socket.on('connect', () => {
-      this.socket.emit('join', { sessionId }, (answer: { ok?: boolean }) => {
+      // After a reconnect, resume after the last event received (SPEC §10): nothing missed.
+      const lastSeq = this.events.at(-1)?.seq;
+      this.socket.emit('join', lastSeq === undefined ? { sessionId } : { sessionId, lastSeq }, (answer: { ok?: boolean }) => {
         if (answer?.ok) {
           this.connections++;
           firstJoin();
@@ -160,7 +162,8 @@ export class RejoiningSocket {
       });
     });
     this.socket.onAny((name: string, payload: { seq?: number }) => {
-      if (typeof payload?.seq === 'number') {
+      // Session events only; elizaOS's messageBroadcast repeats an agent's message.created.
+      if (typeof payload?.seq === 'number' && name !== 'messageBroadcast') {
         this.events.push({ seq: payload.seq, type: name });
         this.connectionOf.push(this.connections);
       }
