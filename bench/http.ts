@@ -10,7 +10,8 @@
  *   `session.expired` was stored and published (max, p99);
  * - the server's RSS after the routes (10k stored), after the 1M list, and at the end;
  * - webhooks: 1,000 events/s delivered to a local receiver, and the lag (bench/webhooks.ts).
- * Prints a table and writes bench/results/latest.json.
+ * Prints a table and writes bench/results/latest.json. Then bench/search.ts (search, deep list
+ * pages by cursor, export; `--no-search` skips it).
  *
  *   npm run build && npm run bench                  # both stores
  *   npm run bench -- --store sqlite                 # one store
@@ -529,3 +530,5 @@ async function main(): Promise<void> {
 }
 
 await main();
+// Then search, deep list pages and export (bench/search.ts reads the same arguments).
+if (!args.includes('--no-search')) await import('./search.js');

@@ -98,6 +98,9 @@ const SCALED_SUITES = [
   'test/http/streams.security.test.ts',
   'test/http/session-patch.test.ts',
   'test/agents/reply-control.test.ts',
+  'test/http/export.test.ts',
+  'test/http/list.test.ts',
+  'test/http/search.test.ts',
   ...findTests('test/realtime'),
   // Webhooks: the API, deliveries to a real receiver, kill -9 and three instances.
   'test/http/webhooks.test.ts',

@@ -39,6 +39,11 @@ export interface RouteRule {
   sessionToken?: boolean;
   /** The credential may come as `?token=` (EventSource cannot set headers). */
   queryToken?: boolean;
+  /**
+   * A route not on one session (search) that accepts a session token for its own session: the
+   * handler narrows what it answers to that session.
+   */
+  ownSessionOnly?: boolean;
 }
 
 /** `'public'` needs no credentials; a route without any rule is refused to everyone. */
@@ -66,6 +71,8 @@ export const ROUTE_AUTH: Readonly<Record<string, RouteAuth>> = {
   [`PATCH ${S}/:sessionId`]: { scope: 'sessions:manage' },
   [`POST ${S}/:sessionId/cancel`]: { scope: 'sessions:write', sessionToken: true },
   [`GET ${S}/:sessionId/events`]: { scope: 'sessions:read', sessionToken: true, queryToken: true },
+  [`GET ${S}/:sessionId/export`]: { scope: 'sessions:read', sessionToken: true },
+  'GET /api/messaging/search': { scope: 'sessions:read', sessionToken: true, ownSessionOnly: true },
   'POST /api/agents': { scope: 'agents:manage' },
   'GET /api/agents': { scope: ANY_KEY },
   'GET /api/agents/:agentId': { scope: ANY_KEY },

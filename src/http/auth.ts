@@ -83,7 +83,7 @@ function credentialsOf(request: FastifyRequest, allowQuery: boolean): string | u
 function describeRule(rule: RouteRule): string {
   const who =
     rule.scope === ANY_KEY ? 'any valid API key' : `an API key with the scope \`${rule.scope}\``;
-  const token = rule.sessionToken ? ", or this session's token" : '';
+  const token = rule.ownSessionOnly ? ', or a session token (which searches its own session only)' : rule.sessionToken ? ", or this session's token" : '';
   const query = rule.queryToken ? ' The credential may also be given as `?token=`.' : '';
   return `**Requires** ${who}${token}.${query}`;
 }
@@ -148,7 +148,8 @@ export async function installSecurity(app: App, deps: SecurityDeps): Promise<voi
       try {
         if (!rule) throw forbidden('This route is not open to any credentials');
         if (principal.kind === 'session' && rule.sessionToken !== true) throw forbidden('A session token cannot be used here');
-        auth.authorize(principal, rule.scope, (request.params as { sessionId?: string } | undefined)?.sessionId);
+        const ownSession = rule.ownSessionOnly === true && principal.kind === 'session' ? principal.sessionId : undefined;
+        auth.authorize(principal, rule.scope, ownSession ?? (request.params as { sessionId?: string } | undefined)?.sessionId);
       } catch (error) {
         refusal = error;
       }

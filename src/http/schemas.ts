@@ -102,15 +102,27 @@ export const ListSessionsQuery = Type.Object({
   userId: Type.Optional(Uuid()),
   status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('all')], { default: 'active' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 })),
-});
-export type ListSessionsQuery = Static<typeof ListSessionsQuery>;
+  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Rows to skip (default 0); not with `cursor`' })),
+  cursor: Type.Optional(
+    Type.String({ description: "The previous page's `nextCursor`: the page right after it, at the same cost however deep. Not with `offset`." }),
+  ),
+  'metadata.<key>': Type.Optional(
+    Type.String({
+      description:
+        'Stands for any number of `metadata.<key>=<value>` parameters (repeatable, at most 16, all must hold): ' +
+        "the session's top-level metadata `key` (1–64 characters of A–Z a–z 0–9 _ -) has that value: " +
+        'a string as is, a number or a boolean by its JSON text (`metadata.tier=3` matches 3 and "3").',
+    }),
+  ),
+}, { additionalProperties: true });
+export type ListSessionsQuery = Static<typeof ListSessionsQuery> & Record<string, unknown>;
 
 export const SessionList = Type.Object({
   sessions: Type.Array(SessionInfo),
   total: Type.Integer(),
   limit: Type.Integer(),
-  offset: Type.Integer(),
+  offset: Type.Integer({ description: 'As requested; 0 when the page was asked for by `cursor`' }),
+  nextCursor: Nullable(Type.String({ description: 'Pass as `cursor` for the next page; null on the last page' })),
   stats: Type.Object({
     totalSessions: Type.Integer(),
     activeSessions: Type.Integer(),

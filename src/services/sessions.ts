@@ -9,6 +9,7 @@ import { AppError, agentNotFound, sessionNotFound } from '../domain/errors.js';
 import type { PendingEvent, SessionEvent } from '../domain/events.js';
 import { planHistory, shapeHistoryPage, type HistoryPage, type HistoryQuery } from '../domain/history.js';
 import type { JsonObject } from '../domain/json.js';
+import { encodeCursor } from '../domain/keyset.js';
 import { toMessageView, type Attachment, type Message } from '../domain/message.js';
 import { decideSend, effectivePolicy, replyInProgress, type ReplyPolicy } from '../domain/reply-policy.js';
 import { LocalReplyRegistry, type ReplyRegistry } from '../agents/reply-registry.js';
@@ -126,8 +127,16 @@ export class SessionService {
     return session;
   }
 
-  list(query: Omit<SessionListQuery, 'now' | 'retentionMs'>): Promise<SessionList> {
-    return this.store.listSessions({ ...query, now: this.clock.now(), retentionMs: this.settings.retentionMs });
+  /**
+   * A page of the list and the cursor of the next one (null on the last page): one row more than
+   * the page is read, to know whether another page follows.
+   */
+  async list(query: Omit<SessionListQuery, 'now' | 'retentionMs'>): Promise<SessionList & { nextCursor: string | null }> {
+    const list = await this.store.listSessions({ ...query, limit: query.limit + 1, now: this.clock.now(), retentionMs: this.settings.retentionMs });
+    const more = list.sessions.length > query.limit;
+    const sessions = more ? list.sessions.slice(0, query.limit) : list.sessions;
+    const last = sessions[sessions.length - 1];
+    return { ...list, sessions, nextCursor: more && last ? encodeCursor('s', { createdAt: last.createdAt, id: last.id }) : null };
   }
 
   async delete(id: string): Promise<void> {

@@ -44,6 +44,8 @@ export interface MessagesTable {
   metadata: string;
   attachments: string;
   in_reply_to: string | null;
+  /** The content folded for search (domain/search.ts); indexed by trigrams (migration 006). */
+  search_text: string | null;
 }
 
 export interface AgentsTable {

@@ -3,7 +3,7 @@
  * row locking (PostgreSQL locks a session row read inside a transaction; SQLite's single writer
  * already serialises transactions) and to the connection set-up in sqlite.ts / postgres.ts.
  */
-import { Migrator, sql, type Kysely, type Selectable } from 'kysely';
+import { Migrator, sql, type Kysely, type Selectable, type SelectQueryBuilder } from 'kysely';
 import type { Scope } from '../auth/scopes.js';
 import type { Agent, ProviderConfig } from '../domain/agent.js';
 import type { PendingEvent, SessionEvent, SessionEventType } from '../domain/events.js';
@@ -11,8 +11,11 @@ import type { HistoryPlan } from '../domain/history.js';
 import type { JsonObject } from '../domain/json.js';
 import type { Attachment, Message } from '../domain/message.js';
 import type { LifecycleFlags } from '../domain/schedule.js';
+import { filterTargets, type MetadataFilter } from '../domain/list-filters.js';
+import { foldForSearch } from '../domain/search.js';
 import { warningStartsAt, type Session } from '../domain/session.js';
 import { requireInstant } from '../domain/validation.js';
+import { searchMessageRows } from './search.js';
 import { migrationProvider } from './migrations/index.js';
 import type { GroupCommit } from './group-commit.js';
 import type { ApiKeyCache } from './key-cache.js';
@@ -24,6 +27,7 @@ import type {
   ApiKeyRecord,
   HealthCounts,
   IdempotencyRecord,
+  MessageSearchQuery,
   SessionList,
   SessionListQuery,
   Store,
@@ -75,7 +79,7 @@ const sessionStateColumns = (s: Session) => ({
   warning_at: warningStartsAt(s),
 });
 
-const toMessage = (row: Omit<Selectable<MessagesTable>, 'session_id'>, sessionId: string): Message => ({
+const toMessage = (row: Omit<Selectable<MessagesTable>, 'session_id' | 'search_text'>, sessionId: string): Message => ({
   id: row.id,
   sessionId,
   content: row.content,
@@ -193,6 +197,26 @@ const eventsInsert = (stored: SessionEvent[], events: PendingEvent[]) => {
   return sql`insert into events (session_id, seq, type, at, data) values ${sql.join(values)}
     returning session_id, seq, type, at, data`;
 };
+/**
+ * A metadata filter as SQL (the rule is in domain/list-filters.ts): the top-level value is that
+ * string, or that boolean or number when the filter's value is the JSON text of one.
+ */
+function metadataMatches(dialect: Dialect, f: MetadataFilter) {
+  const t = filterTargets(f.value);
+  if (dialect === 'postgres') {
+    const value = sql`(metadata::jsonb -> ${f.key})`;
+    const alternatives = [sql`${value} = to_jsonb(${t.string}::text)`];
+    if (t.boolean !== undefined || t.number !== undefined) alternatives.push(sql`${value} = ${f.value}::jsonb`);
+    return sql<boolean>`(${sql.join(alternatives, sql` or `)})`;
+  }
+  const path = `$."${f.key}"`;
+  const type = sql`json_type(metadata, ${path})`;
+  const value = sql`json_extract(metadata, ${path})`;
+  const alternatives = [sql`(${type} = 'text' and ${value} = ${t.string})`];
+  if (t.boolean !== undefined) alternatives.push(sql`${type} = ${t.boolean ? 'true' : 'false'}`);
+  if (t.number !== undefined) alternatives.push(sql`(${type} in ('integer', 'real') and ${value} = ${t.number})`);
+  return sql<boolean>`(${sql.join(alternatives, sql` or `)})`;
+}
 
 class SqlOps implements StoreOps {
   constructor(
@@ -491,13 +515,23 @@ class SqlOps implements StoreOps {
     let filtered = this.db.selectFrom('sessions').where(expiresAt, '>', q.now - q.retentionMs);
     if (q.agentId) filtered = filtered.where('agent_id', '=', q.agentId);
     if (q.userId) filtered = filtered.where('user_id', '=', q.userId);
+    for (const f of q.metadata ?? []) filtered = filtered.where(metadataMatches(this.dialect, f));
 
     const stats = await this.listStats(q);
     const { totalSessions, activeSessions, expiredSessions } = stats;
 
     if (q.status === 'active') filtered = filtered.where(expiresAt, '>', q.now);
     if (q.status === 'expired') filtered = filtered.where(expiresAt, '<=', q.now);
-    const total = q.status === 'active' ? activeSessions : q.status === 'expired' ? expiredSessions : totalSessions;
+    const total =
+      q.metadata && q.metadata.length > 0
+        ? await this.countMatching(filtered)
+        : q.status === 'active' ? activeSessions : q.status === 'expired' ? expiredSessions : totalSessions;
+    // Keyset paging: right after the previous page's last session, by one seek on the index.
+    if (q.after) {
+      const { createdAt, id } = q.after;
+      // A row-value comparison: both planners turn it into one range on (created_at, id).
+      filtered = filtered.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(createdAt, id)));
+    }
 
     const rows = await filtered
       .selectAll()
@@ -507,6 +541,12 @@ class SqlOps implements StoreOps {
       .offset(q.offset)
       .execute();
     return { sessions: rows.map(toSession), total, stats };
+  }
+
+  /** `total` under metadata filters: the counters know nothing of metadata, so it is counted. */
+  private async countMatching(filtered: SelectQueryBuilder<Database, 'sessions', object>): Promise<number> {
+    const row = await filtered.select((eb) => eb.fn.countAll().as('n')).executeTakeFirst();
+    return count(row?.n);
   }
 
   async healthCounts(now: number): Promise<HealthCounts> {
@@ -540,8 +580,14 @@ class SqlOps implements StoreOps {
         metadata: JSON.stringify(m.metadata),
         attachments: JSON.stringify(m.attachments),
         in_reply_to: m.inReplyTo,
+        search_text: foldForSearch(m.content),
       })
       .execute();
+  }
+
+  async searchMessages(q: MessageSearchQuery): Promise<Message[]> {
+    const rows = await searchMessageRows(this.db, this.dialect, q);
+    return rows.map((row) => toMessage(row, row.session_id));
   }
 
   async getMessage(id: string): Promise<Message | undefined> {

@@ -6,6 +6,8 @@ import type { Scope } from '../auth/scopes.js';
 import type { Agent } from '../domain/agent.js';
 import type { PendingEvent, SessionEvent } from '../domain/events.js';
 import type { HistoryPlan } from '../domain/history.js';
+import type { Keyset } from '../domain/keyset.js';
+import type { MetadataFilter } from '../domain/list-filters.js';
 import type { Message } from '../domain/message.js';
 import type { LifecycleFlags } from '../domain/schedule.js';
 import type { Session } from '../domain/session.js';
@@ -23,6 +25,23 @@ export interface SessionListQuery {
   offset: number;
   now: number;
   /** Sessions past expiry by at least this long are purged, so never listed. */
+  retentionMs: number;
+  /** Top-level metadata values that must all hold (SPEC §12). */
+  metadata?: MetadataFilter[];
+  /** Keyset paging: only sessions after this one in the newest-first order. */
+  after?: Keyset;
+}
+
+export interface MessageSearchQuery {
+  /** Folded words (domain/search.ts), each of which the content must contain. */
+  words: string[];
+  agentId?: string;
+  userId?: string;
+  sessionId?: string;
+  limit: number;
+  /** Only messages after this one in the newest-first order. */
+  after?: Keyset;
+  now: number;
   retentionMs: number;
 }
 
@@ -117,6 +136,8 @@ export interface StoreOps {
   listMessages(sessionId: string, plan: HistoryPlan): Promise<Message[]>;
   /** The newest `count` messages, oldest first: the context an agent replies from. */
   recentMessages(sessionId: string, count: number): Promise<Message[]>;
+  /** Messages containing every word, newest first (`createdAt`, then id), of sessions not purged. */
+  searchMessages(query: MessageSearchQuery): Promise<Message[]>;
 
   // events
   /** Gives the events the session's next sequence numbers and stores them. */

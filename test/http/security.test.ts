@@ -46,6 +46,9 @@ const CASES: RouteCase[] = [
   { route: `PATCH ${S}/:sessionId`, path: (t) => `${S}/${t.sessionId}`, body: { replyPolicy: 'reject' }, ok: 200 },
   { route: `POST ${S}/:sessionId/cancel`, path: (t) => `${S}/${t.sessionId}/cancel`, ok: 200 },
   { route: `GET ${S}/:sessionId/events`, path: (t) => `${S}/${t.sessionId}/events`, ok: 200 },
+  { route: `GET ${S}/:sessionId/export`, path: (t) => `${S}/${t.sessionId}/export`, ok: 200 },
+  // A session token searches its own session: naming another one is refused.
+  { route: 'GET /api/messaging/search', path: (t) => `/api/messaging/search?q=hello&sessionId=${t.sessionId}`, ok: 200 },
   { route: 'POST /api/agents', path: () => '/api/agents', body: { name: 'Probe', provider: { type: 'eliza' } }, ok: 201 },
   { route: 'GET /api/agents', path: () => '/api/agents', ok: 200 },
   { route: 'GET /api/agents/:agentId', path: (t) => `/api/agents/${t.agentId}`, ok: 200 },

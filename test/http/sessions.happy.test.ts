@@ -255,6 +255,7 @@ describe('list', () => {
       total: 3,
       limit: 50,
       offset: 0,
+      nextCursor: null,
       stats: { totalSessions: 4, activeSessions: 3, expiredSessions: 1 },
     });
     assert.deepEqual(await query('?status=active'), await query(''));
@@ -267,6 +268,7 @@ describe('list', () => {
       total: 1,
       limit: 50,
       offset: 0,
+      nextCursor: null,
       stats: { totalSessions: 4, activeSessions: 3, expiredSessions: 1 },
     });
     const [only] = expired.sessions as any[];
@@ -300,6 +302,7 @@ describe('list', () => {
       total: 0,
       limit: 50,
       offset: 0,
+      nextCursor: null,
       stats: { totalSessions: 0, activeSessions: 0, expiredSessions: 0 },
     });
   });
@@ -311,6 +314,7 @@ describe('list', () => {
       total: 4,
       limit: 2,
       offset: 1,
+      nextCursor: Buffer.from(`s.${Date.parse(s2.createdAt)}.${s2.sessionId}`).toString('base64url'),
       stats: { totalSessions: 4, activeSessions: 3, expiredSessions: 1 },
     });
     assert.deepEqual((await query('?status=all&limit=1')).sessions.map((s: any) => s.sessionId), [s4.sessionId]);

@@ -15,6 +15,7 @@ import { ChatView } from './views/chat-view.js';
 import type { AppContext, ChatTarget, ViewName } from './views/context.js';
 import { CredentialsView } from './views/credentials-view.js';
 import { NewSessionView } from './views/new-session-view.js';
+import { SearchPanel } from './views/search-panel.js';
 import { SessionsView } from './views/sessions-view.js';
 
 class App implements AppContext {
@@ -37,6 +38,7 @@ class App implements AppContext {
   private readonly chat = new ChatView(this);
   private readonly sessions = new SessionsView(this);
   private readonly newSession = new NewSessionView(this);
+  private readonly search = new SearchPanel(this);
   private readonly credentials = new CredentialsView(this, () => this.show('sessions', { focus: true }));
   private view: ViewName | null = null;
 
@@ -114,6 +116,7 @@ class App implements AppContext {
     tabStorage.remove('apiKey', 'view');
     this.agents.forget();
     this.sessions.reset();
+    this.search.reset();
     this.newSession.reset();
   }
 

@@ -1,6 +1,9 @@
 /** Session lifecycle routes: create, list, get, delete, renew, heartbeat, timeout. */
 import { Type } from 'typebox';
 import { generateSessionToken, hashSecret } from '../../auth/credentials.js';
+import { AppError } from '../../domain/errors.js';
+import { decodeCursor } from '../../domain/keyset.js';
+import { parseMetadataFilters } from '../../domain/list-filters.js';
 import { validateMetadata } from '../../domain/validation.js';
 import type { Deps } from '../deps.js';
 import { responses } from '../responses.js';
@@ -65,13 +68,19 @@ export async function sessionRoutes(app: App, deps: Deps): Promise<void> {
       },
     },
     async (request) => {
-      const { agentId, userId, status = 'active', limit = 50, offset = 0 } = request.query;
-      const list = await sessions.list({ agentId, userId, status, limit, offset });
+      const { agentId, userId, status = 'active', limit = 50, offset, cursor } = request.query;
+      if (cursor !== undefined && offset !== undefined) {
+        throw new AppError('INVALID_PAGINATION', 'Invalid pagination parameters', 'cursor: not together with offset');
+      }
+      const after = cursor === undefined ? undefined : decodeCursor('s', cursor);
+      const metadata = parseMetadataFilters(request.query);
+      const list = await sessions.list({ agentId, userId, status, limit, offset: offset ?? 0, metadata, after });
       return {
         sessions: list.sessions.map((s) => sessions.info(s)),
         total: list.total,
         limit,
-        offset,
+        offset: offset ?? 0,
+        nextCursor: list.nextCursor,
         stats: list.stats,
       };
     },

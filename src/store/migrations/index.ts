@@ -4,6 +4,7 @@ import * as auth from './002-auth.js';
 import * as sessionCounts from './003-session-counts.js';
 import * as replyPolicy from './004-reply-policy.js';
 import * as webhooks from './005-webhooks.js';
+import * as search from './006-search.js';
 
 /** Migrations in order; compiled in, so nothing is read from disk at start-up. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -12,6 +13,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '003-session-counts': sessionCounts,
   '004-reply-policy': replyPolicy,
   '005-webhooks': webhooks,
+  '006-search': search,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -32,7 +32,6 @@ export const checked = [
   sameShape<Web.SessionStatus, Static<typeof Schemas.SessionStatus>>(true),
   sameShape<Web.SendMessageResponse, Static<typeof Schemas.SendMessageResponse>>(true),
   sameShape<Web.SessionEvent, Static<typeof Schemas.SessionEvent>>(true),
-  // The list: the web app also reads `nextCursor` (SPEC §12) when an answer carries it.
-  sameShape<Omit<Web.SessionList, 'nextCursor'>, Static<typeof Schemas.SessionList>>(true),
+  sameShape<Web.SessionList, Static<typeof Schemas.SessionList>>(true),
   sameShape<Web.ErrorEnvelope, Static<typeof Schemas.ErrorEnvelope>>(true),
 ];

@@ -27,13 +27,13 @@ export interface SessionStats {
   expiredSessions: number;
 }
 
-/** `GET /api/messaging/sessions`. `nextCursor` is the cursor paging of SPEC §12, when served. */
+/** `GET /api/messaging/sessions`. `nextCursor`: the cursor paging of SPEC §12 (null on the last page). */
 export interface SessionList {
   sessions: SessionInfo[];
   total: number;
   limit: number;
   offset: number;
-  nextCursor?: string | null;
+  nextCursor: string | null;
   stats: SessionStats;
 }
 
@@ -85,4 +85,10 @@ export interface EventData {
 /** `POST …/:id/cancel` (SPEC §10). */
 export interface CancelAnswer {
   cancelled: string[];
+}
+
+/** `GET /api/messaging/search` (SPEC §12). */
+export interface SearchResults {
+  results: Array<{ sessionId: string; message: MessageView }>;
+  nextCursor: string | null;
 }

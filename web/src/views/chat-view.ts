@@ -7,6 +7,7 @@ import { request, requestJson, sessionPath, type Credential } from '../api/clien
 import { ApiError, isAbort } from '../api/errors.js';
 import type { CancelAnswer, HistoryPage, MessageView, ReplyPolicy, SendMessageResponse, SessionEvent, SessionInfo, SessionStatus } from '../api/types.js';
 import { SessionEventStream, type StreamState } from '../chat/event-stream.js';
+import { downloadTranscript, type ExportFormat } from '../chat/export.js';
 import { announce, byId, disableControls, isBusy, whileBusy } from '../dom.js';
 import { sessionLink } from '../links.js';
 import { frameJson } from '../sse/parser.js';
@@ -58,6 +59,8 @@ export class ChatView {
     send: byId<HTMLButtonElement>('send'),
     stop: byId<HTMLButtonElement>('stop'),
     replyPolicy: byId('reply-policy'),
+    exportFormat: byId<HTMLSelectElement>('export-format'),
+    exportButton: byId<HTMLButtonElement>('export-button'),
   };
 
   private target: ChatTarget | null = null;
@@ -94,7 +97,7 @@ export class ChatView {
     const { ui } = this;
     const saved = tabStorage.get('lastEventId');
     const lastEventId = saved.startsWith(`${target.sessionId}:`) ? saved.slice(target.sessionId.length + 1) : '';
-    for (const control of this.controls()) control.disabled = false;
+    for (const control of [...this.controls(), ui.exportFormat, ui.exportButton]) control.disabled = false;
     ui.final.hidden = true;
     ui.warning.hidden = true;
     ui.sessionId.textContent = target.sessionId;
@@ -238,7 +241,8 @@ export class ChatView {
     ui.final.textContent =
       kind === 'expired' ? 'This session has expired. It can no longer be used.' : 'This session has ended. It and its messages were deleted.';
     ui.final.hidden = false;
-    disableControls(this.controls(), ui.final);
+    // An expired session can still be exported (until it is purged); an ended one is gone.
+    disableControls(kind === 'ended' ? [...this.controls(), ui.exportFormat, ui.exportButton] : this.controls(), ui.final);
     ui.warning.hidden = true;
     ui.share.hidden = true;
     ui.status.textContent = kind;
@@ -430,6 +434,23 @@ export class ChatView {
     this.ctx.failed(error);
   }
 
+  /** Downloads the transcript in the chosen format; an expired session can still be exported. */
+  private async exportTranscript(): Promise<void> {
+    const target = this.target;
+    const { ui } = this;
+    if (!target || this.final === 'ended' || isBusy(ui.exportButton)) return;
+    this.ctx.clearError();
+    const format = ui.exportFormat.value as ExportFormat;
+    await whileBusy(ui.exportButton, async () => {
+      try {
+        const filename = await downloadTranscript(target.sessionId, format, target.credential);
+        announce(`Exported as ${filename}.`);
+      } catch (error) {
+        if (this.target === target) this.failed(error);
+      }
+    });
+  }
+
   private async action(button: HTMLButtonElement, method: string, suffix: string): Promise<void> {
     const target = this.target;
     if (!target || this.final || isBusy(button)) return;
@@ -471,6 +492,7 @@ export class ChatView {
       if (!confirm(`End session ${this.target.sessionId}? It and its messages are deleted.`)) return;
       void this.action(ui.end, 'DELETE', '');
     });
+    ui.exportButton.addEventListener('click', () => void this.exportTranscript());
     ui.loadOlder.addEventListener('click', () => {
       if (isBusy(ui.loadOlder)) return;
       void whileBusy(ui.loadOlder, () => this.conversation.loadOlder());
