@@ -152,9 +152,10 @@ export class RejoiningSocket {
     let firstJoin!: () => void;
     this.joined = new Promise((resolve) => (firstJoin = resolve));
     this.socket.on('connect', () => {
-      // After a reconnect, resume after the last event received (SPEC §10): nothing missed.
-      const lastSeq = this.events.at(-1)?.seq;
-      this.socket.emit('join', lastSeq === undefined ? { sessionId } : { sessionId, lastSeq }, (answer: { ok?: boolean }) => {
+      // From the session's first event, and after a reconnect from the last one received
+      // (SPEC §10): nothing missed, nothing twice.
+      const lastSeq = this.events.at(-1)?.seq ?? 0;
+      this.socket.emit('join', { sessionId, lastSeq }, (answer: { ok?: boolean }) => {
         if (answer?.ok) {
           this.connections++;
           firstJoin();
