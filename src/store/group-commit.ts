@@ -8,12 +8,18 @@
  * - every caller is answered only after the shared commit, so an answered write is as durable as
  *   before (it survives `kill -9`); if the commit fails, every caller of the batch gets the error.
  * A batch holds at most `maxBatch` transactions; later ones wait for the next.
+ *
+ * The batch holds Kysely's one connection (so Kysely's own queries from elsewhere wait for the
+ * commit) and drives the transaction with prepared statements on the better-sqlite3 connection:
+ * begin, savepoints and commit cost no query building. The work of each transaction gets the
+ * connection as a Kysely instance, and may also run prepared statements on it directly.
  */
-import { sql, type Kysely, type Transaction } from 'kysely';
+import type BetterSqlite3 from 'better-sqlite3';
+import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
 
 interface Pending {
-  work: (trx: Transaction<Database>) => Promise<unknown>;
+  work: (db: Kysely<Database>) => Promise<unknown>;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -22,13 +28,27 @@ export class GroupCommit {
   private queue: Pending[] = [];
   private scheduled = false;
   private running: Promise<void> | undefined;
+  private readonly begin: BetterSqlite3.Statement;
+  private readonly commitStatement: BetterSqlite3.Statement;
+  private readonly savepoint: BetterSqlite3.Statement;
+  private readonly release: BetterSqlite3.Statement;
+  private readonly rollbackTo: BetterSqlite3.Statement;
 
   constructor(
     private readonly db: Kysely<Database>,
+    private readonly connection: BetterSqlite3.Database,
     private readonly maxBatch = 64,
-  ) {}
+  ) {
+    // Takes the write lock at once: another process on the file waits (busy_timeout) rather
+    // than failing in mid-transaction (sqlite.ts).
+    this.begin = connection.prepare('begin immediate');
+    this.commitStatement = connection.prepare('commit');
+    this.savepoint = connection.prepare('savepoint grouped');
+    this.release = connection.prepare('release grouped');
+    this.rollbackTo = connection.prepare('rollback to grouped');
+  }
 
-  run<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+  run<T>(work: (db: Kysely<Database>) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
       if (!this.scheduled) {
@@ -48,34 +68,35 @@ export class GroupCommit {
       setImmediate(() => void this.flush());
     }
     if (batch.length === 0) return;
-    this.running = this.commit(batch);
+    this.running = this.db.connection().execute((conn) => this.commit(conn, batch));
     await this.running;
   }
 
-  private async commit(batch: Pending[]): Promise<void> {
+  private async commit(conn: Kysely<Database>, batch: Pending[]): Promise<void> {
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     try {
-      await this.db.transaction().execute(async (trx) => {
-        if (batch.length === 1) {
-          // Alone: no savepoint needed; a failure rolls the transaction back.
-          outcomes.push({ ok: true, value: await batch[0]!.work(trx) });
-          return;
-        }
+      this.begin.run();
+      if (batch.length === 1) {
+        // Alone: no savepoint needed; a failure rolls the transaction back.
+        outcomes.push({ ok: true, value: await batch[0]!.work(conn) });
+      } else {
         for (const pending of batch) {
-          await sql`savepoint grouped`.execute(trx);
+          this.savepoint.run();
           try {
-            const value = await pending.work(trx);
-            await sql`release grouped`.execute(trx);
+            const value = await pending.work(conn);
+            this.release.run();
             outcomes.push({ ok: true, value });
           } catch (error) {
             // If even this fails, the whole transaction is lost: every caller hears of it.
-            await sql`rollback to grouped`.execute(trx);
-            await sql`release grouped`.execute(trx);
+            this.rollbackTo.run();
+            this.release.run();
             outcomes.push({ ok: false, error });
           }
         }
-      });
+      }
+      this.commitStatement.run();
     } catch (error) {
+      this.rollback();
       if (batch.length === 1 && outcomes.length === 0) return batch[0]!.reject(error);
       for (const pending of batch) pending.reject(error);
       return;
@@ -85,5 +106,13 @@ export class GroupCommit {
       if (outcome.ok) pending.resolve(outcome.value);
       else pending.reject(outcome.error);
     });
+  }
+
+  private rollback(): void {
+    try {
+      if (this.connection.inTransaction) this.connection.exec('rollback');
+    } catch {
+      // SQLite has rolled the transaction back itself.
+    }
   }
 }

@@ -4,6 +4,7 @@ import pg from 'pg';
 import type { Database } from './schema.js';
 import { ApiKeyCache } from './key-cache.js';
 import { SqlStore } from './sql-store.js';
+import { postgresParts } from './postgres/parts.js';
 
 /** How long an instance may use a key it read without reading it again (revocation delay). */
 export const KEY_CACHE_MAX_AGE_MS = 500;
@@ -30,5 +31,10 @@ export function openPostgresStore(
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return new SqlStore(db, 'postgres', undefined, keyCache);
+  return new SqlStore(db, {
+    dialect: 'postgres',
+    keyCache,
+    parts: postgresParts(pool),
+    runTransaction: (work) => db.transaction().execute(work),
+  });
 }

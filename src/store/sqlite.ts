@@ -8,6 +8,8 @@ import { GroupCommit } from './group-commit.js';
 import { ApiKeyCache } from './key-cache.js';
 import { SessionCache } from './session-cache.js';
 import { SqlStore } from './sql-store.js';
+import { sqliteParts } from './sqlite/parts.js';
+import { SqliteStatements } from './sqlite/statements.js';
 
 /**
  * Transactions take the write lock when they begin rather than at their first write, so that
@@ -32,13 +34,14 @@ export function openSqliteStore(path: string): SqlStore {
   connection.pragma('synchronous = NORMAL');
   connection.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new TransactionalSqliteDialect({ database: withPreparedStatements(connection) }) });
-  return new SqlStore(
-    db,
-    'sqlite',
-    new SessionCache(committedElsewhere(connection)),
-    new ApiKeyCache({ changedElsewhere: committedElsewhere(connection) }),
-    new GroupCommit(db),
-  );
+  const groupCommit = new GroupCommit(db, connection);
+  return new SqlStore(db, {
+    dialect: 'sqlite',
+    sessionCache: new SessionCache(committedElsewhere(connection)),
+    keyCache: new ApiKeyCache({ changedElsewhere: committedElsewhere(connection) }),
+    parts: sqliteParts(new SqliteStatements(connection)),
+    runTransaction: (work) => groupCommit.run(work),
+  });
 }
 
 /**

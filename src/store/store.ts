@@ -1,6 +1,8 @@
 /**
- * The one storage interface the rest of the code sees. `SqlStore` implements it over Kysely for
- * SQLite and PostgreSQL; the contract suite in test/store runs the same cases on both.
+ * The one storage interface the rest of the code sees, one interface per record kind composed
+ * into `StoreOps` (what a transaction offers) and `Store`. `SqlStore` implements it for SQLite
+ * and PostgreSQL (sql/ shared, sqlite/ and postgres/ per dialect); the contract suite in
+ * test/store runs the same cases on both.
  */
 import type { Scope } from '../auth/scopes.js';
 import type { Agent } from '../domain/agent.js';
@@ -78,9 +80,8 @@ export interface ApiKeyRecord {
   lastUsedAt: number | null;
 }
 
-/** Operations available both directly and inside a transaction. */
-export interface StoreOps {
-  // agents
+/** Agents (SPEC §9). */
+export interface AgentStore {
   insertAgent(agent: Agent): Promise<void>;
   getAgent(id: string): Promise<Agent | undefined>;
   listAgents(): Promise<Agent[]>;
@@ -88,8 +89,10 @@ export interface StoreOps {
   deleteAgent(id: string): Promise<boolean>;
   countAgents(): Promise<number>;
   activeSessionIdsOfAgent(agentId: string, now: number): Promise<string[]>;
+}
 
-  // sessions
+/** Session rows: their life, the list and its counters. */
+export interface SessionStore {
   /**
    * `tokenHash`: the digest of the session token handed out at create (never the token).
    * `events` (`session.created`) are stored with it as the session's first, numbered from 1.
@@ -109,8 +112,14 @@ export interface StoreOps {
    */
   saveSession(session: Session, events: PendingEvent[], options?: { rearmWarning?: boolean; settings?: boolean }): Promise<SessionEvent[]>;
   getSessionByChannel(channelId: string): Promise<Session | undefined>;
+  /** Deletes the session with its messages, events and idempotency keys. */
+  deleteSession(id: string): Promise<boolean>;
+  listSessions(query: SessionListQuery): Promise<SessionList>;
+  healthCounts(now: number): Promise<HealthCounts>;
+}
 
-  // lifecycle scheduling
+/** The scheduler's view of sessions: warning and expiry flags, what is due. */
+export interface LifecycleStore {
   /** The session with its lifecycle flags; locks the row inside a transaction (PostgreSQL). */
   getLifecycle(id: string): Promise<{ session: Session; flags: LifecycleFlags } | undefined>;
   setLifecycleFlags(id: string, flags: LifecycleFlags): Promise<void>;
@@ -124,12 +133,9 @@ export interface StoreOps {
   dueLifecycleSessions(now: number, limit: number): Promise<string[]>;
   /** The earliest pending warning or expiry moment, if any. */
   nextLifecycleMoment(): Promise<number | undefined>;
-  /** Deletes the session with its messages, events and idempotency keys. */
-  deleteSession(id: string): Promise<boolean>;
-  listSessions(query: SessionListQuery): Promise<SessionList>;
-  healthCounts(now: number): Promise<HealthCounts>;
+}
 
-  // messages
+export interface MessageStore {
   insertMessage(message: Message): Promise<void>;
   getMessage(id: string): Promise<Message | undefined>;
   findReplyTo(messageId: string): Promise<Message | undefined>;
@@ -138,20 +144,25 @@ export interface StoreOps {
   recentMessages(sessionId: string, count: number): Promise<Message[]>;
   /** Messages containing every word, newest first (`createdAt`, then id), of sessions not purged. */
   searchMessages(query: MessageSearchQuery): Promise<Message[]>;
+}
 
-  // events
+/** A session's numbered event log. */
+export interface EventStore {
   /** Gives the events the session's next sequence numbers and stores them. */
   appendEvents(sessionId: string, events: PendingEvent[]): Promise<SessionEvent[]>;
   eventsAfter(sessionId: string, afterSeq: number, limit: number): Promise<SessionEvent[]>;
   /** The sequence number of the session's newest event (0 when none, or no such session). */
   lastEventSeq(sessionId: string): Promise<number>;
+}
 
-  // idempotency
+/** Idempotency-Key records of sends (SPEC §5). */
+export interface IdempotencyStore {
   getIdempotencyRecord(sessionId: string, key: string): Promise<IdempotencyRecord | undefined>;
   insertIdempotencyRecord(record: IdempotencyRecord): Promise<void>;
   completeIdempotencyRecord(sessionId: string, key: string): Promise<void>;
+}
 
-  // api keys
+export interface ApiKeyStore {
   insertApiKey(key: ApiKeyRecord): Promise<void>;
   /** Inserts `key` only while no key at all is stored; true when it did. Safe to race. */
   insertFirstApiKey(key: ApiKeyRecord): Promise<boolean>;
@@ -162,6 +173,10 @@ export interface StoreOps {
   deleteApiKey(id: string): Promise<boolean>;
   touchApiKey(id: string, at: number): Promise<void>;
 }
+
+/** Operations available both directly and inside a transaction: every record kind's. */
+export interface StoreOps
+  extends AgentStore, SessionStore, LifecycleStore, MessageStore, EventStore, IdempotencyStore, ApiKeyStore {}
 
 export interface Store extends StoreOps {
   readonly dialect: 'sqlite' | 'postgres';
