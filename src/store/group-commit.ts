@@ -68,7 +68,13 @@ export class GroupCommit {
       setImmediate(() => void this.flush());
     }
     if (batch.length === 0) return;
-    this.running = this.db.connection().execute((conn) => this.commit(conn, batch));
+    // The connection may be gone (the store closed): every caller hears of it.
+    this.running = this.db
+      .connection()
+      .execute((conn) => this.commit(conn, batch))
+      .catch((error: unknown) => {
+        for (const pending of batch) pending.reject(error);
+      });
     await this.running;
   }
 

@@ -5,7 +5,7 @@ import type { OpsContext } from '../sql/context.js';
 import { SqlEvents } from '../sql/events.js';
 import { eventRows, numbered } from '../sql/rows.js';
 import { outboxInsert } from '../sql-webhooks.js';
-import type { SqliteStatements } from './statements.js';
+import { settled, type SqliteStatements } from './statements.js';
 
 const INSERT = 'insert into events (session_id, seq, type, at, data) values (@session_id, @seq, @type, @at, @data)';
 const RESERVE = 'update sessions set event_seq = event_seq + ? where id = ? returning event_seq, agent_id';
@@ -20,14 +20,18 @@ export class SqliteEvents extends SqlEvents {
 
   override appendEvents(sessionId: string, events: PendingEvent[]): Promise<SessionEvent[]> {
     if (events.length === 0) return Promise.resolve([]);
-    return this.ctx.atomically((ops) => {
+    return this.ctx.atomically((ops) => settled(() => {
       const row = this.statements.get(RESERVE).get(events.length, sessionId) as { event_seq: number; agent_id: string } | undefined;
-      if (!row) return Promise.resolve([]);
+      if (!row) return [];
       return ops.events.insertEvents(sessionId, row.agent_id, Number(row.event_seq) - events.length + 1, events);
-    });
+    }));
   }
 
   override insertEvents(sessionId: string, agentId: string, firstSeq: number, events: PendingEvent[]): Promise<SessionEvent[]> {
+    return settled(() => this.insertNow(sessionId, agentId, firstSeq, events));
+  }
+
+  private insertNow(sessionId: string, agentId: string, firstSeq: number, events: PendingEvent[]): SessionEvent[] {
     const stored = numbered(sessionId, firstSeq, events);
     const insert = this.statements.get(INSERT);
     for (const row of eventRows(stored, events)) insert.run(row);
@@ -38,6 +42,6 @@ export class SqliteEvents extends SqlEvents {
       const compiled = outboxInsert(source, agentId).compile(this.ctx.db);
       this.statements.get(compiled.sql).run(...compiled.parameters);
     }
-    return Promise.resolve(stored);
+    return stored;
   }
 }

@@ -4,7 +4,7 @@ import type { Message } from '../../domain/message.js';
 import type { OpsContext } from '../sql/context.js';
 import { messageRow, SqlMessages } from '../sql/messages.js';
 import { MESSAGE_COLUMNS, toMessage, type MessageRow } from '../sql/rows.js';
-import type { SqliteStatements } from './statements.js';
+import { settled, type SqliteStatements } from './statements.js';
 
 const COLUMNS = MESSAGE_COLUMNS.join(', ');
 /** The keys of `messageRow`. */
@@ -40,8 +40,9 @@ export class SqliteMessages extends SqlMessages {
   override insertMessage(m: Message): Promise<void> {
     // Outside a transaction, through Kysely: a direct write could land in an open batch.
     if (!this.ctx.inTransaction) return super.insertMessage(m);
-    this.statements.get(INSERT).run(messageRow(m));
-    return Promise.resolve();
+    return settled(() => {
+      this.statements.get(INSERT).run(messageRow(m));
+    });
   }
 
   override listMessages(sessionId: string, plan: HistoryPlan): Promise<Message[]> {
@@ -49,14 +50,13 @@ export class SqliteMessages extends SqlMessages {
     const params: Record<string, unknown> = { session: sessionId, limit: plan.fetch };
     if (plan.before !== undefined) params.before = plan.before;
     if (plan.after !== undefined) params.after = plan.after;
-    const rows = this.statements.get(historySql(plan)).all(params) as MessageRow[];
-    return Promise.resolve(rows.map((row) => toMessage(row, sessionId)));
+    return settled(() => (this.statements.get(historySql(plan)).all(params) as MessageRow[]).map((row) => toMessage(row, sessionId)));
   }
 
   override recentMessages(sessionId: string, n: number): Promise<Message[]> {
     if (n <= 0) return Promise.resolve([]);
     if (!this.statements.direct(this.ctx)) return super.recentMessages(sessionId, n);
-    const rows = this.statements.get(`select ${COLUMNS} from messages where session_id = ? order by created_at desc limit ?`).all(sessionId, n) as MessageRow[];
-    return Promise.resolve(rows.map((row) => toMessage(row, sessionId)).reverse());
+    const text = `select ${COLUMNS} from messages where session_id = ? order by created_at desc limit ?`;
+    return settled(() => (this.statements.get(text).all(sessionId, n) as MessageRow[]).map((row) => toMessage(row, sessionId)).reverse());
   }
 }

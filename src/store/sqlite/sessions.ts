@@ -10,7 +10,7 @@ import type { OpsContext } from '../sql/context.js';
 import { counterRows } from '../sql/counters.js';
 import { sessionRow, sessionStateColumns } from '../sql/rows.js';
 import { SqlSessions, type SaveOptions } from '../sql/sessions.js';
-import type { SqliteStatements } from './statements.js';
+import { settled, type SqliteStatements } from './statements.js';
 
 const INSERT_COLUMNS = [
   'id',
@@ -72,23 +72,22 @@ export class SqliteSessions extends SqlSessions {
 
   override readSessionRow(id: string): Promise<Selectable<SessionsTable> | undefined> {
     if (!this.statements.direct(this.ctx)) return super.readSessionRow(id);
-    const row = this.statements.get('select * from sessions where id = ?').get(id) as Selectable<SessionsTable> | undefined;
-    return Promise.resolve(row);
+    return settled(() => this.statements.get('select * from sessions where id = ?').get(id) as Selectable<SessionsTable> | undefined);
   }
 
   override insertSession(session: Session, tokenHash?: string, events: PendingEvent[] = []): Promise<SessionEvent[]> {
     this.ctx.sessionCache?.invalidate(session.id);
-    return this.ctx.atomically((ops) => {
+    return this.ctx.atomically((ops) => settled(() => {
       this.statements.get(INSERT).run(sessionRow(session, tokenHash, events.length));
       const counters = this.statements.get(COUNTERS);
       for (const row of counterRows('sqlite', [{ agentId: session.agentId, sessions: 1, unexpired: 1 }])) counters.run(row);
-      return events.length === 0 ? Promise.resolve([]) : ops.events.insertEvents(session.id, session.agentId, 1, events);
-    });
+      return events.length === 0 ? [] : ops.events.insertEvents(session.id, session.agentId, 1, events);
+    }));
   }
 
   override saveSession(session: Session, events: PendingEvent[], options: SaveOptions = {}): Promise<SessionEvent[]> {
     this.ctx.sessionCache?.invalidate(session.id);
-    return this.ctx.atomically((ops) => {
+    return this.ctx.atomically((ops) => settled(() => {
       const text = saveSql(options);
       const params: Record<string, unknown> = { ...sessionStateColumns(session), id: session.id, added: events.length };
       if (options.settings) {
@@ -96,8 +95,8 @@ export class SqliteSessions extends SqlSessions {
         params.reply_policy = session.replyPolicy;
       }
       const row = this.statements.get(text).get(params) as { event_seq: number } | undefined;
-      if (!row || events.length === 0) return Promise.resolve([]);
+      if (!row || events.length === 0) return [];
       return ops.events.insertEvents(session.id, session.agentId, Number(row.event_seq) - events.length + 1, events);
-    });
+    }));
   }
 }

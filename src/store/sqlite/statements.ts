@@ -33,3 +33,11 @@ export class SqliteStatements {
     return ctx.inTransaction || !this.connection.inTransaction;
   }
 }
+
+/**
+ * Runs synchronous statements as a promise: a statement that throws (a constraint, a closed
+ * connection) rejects it, as Kysely's queries do, instead of throwing at the caller.
+ */
+export async function settled<T>(work: () => T | Promise<T>): Promise<T> {
+  return await work();
+}
