@@ -5,7 +5,7 @@
  * each route's throughput as a share of the bare server's in the same run (heartbeats and
  * messages go to as many sessions as connections, in turn; the reads to one session). Then:
  * - the list (page of 50; no filter, agent filter, status filter) with 10,000 and 1,000,000
- *   sessions stored, seeded in bulk with SQL, measured over HTTP (p99);
+ *   sessions stored, seeded in bulk through the store (`importSessions`), measured over HTTP (p99);
  * - the expiry burst: 100,000 sessions expiring within one minute, and how late each
  *   `session.expired` was stored and published (max, p99);
  * - the server's RSS after the routes (10k stored), after the 1M list, and at the end;
@@ -32,6 +32,11 @@ import autocannon from 'autocannon';
 import BetterSqlite3 from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import type { LifecycleFlags } from '../src/domain/schedule.js';
+import type { Session } from '../src/domain/session.js';
+import { openPostgresStore } from '../src/store/postgres.js';
+import { openSqliteStore } from '../src/store/sqlite.js';
+import type { Store } from '../src/store/store.js';
 import { webhookFigure, type WebhookBenchResult } from './webhooks.js';
 
 const args = process.argv.slice(2);
@@ -157,7 +162,7 @@ async function api(base: string, method: string, path: string, body?: unknown): 
   return response.json();
 }
 
-// ---- bulk seeding, straight into the database ------------------------------------------------
+// ---- bulk seeding, through the store ----------------------------------------------------------
 
 interface Seeder {
   /** Adds `count` sessions created over the last 20 h, 30 min timeout; the expired ones processed. */
@@ -171,53 +176,62 @@ interface Seeder {
 
 const SPAN_MS = 20 * 60 * MIN;
 const TIMEOUT_MS = 30 * MIN;
+/** Sessions built in memory and handed to the store at a time. */
+const SEED_BATCH = 50_000;
 
-/** The per-scope session counters, rebuilt from the rows after a bulk insert (if they exist). */
-const REBUILD_COUNTS = [
-  'delete from session_counts',
-  `insert into session_counts (scope, shard, sessions, unexpired)
-     select '', 0, count(*), coalesce(sum(case when expiry_emitted = 0 then 1 else 0 end), 0) from sessions`,
-  `insert into session_counts (scope, shard, sessions, unexpired)
-     select 'agent:' || agent_id, 0, count(*), coalesce(sum(case when expiry_emitted = 0 then 1 else 0 end), 0) from sessions group by agent_id`,
-];
+function seedSession(agentId: string, createdAt: number): Session {
+  return {
+    id: randomUUID(),
+    channelId: randomUUID(),
+    agentId,
+    userId: randomUUID(),
+    metadata: {},
+    config: { timeoutMinutes: 30, autoRenew: true, maxDurationMinutes: 720, warningThresholdMinutes: 5 },
+    replyPolicy: 'enqueue',
+    createdAt,
+    lastActivity: createdAt,
+    lastRenewal: createdAt,
+    expiresAt: createdAt + TIMEOUT_MS,
+    renewalCount: 0,
+    lastMessageAt: null,
+  };
+}
 
-function sqliteSeeder(path: string): Seeder {
-  const db = new BetterSqlite3(path);
-  db.pragma('busy_timeout = 10000');
-  const insert = db.prepare(`insert into sessions (id, channel_id, agent_id, user_id, metadata, timeout_minutes, auto_renew,
-      max_duration_minutes, warning_threshold_minutes, created_at, last_activity, last_renewal, expires_at, renewal_count,
-      last_message_at, event_seq, warning_at, warned, expiry_emitted, token_hash)
-    values (?, ?, ?, ?, '{}', 30, 1, 720, 5, ?, ?, ?, ?, 0, null, 0, ?, ?, ?, null)`);
-  const hasCounts = () => db.prepare(`select 1 from sqlite_master where name = 'session_counts'`).get() !== undefined;
-  const rebuild = () => {
-    if (hasCounts()) for (const s of REBUILD_COUNTS) db.prepare(s).run();
+/**
+ * Seeds through a second store on the server's database (`Store.importSessions`: bulk inserts
+ * that move the list's counters as the server's own writes do); reads lateness with plain SQL.
+ */
+function storeSeeder(store: Store, lateness: () => Promise<number[]>, afterSeed: () => Promise<void>): Seeder {
+  const importAll = async (count: number, make: (i: number) => { session: Session; flags: LifecycleFlags }) => {
+    await store.migrate();
+    for (let done = 0; done < count; done += SEED_BATCH) {
+      const batch = Array.from({ length: Math.min(SEED_BATCH, count - done) }, (_, j) => make(done + j));
+      await store.importSessions(batch);
+    }
+    await afterSeed();
   };
   return {
-    async seedSessions(count, now) {
-      const batch = 50_000;
-      for (let done = 0; done < count; done += batch) {
-        db.transaction(() => {
-          for (let i = done; i < Math.min(count, done + batch); i++) {
-            const created = now - SPAN_MS + Math.floor((i * SPAN_MS) / count);
-            const expires = created + TIMEOUT_MS;
-            const expired = expires <= now ? 1 : 0;
-            insert.run(randomUUID(), randomUUID(), SEED_AGENTS[i % AGENTS], randomUUID(), created, created, created, expires, expires - 5 * MIN, expired, expired);
-          }
-          if (done + batch >= count) rebuild();
-        })();
-      }
-    },
-    async seedBurst(count, from, spread) {
-      db.transaction(() => {
-        for (let i = 0; i < count; i++) {
-          const expires = from + Math.floor((i * spread) / count);
-          const created = expires - TIMEOUT_MS;
-          insert.run(randomUUID(), randomUUID(), BURST_AGENT, randomUUID(), created, created, created, expires, expires - 5 * MIN, 1, 0);
-        }
-        rebuild();
-      })();
-    },
-    async burstLateness() {
+    seedSessions: (count, now) =>
+      importAll(count, (i) => {
+        const session = seedSession(SEED_AGENTS[i % AGENTS]!, now - SPAN_MS + Math.floor((i * SPAN_MS) / count));
+        const expired = session.expiresAt <= now;
+        return { session, flags: { warned: expired, expiryEmitted: expired } };
+      }),
+    seedBurst: (count, from, spread) =>
+      importAll(count, (i) => ({
+        session: seedSession(BURST_AGENT, from + Math.floor((i * spread) / count) - TIMEOUT_MS),
+        flags: { warned: true, expiryEmitted: false },
+      })),
+    burstLateness: lateness,
+    close: () => store.close(),
+  };
+}
+
+function sqliteSeeder(path: string): Seeder {
+  const db = new BetterSqlite3(path, { readonly: true });
+  return storeSeeder(
+    openSqliteStore(path),
+    async () => {
       const rows = db
         .prepare(`select e.at - s.expires_at as late from events e join sessions s on s.id = e.session_id
                   where s.agent_id = ? and e.type = 'session.expired'`)
@@ -225,66 +239,16 @@ function sqliteSeeder(path: string): Seeder {
         .all(BURST_AGENT) as number[];
       return rows.map(Number);
     },
-    async close() {
-      db.close();
-    },
-  };
+    async () => {},
+  );
 }
 
 function postgresSeeder(url: string): Seeder {
-  const pool = new pg.Pool({ connectionString: url, max: 2 });
-  const hasCounts = async () => (await pool.query(`select to_regclass('session_counts') as t`)).rows[0].t !== null;
-  const rebuild = async () => {
-    if (!(await hasCounts())) return;
-    // Writers of the running server wait meanwhile, so that no count is lost or doubled.
-    const client = await pool.connect();
-    try {
-      await client.query('begin');
-      await client.query('lock table sessions in share mode');
-      await client.query('lock table session_counts in exclusive mode');
-      for (const s of REBUILD_COUNTS) await client.query(s);
-      await client.query('commit');
-    } catch (error) {
-      await client.query('rollback');
-      throw error;
-    } finally {
-      client.release();
-    }
-  };
-  const uuid = `md5(random()::text || clock_timestamp()::text)::uuid::text`;
-  return {
-    async seedSessions(count, now) {
-      const batch = 100_000;
-      for (let done = 0; done < count; done += batch) {
-        const n = Math.min(batch, count - done);
-        await pool.query(
-          `insert into sessions (id, channel_id, agent_id, user_id, metadata, timeout_minutes, auto_renew, max_duration_minutes,
-             warning_threshold_minutes, created_at, last_activity, last_renewal, expires_at, renewal_count, last_message_at,
-             event_seq, warning_at, warned, expiry_emitted, token_hash)
-           select ${uuid}, ${uuid}, ($4::text[])[1 + (i % ${AGENTS})], ${uuid}, '{}', 30, 1, 720, 5, c, c, c, c + ${TIMEOUT_MS}, 0, null, 0,
-             c + ${TIMEOUT_MS - 5 * MIN}, (c + ${TIMEOUT_MS} <= $1)::int, (c + ${TIMEOUT_MS} <= $1)::int, null
-           from (select i, ($1::bigint - ${SPAN_MS} + (i * ${SPAN_MS}::bigint) / $2::bigint) as c
-                 from generate_series($3::bigint, $3::bigint + ${n - 1}) as i) g`,
-          [now, count, done, SEED_AGENTS],
-        );
-      }
-      await rebuild();
-      // What autovacuum does soon after a bulk load anyway, done before measuring.
-      await pool.query('vacuum analyze sessions');
-    },
-    async seedBurst(count, from, spread) {
-      await pool.query(
-        `insert into sessions (id, channel_id, agent_id, user_id, metadata, timeout_minutes, auto_renew, max_duration_minutes,
-           warning_threshold_minutes, created_at, last_activity, last_renewal, expires_at, renewal_count, last_message_at,
-           event_seq, warning_at, warned, expiry_emitted, token_hash)
-         select ${uuid}, ${uuid}, $4, ${uuid}, '{}', 30, 1, 720, 5, e - ${TIMEOUT_MS}, e - ${TIMEOUT_MS}, e - ${TIMEOUT_MS}, e, 0, null, 0,
-           e - ${5 * MIN}, 1, 0, null
-         from (select $1::bigint + (i * $3::bigint) / $2::bigint as e from generate_series(0, $2::bigint - 1) as i) g`,
-        [from, count, spread, BURST_AGENT],
-      );
-      await rebuild();
-    },
-    async burstLateness() {
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  const store = openPostgresStore(url, 2);
+  const seeder = storeSeeder(
+    store,
+    async () => {
       const { rows } = await pool.query(
         `select e.at - s.expires_at as late from events e join sessions s on s.id = e.session_id
          where s.agent_id = $1 and e.type = 'session.expired'`,
@@ -292,7 +256,15 @@ function postgresSeeder(url: string): Seeder {
       );
       return rows.map((r) => Number(r.late));
     },
+    // What autovacuum does soon after a bulk load anyway, done before measuring.
+    async () => {
+      await pool.query('vacuum analyze sessions');
+    },
+  );
+  return {
+    ...seeder,
     async close() {
+      await seeder.close();
       await pool.end();
     },
   };

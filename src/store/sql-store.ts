@@ -9,14 +9,21 @@ import { Migrator, sql, type Kysely } from 'kysely';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
 import type { StoreShared } from './sql/context.js';
+import type { LifecycleFlags } from '../domain/schedule.js';
+import type { Session } from '../domain/session.js';
 import { moveCounters, uncounted } from './sql/counters.js';
 import { SqlOps } from './sql/ops.js';
-import type { Dialect } from './sql/rows.js';
+import { sessionRow, type Dialect } from './sql/rows.js';
 import { SqlDeliveryStore, SqlWebhookStore } from './sql-webhooks.js';
 import type { Store, StoreOps } from './store.js';
 import type { DeliveryStore, WebhookStore } from './webhooks.js';
 
 export type { Dialect } from './sql/rows.js';
+
+/** Rows per insert of a bulk load: 20 columns each, within both databases' parameter limits. */
+const IMPORT_ROWS = 1000;
+/** Inserts per transaction of a bulk load. */
+const IMPORT_INSERTS_PER_TRANSACTION = 20;
 
 /** The advisory lock key the migrator holds on PostgreSQL (any constant bigint). */
 const MIGRATION_LOCK = 7_310_517_204_811;
@@ -96,6 +103,26 @@ export class SqlStore extends SqlOps implements Store {
 
   purgeIdempotencyKeys(cutoff: number): Promise<number> {
     return this.idempotency.purge(cutoff);
+  }
+
+  async importSessions(sessions: Array<{ session: Session; flags: LifecycleFlags }>): Promise<void> {
+    const perTransaction = IMPORT_ROWS * IMPORT_INSERTS_PER_TRANSACTION;
+    for (let start = 0; start < sessions.length; start += perTransaction) {
+      const part = sessions.slice(start, start + perTransaction);
+      for (const { session } of part) this.ctx.sessionCache?.invalidate(session.id);
+      await this.db.transaction().execute(async (trx) => {
+        for (let i = 0; i < part.length; i += IMPORT_ROWS) {
+          const rows = part.slice(i, i + IMPORT_ROWS).map(({ session, flags }) => ({
+            ...sessionRow(session, undefined, 0),
+            warned: flags.warned ? 1 : 0,
+            expiry_emitted: flags.expiryEmitted ? 1 : 0,
+          }));
+          await trx.insertInto('sessions').values(rows).execute();
+        }
+        const changes = part.map(({ session, flags }) => ({ agentId: session.agentId, sessions: 1, unexpired: flags.expiryEmitted ? 0 : 1 }));
+        await moveCounters(trx, this.dialect, changes);
+      });
+    }
   }
 
   async close(): Promise<void> {

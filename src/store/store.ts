@@ -192,5 +192,10 @@ export interface Store extends StoreOps {
   purgeExpired(cutoff: number, batchSize: number): Promise<number>;
   /** Forgets idempotency keys created before `cutoff`. */
   purgeIdempotencyKeys(cutoff: number): Promise<number>;
+  /**
+   * Bulk load (benchmarks, imports): stores sessions with their lifecycle flags and no events,
+   * and moves the counters once per batch, in transactions of a few thousand rows.
+   */
+  importSessions(sessions: Array<{ session: Session; flags: LifecycleFlags }>): Promise<void>;
   close(): Promise<void>;
 }

@@ -489,6 +489,31 @@ for (const backend of backends()) {
       assert.deepEqual(await own.healthCounts(T0), { activeSessions: 8, expiringSoon: 0, invalidSessions: 0 });
     });
 
+    test('importSessions: rows as given, with their flags, counted like sessions created one by one', async () => {
+      const own = await freshStore();
+      const now = T0 + 100 * MIN;
+      const agent = randomUUID();
+      const active = makeSession({ agentId: agent, expiresAt: now + 10 * MIN });
+      const processed = makeSession({ agentId: agent, expiresAt: now - MIN });
+      const backlog = makeSession({ expiresAt: now - 2 * MIN });
+      const many = Array.from({ length: 2500 }, (_, i) => makeSession({ createdAt: T0 - i, expiresAt: now - 3 * MIN }));
+      await own.importSessions([
+        { session: active, flags: { warned: false, expiryEmitted: false } },
+        { session: processed, flags: { warned: true, expiryEmitted: true } },
+        { session: backlog, flags: { warned: false, expiryEmitted: false } },
+        ...many.map((session) => ({ session, flags: { warned: true, expiryEmitted: true } })),
+      ]);
+      assert.deepEqual(await own.getSession(active.id), active);
+      assert.deepEqual(await own.getLifecycle(processed.id), { session: processed, flags: { warned: true, expiryEmitted: true } });
+      assert.equal(await own.lastEventSeq(active.id), 0);
+      assert.deepEqual(await own.healthCounts(now), { activeSessions: 1, expiringSoon: 0, invalidSessions: 1 });
+      const stats = async (agentId?: string) =>
+        (await own.listSessions({ status: 'all', limit: 1, offset: 0, now, retentionMs: 24 * 60 * MIN, agentId })).stats;
+      assert.deepEqual(await stats(), { totalSessions: 2503, activeSessions: 1, expiredSessions: 2502 });
+      assert.deepEqual(await stats(agent), { totalSessions: 2, activeSessions: 1, expiredSessions: 1 });
+      assert.deepEqual(await own.dueLifecycleSessions(now, 10), [backlog.id]);
+    });
+
     // ---- messages --------------------------------------------------------------------------
 
     describe('messages', () => {
