@@ -71,11 +71,20 @@ const FANOUT_CHANNEL = 'agent-sessions:events';
 const BARE_SERVER = `
 const http = require('node:http');
 const body = ${JSON.stringify({
-  sessionId: 'fe8e19cd-e70b-4f80-88cc-6aaf3b86263a', channelId: '428260bf-4dc5-4f90-aacb-1a28ff7a85fb',
-  agentId: ELIZA, userId: USER, status: 'active', createdAt: '2026-11-21T05:28:36.363Z',
-  lastActivity: '2026-11-21T05:28:36.363Z', expiresAt: '2026-11-21T05:58:36.363Z',
+  sessionId: 'fe8e19cd-e70b-4f80-88cc-6aaf3b86263a',
+  channelId: '428260bf-4dc5-4f90-aacb-1a28ff7a85fb',
+  agentId: ELIZA,
+  userId: USER,
+  status: 'active',
+  createdAt: '2026-11-21T05:28:36.363Z',
+  lastActivity: '2026-11-21T05:28:36.363Z',
+  expiresAt: '2026-11-21T05:58:36.363Z',
   timeoutConfig: { timeoutMinutes: 30, autoRenew: true, maxDurationMinutes: 720, warningThresholdMinutes: 5 },
-  renewalCount: 0, timeRemaining: 1800000, isNearExpiration: false, metadata: {}, replyPolicy: 'enqueue',
+  renewalCount: 0,
+  timeRemaining: 1800000,
+  isNearExpiration: false,
+  metadata: {},
+  replyPolicy: 'enqueue',
 })};
 http.createServer((req, res) => {
   req.resume();
@@ -101,7 +110,16 @@ interface StoreResult {
   bare: RouteResult;
   routes: RouteResult[];
   lists: Array<{ stored: number; filter: string; rps: number; p50: number; p99: number; non2xx: number }>;
-  burst: { sessions: number; emitted: number; maxLateMs: number; p99LateMs: number; p50LateMs: number; published?: number; maxPublishLateMs?: number; p99PublishLateMs?: number };
+  burst: {
+    sessions: number;
+    emitted: number;
+    maxLateMs: number;
+    p99LateMs: number;
+    p50LateMs: number;
+    published?: number;
+    maxPublishLateMs?: number;
+    p99PublishLateMs?: number;
+  };
   rssMb: { afterRoutes: number; at10k: number; at1M: number; end: number };
 }
 
@@ -109,7 +127,7 @@ function start(argv: string[], env: Record<string, string>, readyText: string): 
   const child = spawn(process.execPath, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
-    child.stdout!.on('data', (data: Buffer) => {
+    child.stdout.on('data', (data: Buffer) => {
       out += data.toString();
       if (out.includes(readyText)) resolve(child);
     });
@@ -141,7 +159,9 @@ async function load(
     headers: { authorization: `Bearer ${KEY}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     body: body ? JSON.stringify(body) : undefined,
     // Several sessions in turn (as many clients do), rather than every request on one.
-    ...(paths ? { requests: [{ setupRequest: (request: any) => ({ ...request, path: paths[next++ % paths.length] }) }] } : {}),
+    ...(paths
+      ? { requests: [{ setupRequest: (request: autocannon.Request) => ({ ...request, path: paths[next++ % paths.length] }) }] }
+      : {}),
   });
   const r = { route: name, rps: result['2xx'] / seconds, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx };
   if (!options.quiet) {
@@ -152,14 +172,14 @@ async function load(
   return r;
 }
 
-async function api(base: string, method: string, path: string, body?: unknown): Promise<any> {
+async function api(base: string, method: string, path: string, body?: unknown): Promise<{ sessionId: string }> {
   const response = await fetch(`${base}${path}`, {
     method,
     headers: { authorization: `Bearer ${KEY}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     body: body ? JSON.stringify(body) : undefined,
   });
   if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-  return response.json();
+  return (await response.json()) as { sessionId: string };
 }
 
 // ---- bulk seeding, through the store ----------------------------------------------------------
@@ -233,8 +253,10 @@ function sqliteSeeder(path: string): Seeder {
     openSqliteStore(path),
     async () => {
       const rows = db
-        .prepare(`select e.at - s.expires_at as late from events e join sessions s on s.id = e.session_id
-                  where s.agent_id = ? and e.type = 'session.expired'`)
+        .prepare(
+          `select e.at - s.expires_at as late from events e join sessions s on s.id = e.session_id
+                  where s.agent_id = ? and e.type = 'session.expired'`,
+        )
         .pluck()
         .all(BURST_AGENT) as number[];
       return rows.map(Number);
@@ -249,7 +271,7 @@ function postgresSeeder(url: string): Seeder {
   const seeder = storeSeeder(
     store,
     async () => {
-      const { rows } = await pool.query(
+      const { rows } = await pool.query<{ late: string | number }>(
         `select e.at - s.expires_at as late from events e join sessions s on s.id = e.session_id
          where s.agent_id = $1 and e.type = 'session.expired'`,
         [BURST_AGENT],
@@ -268,6 +290,12 @@ function postgresSeeder(url: string): Seeder {
       await pool.end();
     },
   };
+}
+
+/** What the bench reads of an event published on Redis. */
+interface PublishedEvent {
+  type?: string;
+  data?: { agentId?: string; expiresAt?: string };
 }
 
 function percentile(values: number[], p: number): number {
@@ -332,7 +360,9 @@ async function runStore(kind: 'sqlite' | 'postgres'): Promise<StoreResult> {
     }
     const paths = (suffix: string) => spread.map((id) => `/api/messaging/sessions/${id}${suffix}`);
 
-    console.log(`\n${kind === 'sqlite' ? 'embedded (SQLite)' : 'scaled (PostgreSQL + Redis)'}: ${SECONDS} s per route, ${CONNECTIONS} connections`);
+    console.log(
+      `\n${kind === 'sqlite' ? 'embedded (SQLite)' : 'scaled (PostgreSQL + Redis)'}: ${SECONDS} s per route, ${CONNECTIONS} connections`,
+    );
     const bare = await load('bare node:http', 'http://127.0.0.1:3901/', 'GET');
     const routes: RouteResult[] = [
       await load('GET /healthz', `${origin}/healthz`, 'GET'),
@@ -340,7 +370,13 @@ async function runStore(kind: 'sqlite' | 'postgres'): Promise<StoreResult> {
       await load('POST heartbeat', `${base}/${sessionId}/heartbeat`, 'POST', undefined, { paths: paths('/heartbeat') }),
       await load('POST create', base, 'POST', { agentId: ELIZA, userId: USER }),
       await load('GET history (limit 50 of 200)', `${base}/${sessionId}/messages?limit=50`, 'GET'),
-      await load('POST message (ELIZA reply stored)', `${base}/${sessionId}/messages`, 'POST', { content: 'Hello, how are you?' }, { paths: paths('/messages') }),
+      await load(
+        'POST message (ELIZA reply stored)',
+        `${base}/${sessionId}/messages`,
+        'POST',
+        { content: 'Hello, how are you?' },
+        { paths: paths('/messages') },
+      ),
     ];
     for (const r of routes) r.share = r.rps / bare.rps;
     const afterRoutes = rssMb(server);
@@ -381,9 +417,9 @@ async function runStore(kind: 'sqlite' | 'postgres'): Promise<StoreResult> {
       subscriber.on('message', (_c: string, text: string) => {
         const seenAt = Date.now();
         try {
-          const parsed = JSON.parse(text);
+          const parsed = JSON.parse(text) as PublishedEvent | PublishedEvent[];
           for (const event of [parsed].flat()) {
-            if (event?.type === 'session.expired' && event.data?.agentId === BURST_AGENT) {
+            if (event?.type === 'session.expired' && event.data?.agentId === BURST_AGENT && event.data.expiresAt !== undefined) {
               const due = Date.parse(event.data.expiresAt);
               published.push(seenAt - due);
             }
@@ -396,12 +432,14 @@ async function runStore(kind: 'sqlite' | 'postgres'): Promise<StoreResult> {
     const from = Date.now() + BURST_LEAD_MS;
     t = Date.now();
     await seeder.seedBurst(BURST, from, BURST_SPREAD_MS);
-    console.log(`  (seeded ${BURST.toLocaleString('en')} sessions expiring within ${BURST_SPREAD_MS / 1000} s in ${((Date.now() - t) / 1000).toFixed(1)} s)`);
+    console.log(
+      `  (seeded ${BURST.toLocaleString('en')} sessions expiring within ${BURST_SPREAD_MS / 1000} s in ${((Date.now() - t) / 1000).toFixed(1)} s)`,
+    );
     await new Promise((r) => setTimeout(r, Math.max(0, from + BURST_SPREAD_MS + 3000 - Date.now())));
     let late = await seeder.burstLateness();
     // The smoke run checks that the burst gets emitted at all, on however busy a machine: it
     // waits up to 30 s more for the stragglers (their lateness is reported as measured).
-    for (const until = Date.now() + 30_000; SMOKE && late.length < BURST && Date.now() < until; ) {
+    for (const until = Date.now() + 30_000; SMOKE && late.length < BURST && Date.now() < until;) {
       await new Promise((r) => setTimeout(r, 500));
       late = await seeder.burstLateness();
     }
@@ -421,7 +459,9 @@ async function runStore(kind: 'sqlite' | 'postgres'): Promise<StoreResult> {
         (kind === 'postgres' ? `; published ${burst.published}, p99 ${burst.p99PublishLateMs} ms, max ${burst.maxPublishLateMs} ms` : ''),
     );
     const end = rssMb(server);
-    console.log(`  server RSS: ${afterRoutes} MB after the routes, ${at10k} MB at ${SMALL.toLocaleString('en')} stored, ${at1M} MB at ${LARGE.toLocaleString('en')}, ${end} MB at the end`);
+    console.log(
+      `  server RSS: ${afterRoutes} MB after the routes, ${at10k} MB at ${SMALL.toLocaleString('en')} stored, ${at1M} MB at ${LARGE.toLocaleString('en')}, ${end} MB at the end`,
+    );
     return { store: kind, bare, routes, lists, burst, rssMb: { afterRoutes, at10k, at1M, end } };
   } finally {
     await seeder?.close().catch(() => {});
@@ -445,7 +485,9 @@ async function webhookFigures(): Promise<Array<{ store: string } & WebhookBenchR
 }
 
 const webhooksMissing = (figures: Array<{ store: string } & WebhookBenchResult>) =>
-  figures.filter((f) => f.delivered !== f.stored || f.duplicates > 0).map((f) => `${f.store}: webhooks ${f.delivered}/${f.stored} delivered, ${f.duplicates} duplicates`);
+  figures
+    .filter((f) => f.delivered !== f.stored || f.duplicates > 0)
+    .map((f) => `${f.store}: webhooks ${f.delivered}/${f.stored} delivered, ${f.duplicates} duplicates`);
 
 async function main(): Promise<void> {
   if (WEBHOOKS_ONLY) {
@@ -469,18 +511,28 @@ async function main(): Promise<void> {
   console.log(`| bare node:http | ${results.map((r) => `${r.bare.rps.toFixed(0)} | 100 %`).join(' | ')} |`);
   for (let i = 0; i < results[0]!.routes.length; i++) {
     const name = results[0]!.routes[i]!.route;
-    console.log(`| ${name} | ${results.map((r) => `${r.routes[i]!.rps.toFixed(0)} | ${((r.routes[i]!.share ?? 0) * 100).toFixed(1)} %`).join(' | ')} |`);
+    console.log(
+      `| ${name} | ${results.map((r) => `${r.routes[i]!.rps.toFixed(0)} | ${((r.routes[i]!.share ?? 0) * 100).toFixed(1)} %`).join(' | ')} |`,
+    );
   }
   for (let i = 0; i < results[0]!.lists.length; i++) {
     const l = results[0]!.lists[i]!;
-    console.log(`| GET list, ${l.stored.toLocaleString('en')} stored, ${l.filter} | ${results.map((r) => `${r.lists[i]!.rps.toFixed(0)} | p50 ${r.lists[i]!.p50} / p99 ${r.lists[i]!.p99} ms`).join(' | ')} |`);
+    console.log(
+      `| GET list, ${l.stored.toLocaleString('en')} stored, ${l.filter} | ${results.map((r) => `${r.lists[i]!.rps.toFixed(0)} | p50 ${r.lists[i]!.p50} / p99 ${r.lists[i]!.p99} ms`).join(' | ')} |`,
+    );
   }
-  console.log(`| expiry burst (${BURST.toLocaleString('en')}), late p99 / max | ${results.map((r) => `${r.burst.emitted} | ${r.burst.p99LateMs} / ${r.burst.maxLateMs} ms`).join(' | ')} |`);
-  console.log(`| RSS at ${SMALL.toLocaleString('en')} / ${LARGE.toLocaleString('en')} / end | ${results.map((r) => `${r.rssMb.at10k} / ${r.rssMb.at1M} / ${r.rssMb.end} MB | `).join(' | ')} |`);
+  console.log(
+    `| expiry burst (${BURST.toLocaleString('en')}), late p99 / max | ${results.map((r) => `${r.burst.emitted} | ${r.burst.p99LateMs} / ${r.burst.maxLateMs} ms`).join(' | ')} |`,
+  );
+  console.log(
+    `| RSS at ${SMALL.toLocaleString('en')} / ${LARGE.toLocaleString('en')} / end | ${results.map((r) => `${r.rssMb.at10k} / ${r.rssMb.at1M} / ${r.rssMb.end} MB | `).join(' | ')} |`,
+  );
 
   const webhooks = await webhookFigures();
 
-  const failed = results.flatMap((r) => [...r.routes, ...r.lists].filter((x) => x.rps === 0 || x.non2xx > 0).map((x) => `${r.store}: ${'route' in x ? x.route : x.filter}`));
+  const failed = results.flatMap((r) =>
+    [...r.routes, ...r.lists].filter((x) => x.rps === 0 || x.non2xx > 0).map((x) => `${r.store}: ${'route' in x ? x.route : x.filter}`),
+  );
   const missing = [
     ...results.filter((r) => r.burst.emitted !== BURST).map((r) => `${r.store}: expiry burst ${r.burst.emitted}/${BURST}`),
     ...webhooksMissing(webhooks),
@@ -494,7 +546,10 @@ async function main(): Promise<void> {
     webhooks,
   };
   mkdirSync('bench/results', { recursive: true });
-  writeFileSync(SMOKE ? join(tmpdir(), 'agent-sessions-bench-smoke.json') : 'bench/results/latest.json', JSON.stringify(output, null, 2) + '\n');
+  writeFileSync(
+    SMOKE ? join(tmpdir(), 'agent-sessions-bench-smoke.json') : 'bench/results/latest.json',
+    JSON.stringify(output, null, 2) + '\n',
+  );
   if (failed.length > 0 || missing.length > 0) {
     console.error(`\nFAILED: ${[...failed, ...missing].join('; ')}`);
     process.exitCode = 1;

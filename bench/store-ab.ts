@@ -97,7 +97,12 @@ interface Arm {
 const SESSIONS = '/api/messaging/sessions';
 const ROUTES: Route[] = [
   { name: 'GET session', method: 'GET', path: (a) => `${SESSIONS}/${a.session}` },
-  { name: 'POST heartbeat', method: 'POST', path: (a) => `${SESSIONS}/${a.session}/heartbeat`, paths: (a) => a.spread.map((id) => `${SESSIONS}/${id}/heartbeat`) },
+  {
+    name: 'POST heartbeat',
+    method: 'POST',
+    path: (a) => `${SESSIONS}/${a.session}/heartbeat`,
+    paths: (a) => a.spread.map((id) => `${SESSIONS}/${id}/heartbeat`),
+  },
   { name: 'POST create', method: 'POST', path: () => SESSIONS, body: { agentId: ELIZA, userId: USER } },
   { name: 'GET history (50 of 200)', method: 'GET', path: (a) => `${SESSIONS}/${a.session}/messages?limit=50` },
   {
@@ -120,13 +125,17 @@ async function load(arm: Arm, route: Route): Promise<void> {
     duration: SECONDS,
     headers: { authorization: `Bearer ${KEY}`, ...(route.body ? { 'content-type': 'application/json' } : {}) },
     body: route.body ? JSON.stringify(route.body) : undefined,
-    ...(paths ? { requests: [{ setupRequest: (request: autocannon.Request) => ({ ...request, path: paths[next++ % paths.length] }) }] } : {}),
+    ...(paths
+      ? { requests: [{ setupRequest: (request: autocannon.Request) => ({ ...request, path: paths[next++ % paths.length] }) }] }
+      : {}),
   });
   const ok = result['2xx'];
   const cpuUs = ok > 0 ? ((cpuSeconds(arm.pid) - before) * 1e6) / ok : Number.NaN;
   (arm.cpu[route.name] ??= []).push(cpuUs);
   (arm.rps[route.name] ??= []).push(ok / SECONDS);
-  console.log(`  ${arm.name}  ${route.name.padEnd(28)} ${(ok / SECONDS).toFixed(0).padStart(7)} req/s ${cpuUs.toFixed(0).padStart(6)} µs CPU/request  non-2xx ${result.non2xx}`);
+  console.log(
+    `  ${arm.name}  ${route.name.padEnd(28)} ${(ok / SECONDS).toFixed(0).padStart(7)} req/s ${cpuUs.toFixed(0).padStart(6)} µs CPU/request  non-2xx ${result.non2xx}`,
+  );
 }
 
 const median = (values: number[]) => {
@@ -158,7 +167,8 @@ async function main(): Promise<void> {
       const child = await start(TREES[name], port, database);
       children.push(child);
       const base = `http://127.0.0.1:${port}${SESSIONS}`;
-      const create = async () => (await api(base, 'POST', '', { agentId: ELIZA, userId: USER, timeoutConfig: { maxDurationMinutes: 4320 } })).sessionId as string;
+      const create = async () =>
+        (await api(base, 'POST', '', { agentId: ELIZA, userId: USER, timeoutConfig: { maxDurationMinutes: 4320 } })).sessionId as string;
       const session = await create();
       for (let m = 0; m < 100; m++) await api(base, 'POST', `/${session}/messages`, { content: `warm-up ${m}`, transport: 'http' });
       const spread: string[] = [];
@@ -176,7 +186,9 @@ async function main(): Promise<void> {
     for (const route of ROUTES) {
       const [o, n] = arms.map((a) => median(a.cpu[route.name]!));
       const [or, nr] = arms.map((a) => median(a.rps[route.name]!));
-      console.log(`| ${route.name} | ${o!.toFixed(0)} | ${n!.toFixed(0)} | ${((n! / o!) * 100).toFixed(0)} % | ${or!.toFixed(0)} | ${nr!.toFixed(0)} |`);
+      console.log(
+        `| ${route.name} | ${o!.toFixed(0)} | ${n!.toFixed(0)} | ${((n! / o!) * 100).toFixed(0)} % | ${or!.toFixed(0)} | ${nr!.toFixed(0)} |`,
+      );
     }
     console.log(`load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
   } finally {

@@ -13,11 +13,7 @@ export const KEY_CACHE_MAX_AGE_MS = 500;
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value, 10));
 pg.types.setTypeParser(pg.types.builtins.NUMERIC, (value) => Number(value));
 
-export function openPostgresStore(
-  url: string,
-  poolSize = 10,
-  keyCache = new ApiKeyCache({ maxAgeMs: KEY_CACHE_MAX_AGE_MS }),
-): SqlStore {
+export function openPostgresStore(url: string, poolSize = 10, keyCache = new ApiKeyCache({ maxAgeMs: KEY_CACHE_MAX_AGE_MS })): SqlStore {
   // With the database away, a request fails within seconds (503) instead of hanging: connecting
   // and every statement are bounded, and TCP keep-alive notices a peer that vanished.
   const pool = new pg.Pool({

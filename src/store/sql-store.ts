@@ -49,7 +49,7 @@ export class SqlStore extends SqlOps implements Store {
   async migrate(): Promise<string[]> {
     const run = async (db: Kysely<Database>) => {
       const { error, results } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
-      if (error) throw error;
+      if (error) throw error instanceof Error ? error : new Error('A migration failed', { cause: error });
       return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
     };
     if (this.dialect !== 'postgres') return run(this.db);
@@ -119,7 +119,11 @@ export class SqlStore extends SqlOps implements Store {
           }));
           await trx.insertInto('sessions').values(rows).execute();
         }
-        const changes = part.map(({ session, flags }) => ({ agentId: session.agentId, sessions: 1, unexpired: flags.expiryEmitted ? 0 : 1 }));
+        const changes = part.map(({ session, flags }) => ({
+          agentId: session.agentId,
+          sessions: 1,
+          unexpired: flags.expiryEmitted ? 0 : 1,
+        }));
         await moveCounters(trx, this.dialect, changes);
       });
     }

@@ -175,8 +175,7 @@ export interface ApiKeyStore {
 }
 
 /** Operations available both directly and inside a transaction: every record kind's. */
-export interface StoreOps
-  extends AgentStore, SessionStore, LifecycleStore, MessageStore, EventStore, IdempotencyStore, ApiKeyStore {}
+export interface StoreOps extends AgentStore, SessionStore, LifecycleStore, MessageStore, EventStore, IdempotencyStore, ApiKeyStore {}
 
 export interface Store extends StoreOps {
   readonly dialect: 'sqlite' | 'postgres';

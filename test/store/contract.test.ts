@@ -122,7 +122,14 @@ for (const backend of backends()) {
       const openai = makeAgent({
         name: 'Assistant ✨',
         system: 'Be brief.\nUse "quotes" and émojis 😀',
-        provider: { type: 'openai', baseUrl: 'https://api.example.com/v1', model: 'gpt-x', apiKeyEnv: 'KEY', temperature: 0.2, maxTokens: 500 },
+        provider: {
+          type: 'openai',
+          baseUrl: 'https://api.example.com/v1',
+          model: 'gpt-x',
+          apiKeyEnv: 'KEY',
+          temperature: 0.2,
+          maxTokens: 500,
+        },
         sessionDefaults: { timeoutMinutes: 60, autoRenew: false },
         metadata: { team: 'support', tags: ['a', 'b'], nested: { level: 2, ok: true, none: null } },
         createdAt: T0 + 1,
@@ -195,8 +202,8 @@ for (const backend of backends()) {
       await store.insertSession(session);
       const read = await store.getSession(session.id);
       assert.deepEqual(read, session);
-      assert.equal(typeof read!.createdAt, 'number');
-      assert.equal(typeof read!.config.autoRenew, 'boolean');
+      assert.equal(typeof read?.createdAt, 'number');
+      assert.equal(typeof read?.config.autoRenew, 'boolean');
 
       const plain = makeSession();
       await store.insertSession(plain);
@@ -333,13 +340,10 @@ for (const backend of backends()) {
       test('limit and offset page through; total stays the full count', async () => {
         const page = (offset: number) => store.listSessions(query({ agentId: agentA, status: 'all', limit: 2, offset }));
         const pages = await Promise.all([0, 2, 4, 5, 50].map(page));
-        assert.deepEqual(pages.map((p) => ids(p.sessions)), [
-          ids([s6, s4]),
-          ids([s3, s2]),
-          ids([s1]),
-          [],
-          [],
-        ]);
+        assert.deepEqual(
+          pages.map((p) => ids(p.sessions)),
+          [ids([s6, s4]), ids([s3, s2]), ids([s1]), [], []],
+        );
         for (const p of pages) {
           assert.equal(p.total, 5);
           assert.deepEqual(p.stats, { totalSessions: 5, activeSessions: 3, expiredSessions: 2 });
@@ -357,7 +361,12 @@ for (const backend of backends()) {
       test('the same createdAt: ordered by id, newest-first order stays total across pages', async () => {
         const agentId = randomUUID();
         const tied = ['aaaaaaaa', 'cccccccc', 'bbbbbbbb'].map((prefix) =>
-          makeSession({ id: `${prefix}-0000-4000-8000-${randomUUID().slice(-12)}`, agentId, createdAt: T0 + 5 * MIN, expiresAt: now + MIN }),
+          makeSession({
+            id: `${prefix}-0000-4000-8000-${randomUUID().slice(-12)}`,
+            agentId,
+            createdAt: T0 + 5 * MIN,
+            expiresAt: now + MIN,
+          }),
         );
         const newer = makeSession({ agentId, createdAt: T0 + 6 * MIN, expiresAt: now + MIN });
         for (const s of [...tied, newer]) await store.insertSession(s);
@@ -453,16 +462,25 @@ for (const backend of backends()) {
       const warned = { warned: true, expiryEmitted: false };
       const done = { warned: true, expiryEmitted: true };
       const w = await own.emitLifecycle(s.id, [pending('session.warning', T0 + 25 * MIN)], none, warned);
-      assert.deepEqual(w.map((e) => [e.type, e.seq]), [['session.warning', 2]]);
+      assert.deepEqual(
+        w.map((e) => [e.type, e.seq]),
+        [['session.warning', 2]],
+      );
       assert.deepEqual((await own.getLifecycle(s.id))?.flags, warned);
       assert.equal(await active(T0 + 30 * MIN), 0);
 
       const x = await own.emitLifecycle(s.id, [pending('session.expired', T0 + 30 * MIN)], warned, done);
-      assert.deepEqual(x.map((e) => [e.type, e.seq]), [['session.expired', 3]]);
+      assert.deepEqual(
+        x.map((e) => [e.type, e.seq]),
+        [['session.expired', 3]],
+      );
       assert.deepEqual((await own.getLifecycle(s.id))?.flags, done);
       assert.equal(await active(T0 + 30 * MIN), 0, 'counted as processed');
       assert.equal(await active(T0), 1, 'still active before its expiry');
-      assert.deepEqual((await own.eventsAfter(s.id, 0, 10)).map((e) => e.seq), [1, 2, 3]);
+      assert.deepEqual(
+        (await own.eventsAfter(s.id, 0, 10)).map((e) => e.seq),
+        [1, 2, 3],
+      );
       assert.deepEqual(await own.emitLifecycle(randomUUID(), [pending('session.expired', T0)], none, done), []);
     });
 
@@ -645,7 +663,13 @@ for (const backend of backends()) {
       ]);
       assert.deepEqual(first, [
         { type: 'session.renewed', sessionId: a.id, seq: 1, at: '2026-01-01T00:00:00.001Z', data: { sessionId: a.id } },
-        { type: 'message.created', sessionId: a.id, seq: 2, at: '2026-01-01T00:00:00.002Z', data: { message: { id: 'm1', content: 'hi 😀' } } },
+        {
+          type: 'message.created',
+          sessionId: a.id,
+          seq: 2,
+          at: '2026-01-01T00:00:00.002Z',
+          data: { message: { id: 'm1', content: 'hi 😀' } },
+        },
       ]);
       assert.deepEqual(await store.appendEvents(a.id, []), [], 'nothing to append: no number used');
       const second = await store.appendEvents(a.id, [pending('message.chunk', YEAR_2100, { messageId: 'm2', chunk: 'x', index: 0 })]);
@@ -653,7 +677,13 @@ for (const backend of backends()) {
         { type: 'message.chunk', sessionId: a.id, seq: 3, at: '2100-01-01T00:00:00.123Z', data: { messageId: 'm2', chunk: 'x', index: 0 } },
       ]);
       const onB = await store.appendEvents(b.id, [pending('session.warning', T0), pending('session.expired', T0)]);
-      assert.deepEqual(onB.map((e) => [e.sessionId, e.seq]), [[b.id, 1], [b.id, 2]]);
+      assert.deepEqual(
+        onB.map((e) => [e.sessionId, e.seq]),
+        [
+          [b.id, 1],
+          [b.id, 2],
+        ],
+      );
       const third = await store.appendEvents(a.id, [pending('session.ended', T0 + 3)]);
       assert.equal(third[0]!.seq, 4);
 
@@ -872,10 +902,16 @@ for (const backend of backends()) {
           }),
         ),
       );
-      assert.deepEqual([...seqs].sort((a, b) => a - b), Array.from({ length: N }, (_, i) => i + 1));
+      assert.deepEqual(
+        [...seqs].sort((a, b) => a - b),
+        Array.from({ length: N }, (_, i) => i + 1),
+      );
       assert.equal((await store.getSession(session.id))!.renewalCount, N);
       const stored = await store.eventsAfter(session.id, 0, 1000);
-      assert.deepEqual(stored.map((e) => e.seq), Array.from({ length: N }, (_, i) => i + 1));
+      assert.deepEqual(
+        stored.map((e) => e.seq),
+        Array.from({ length: N }, (_, i) => i + 1),
+      );
     });
   });
 }

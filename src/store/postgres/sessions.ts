@@ -24,7 +24,11 @@ export class PostgresSessions extends SqlSessions {
   override async readSessionRow(id: string): Promise<Selectable<SessionsTable> | undefined> {
     // In a transaction the row is locked (for update), on the transaction's connection.
     if (this.ctx.inTransaction) return super.readSessionRow(id);
-    const result = await this.pool.query<Selectable<SessionsTable>>({ name: 'session_by_id', text: 'select * from sessions where id = $1', values: [id] });
+    const result = await this.pool.query<Selectable<SessionsTable>>({
+      name: 'session_by_id',
+      text: 'select * from sessions where id = $1',
+      values: [id],
+    });
     return result.rows[0];
   }
 
@@ -38,7 +42,10 @@ export class PostgresSessions extends SqlSessions {
       on conflict (scope, shard) do update set
         sessions = session_counts.sessions + excluded.sessions,
         unexpired = session_counts.unexpired + excluded.unexpired`;
-    const row = this.ctx.db.insertInto('sessions').values(sessionRow(session, tokenHash, events.length)).returning('agent_id');
+    const row = this.ctx.db
+      .insertInto('sessions')
+      .values(sessionRow(session, tokenHash, events.length))
+      .returning('agent_id');
     if (events.length === 0) {
       await sql`with s as (${row}) ${counters}`.execute(this.ctx.db);
       return [];
@@ -69,9 +76,7 @@ export class PostgresSessions extends SqlSessions {
       await update.execute();
       return [];
     }
-    const values = events.map(
-      (e, i) => sql`(${i}::int, ${e.type}::text, ${e.at}::bigint, ${JSON.stringify(e.data)}::text)`,
-    );
+    const values = events.map((e, i) => sql`(${i}::int, ${e.type}::text, ${e.at}::bigint, ${JSON.stringify(e.data)}::text)`);
     const { rows } = await sql<{ event_seq: number }>`with u as (${update}),
       e as (insert into events (session_id, seq, type, at, data)
         select ${session.id}, u.event_seq - ${n}::int + 1 + v.i, v.type, v.at, v.data

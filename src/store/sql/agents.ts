@@ -34,7 +34,10 @@ export class SqlAgents implements AgentStore {
   }
 
   async countAgents(): Promise<number> {
-    const row = await this.ctx.db.selectFrom('agents').select((eb) => eb.fn.countAll().as('n')).executeTakeFirst();
+    const row = await this.ctx.db
+      .selectFrom('agents')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirst();
     return count(row?.n);
   }
 

@@ -23,7 +23,11 @@ export class SqlLifecycle implements LifecycleStore {
     const emitted = flags.expiryEmitted ? 1 : 0;
     return this.ctx.atomically(async (ops) => {
       const db = ops.ctx.db;
-      await db.updateTable('sessions').set({ warned: flags.warned ? 1 : 0 }).where('id', '=', id).execute();
+      await db
+        .updateTable('sessions')
+        .set({ warned: flags.warned ? 1 : 0 })
+        .where('id', '=', id)
+        .execute();
       // The expiry flag only where it changes, so that the counter moves exactly once.
       const changed = await db
         .updateTable('sessions')
@@ -83,7 +87,13 @@ export class SqlLifecycle implements LifecycleStore {
     const db = this.ctx.db;
     const [warning, expiry] = await Promise.all([
       db.selectFrom('sessions').select('warning_at as at').where('warned', '=', 0).orderBy('warning_at').limit(1).executeTakeFirst(),
-      db.selectFrom('sessions').select('expires_at as at').where('expiry_emitted', '=', 0).orderBy('expires_at').limit(1).executeTakeFirst(),
+      db
+        .selectFrom('sessions')
+        .select('expires_at as at')
+        .where('expiry_emitted', '=', 0)
+        .orderBy('expires_at')
+        .limit(1)
+        .executeTakeFirst(),
     ]);
     const moments = [warning?.at, expiry?.at].filter((v) => v !== null && v !== undefined).map(Number);
     return moments.length ? Math.min(...moments) : undefined;

@@ -44,7 +44,10 @@ export class SqlSessions implements SessionStore {
   insertSession(session: Session, tokenHash?: string, events: PendingEvent[] = []): Promise<SessionEvent[]> {
     this.ctx.sessionCache?.invalidate(session.id);
     return this.ctx.atomically(async (ops) => {
-      await ops.ctx.db.insertInto('sessions').values(sessionRow(session, tokenHash, events.length)).execute();
+      await ops.ctx.db
+        .insertInto('sessions')
+        .values(sessionRow(session, tokenHash, events.length))
+        .execute();
       await moveCounters(ops.ctx.db, this.ctx.dialect, [{ agentId: session.agentId, sessions: 1, unexpired: 1 }]);
       return events.length === 0 ? [] : ops.events.insertEvents(session.id, session.agentId, 1, events);
     });
@@ -189,13 +192,7 @@ export class SqlSessions implements SessionStore {
       filtered = filtered.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(createdAt, id)));
     }
 
-    const rows = await filtered
-      .selectAll()
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(q.limit)
-      .offset(q.offset)
-      .execute();
+    const rows = await filtered.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit).offset(q.offset).execute();
     return { sessions: rows.map(toSession), total, stats };
   }
 

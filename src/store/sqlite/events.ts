@@ -48,11 +48,13 @@ export class SqliteEvents extends SqlEvents {
 
   override appendEvents(sessionId: string, events: PendingEvent[]): Promise<SessionEvent[]> {
     if (events.length === 0) return Promise.resolve([]);
-    return this.ctx.atomically((ops) => settled(() => {
-      const row = this.statements.get(RESERVE).get(events.length, sessionId) as { event_seq: number; agent_id: string } | undefined;
-      if (!row) return [];
-      return ops.events.insertEvents(sessionId, row.agent_id, Number(row.event_seq) - events.length + 1, events);
-    }));
+    return this.ctx.atomically((ops) =>
+      settled(() => {
+        const row = this.statements.get(RESERVE).get(events.length, sessionId) as { event_seq: number; agent_id: string } | undefined;
+        if (!row) return [];
+        return ops.events.insertEvents(sessionId, row.agent_id, Number(row.event_seq) - events.length + 1, events);
+      }),
+    );
   }
 
   override insertEvents(sessionId: string, agentId: string, firstSeq: number, events: PendingEvent[]): Promise<SessionEvent[]> {

@@ -77,26 +77,30 @@ export class SqliteSessions extends SqlSessions {
 
   override insertSession(session: Session, tokenHash?: string, events: PendingEvent[] = []): Promise<SessionEvent[]> {
     this.ctx.sessionCache?.invalidate(session.id);
-    return this.ctx.atomically((ops) => settled(() => {
-      this.statements.get(INSERT).run(sessionRow(session, tokenHash, events.length));
-      const counters = this.statements.get(COUNTERS);
-      for (const row of counterRows('sqlite', [{ agentId: session.agentId, sessions: 1, unexpired: 1 }])) counters.run(row);
-      return events.length === 0 ? [] : ops.events.insertEvents(session.id, session.agentId, 1, events);
-    }));
+    return this.ctx.atomically((ops) =>
+      settled(() => {
+        this.statements.get(INSERT).run(sessionRow(session, tokenHash, events.length));
+        const counters = this.statements.get(COUNTERS);
+        for (const row of counterRows('sqlite', [{ agentId: session.agentId, sessions: 1, unexpired: 1 }])) counters.run(row);
+        return events.length === 0 ? [] : ops.events.insertEvents(session.id, session.agentId, 1, events);
+      }),
+    );
   }
 
   override saveSession(session: Session, events: PendingEvent[], options: SaveOptions = {}): Promise<SessionEvent[]> {
     this.ctx.sessionCache?.invalidate(session.id);
-    return this.ctx.atomically((ops) => settled(() => {
-      const text = saveSql(options);
-      const params: Record<string, unknown> = { ...sessionStateColumns(session), id: session.id, added: events.length };
-      if (options.settings) {
-        params.metadata = JSON.stringify(session.metadata);
-        params.reply_policy = session.replyPolicy;
-      }
-      const row = this.statements.get(text).get(params) as { event_seq: number } | undefined;
-      if (!row || events.length === 0) return [];
-      return ops.events.insertEvents(session.id, session.agentId, Number(row.event_seq) - events.length + 1, events);
-    }));
+    return this.ctx.atomically((ops) =>
+      settled(() => {
+        const text = saveSql(options);
+        const params: Record<string, unknown> = { ...sessionStateColumns(session), id: session.id, added: events.length };
+        if (options.settings) {
+          params.metadata = JSON.stringify(session.metadata);
+          params.reply_policy = session.replyPolicy;
+        }
+        const row = this.statements.get(text).get(params) as { event_seq: number } | undefined;
+        if (!row || events.length === 0) return [];
+        return ops.events.insertEvents(session.id, session.agentId, Number(row.event_seq) - events.length + 1, events);
+      }),
+    );
   }
 }
