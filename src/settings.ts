@@ -156,7 +156,7 @@ export function isLoopback(host: string): boolean {
 
 /** Builds the settings from explicit sources; `loadSettings` supplies the process's own. */
 export function parseSettings(...sources: Source[]): Settings {
-  const read = new Reader(Object.assign({}, ...sources));
+  const read = new Reader(Object.assign({}, ...sources) as Source);
 
   const minTimeout = read.integer('SESSION_MIN_TIMEOUT_MINUTES', 5, 1);
   const maxTimeout = read.integer('SESSION_MAX_TIMEOUT_MINUTES', 1440, 1);

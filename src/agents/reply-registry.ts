@@ -40,7 +40,7 @@ export class LocalReplyRegistry implements ReplyRegistry {
 
   async add(message: PendingReply): Promise<void> {
     let entries = this.sessions.get(message.sessionId);
-    if (!entries) this.sessions.set(message.sessionId, (entries = new Map()));
+    if (!entries) this.sessions.set(message.sessionId, (entries = new Map<string, number>()));
     entries.set(message.id, message.createdAt);
   }
 

@@ -94,6 +94,8 @@ export function describeCause(error: unknown, secrets: readonly string[] = []): 
       parts.push(typeof code === 'string' && !current.message.includes(code) ? `${current.message} (${code})` : current.message);
       current = current.cause;
     } else {
+      // Whatever else was thrown, as String() shows it.
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string
       parts.push(String(current));
       break;
     }

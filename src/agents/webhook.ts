@@ -60,7 +60,7 @@ function parsePiece(raw: string, what: string): Piece {
   return {
     ...(text === undefined ? {} : { text }),
     ...(typeof thought === 'string' ? { thought } : {}),
-    ...(Array.isArray(actions) ? { actions: actions as string[] } : {}),
+    ...(Array.isArray(actions) ? { actions } : {}),
   };
 }
 

@@ -116,6 +116,7 @@ export function validateMetadata(value: unknown, field = 'metadata'): JsonObject
 }
 
 // C0 controls other than tab (09), LF (0A) and CR (0D).
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const FORBIDDEN_CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F]/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 // An on…= handler counts only inside a tag (`<img … onerror=`, `<svg/onload=`): plain text such
