@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { TimeoutConfig } from './domain/session.js';
 import type { ContentPolicy } from './domain/validation.js';
 
-export interface Bounds {
+interface Bounds {
   min: number;
   max: number;
 }

@@ -20,7 +20,7 @@ import { processTurns, type ReleaseTurn, type TurnLock } from './turn-lock.js';
 import { describeCause } from './upstream.js';
 
 /** A reply longer than this is refused rather than stored (a runaway model or endpoint). */
-export const MAX_REPLY_CHARS = 256 * 1024;
+const MAX_REPLY_CHARS = 256 * 1024;
 
 /** Log fields for a failed reply: enough to tell which agent and endpoint, never a credential. */
 export function replyFailureLog(agent: Agent, error: unknown): Record<string, string> {

@@ -46,7 +46,7 @@ const MIN_SECRET_LENGTH = 8;
  * alignments it can have inside a longer encoded text (`Bearer <key>` encoded whole). For an
  * alignment, only the characters that depend on the secret alone are kept.
  */
-export function secretForms(secret: string): string[] {
+function secretForms(secret: string): string[] {
   if (secret.length < MIN_SECRET_LENGTH) return [];
   const bytes = Buffer.from(secret, 'utf8');
   const forms = new Set([secret, encodeURIComponent(secret), bytes.toString('hex')]);
@@ -70,7 +70,7 @@ function agentSecrets(): string[] {
 }
 
 /** `text` with every form of every secret (and of every agent secret of the process) masked. */
-export function redactSecrets(text: string, secrets: readonly string[] = []): string {
+function redactSecrets(text: string, secrets: readonly string[] = []): string {
   let out = text;
   const forms = [...new Set([...secrets, ...agentSecrets()].flatMap(secretForms))].sort((a, b) => b.length - a.length);
   for (const form of forms) {

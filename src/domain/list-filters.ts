@@ -5,12 +5,12 @@
  */
 import { AppError } from './errors.js';
 
-export const METADATA_PARAM_PREFIX = 'metadata.';
-export const METADATA_KEY = /^[A-Za-z0-9_-]{1,64}$/;
+const METADATA_PARAM_PREFIX = 'metadata.';
+const METADATA_KEY = /^[A-Za-z0-9_-]{1,64}$/;
 /** More filters than this would only make a slow query; a request may carry up to 16. */
-export const METADATA_FILTERS_MAX = 16;
+const METADATA_FILTERS_MAX = 16;
 /** Longer than any value that fits in 16 KiB of metadata is pointless; this bounds the query. */
-export const METADATA_VALUE_MAX = 4096;
+const METADATA_VALUE_MAX = 4096;
 
 export interface MetadataFilter {
   key: string;
