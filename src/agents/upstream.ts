@@ -4,7 +4,7 @@
  * for the logs.
  */
 import { AGENT_SECRET_ENV_PREFIX, isAgentSecretEnvName } from '../domain/agent.js';
-import { AgentError } from './provider.js';
+import { AgentError, replyCancelled } from './provider.js';
 
 type Code = AgentError['code'];
 
@@ -20,7 +20,7 @@ export function agentFailure(code: Code, message: string, cause?: unknown): Agen
  * ended, client gone); anything else counts as a cancellation.
  */
 export function abortReason(signal: AbortSignal): AgentError {
-  return signal.reason instanceof AgentError ? signal.reason : new AgentError('AGENT_CANCELLED', 'The reply was cancelled');
+  return signal.reason instanceof AgentError ? signal.reason : replyCancelled();
 }
 
 /** The value of the environment variable a provider names, read at call time so rotation needs no restart. */

@@ -163,6 +163,9 @@ function isCalendarDate(iso: string): boolean {
   return day >= 1 && day <= new Date(Date.UTC(year, month, 0)).getUTCDate();
 }
 
+/** The 400 of a bad cursor, offset or limit; `details` names the parameter. */
+export const invalidPagination = (details: string): AppError => new AppError('INVALID_PAGINATION', 'Invalid pagination parameters', details);
+
 /** A history cursor: epoch milliseconds or an ISO-8601 date-time with a zone. */
 export function parseCursor(value: string | undefined, name: 'before' | 'after'): number | undefined {
   if (value === undefined) return undefined;
@@ -170,11 +173,7 @@ export function parseCursor(value: string | undefined, name: 'before' | 'after')
   if (EPOCH_MS.test(value)) ms = Number(value);
   else if (ISO_WITH_ZONE.test(value) && isCalendarDate(value)) ms = Date.parse(value);
   if (!Number.isFinite(ms)) {
-    throw new AppError(
-      'INVALID_PAGINATION',
-      'Invalid pagination parameters',
-      `${name}: must be epoch milliseconds or an ISO-8601 date-time with a time zone`,
-    );
+    throw invalidPagination(`${name}: must be epoch milliseconds or an ISO-8601 date-time with a time zone`);
   }
   return ms;
 }
@@ -185,11 +184,7 @@ export function parseHistoryLimit(value: string | undefined): number {
   if (value === undefined) return HISTORY_LIMIT.default;
   const limit = /^\d{1,4}$/.test(value) ? Number(value) : Number.NaN;
   if (!(limit >= HISTORY_LIMIT.min && limit <= HISTORY_LIMIT.max)) {
-    throw new AppError(
-      'INVALID_PAGINATION',
-      'Invalid pagination parameters',
-      `limit: an integer from ${HISTORY_LIMIT.min} to ${HISTORY_LIMIT.max}`,
-    );
+    throw invalidPagination(`limit: an integer from ${HISTORY_LIMIT.min} to ${HISTORY_LIMIT.max}`);
   }
   return limit;
 }
