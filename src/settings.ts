@@ -7,10 +7,10 @@ import { availableParallelism } from 'node:os';
 import { isIP } from 'node:net';
 import { parse as parseDotenv } from 'dotenv';
 import { existsSync, readFileSync } from 'node:fs';
-import type { TimeoutConfig } from './domain/session.js';
+import { MINUTE_MS, type TimeoutConfig } from './domain/session.js';
 import type { ContentPolicy } from './domain/validation.js';
 
-export interface Bounds {
+interface Bounds {
   min: number;
   max: number;
 }
@@ -156,7 +156,7 @@ export function isLoopback(host: string): boolean {
 
 /** Builds the settings from explicit sources; `loadSettings` supplies the process's own. */
 export function parseSettings(...sources: Source[]): Settings {
-  const read = new Reader(Object.assign({}, ...sources));
+  const read = new Reader(Object.assign({}, ...sources) as Source);
 
   const minTimeout = read.integer('SESSION_MIN_TIMEOUT_MINUTES', 5, 1);
   const maxTimeout = read.integer('SESSION_MAX_TIMEOUT_MINUTES', 1440, 1);
@@ -202,7 +202,7 @@ export function parseSettings(...sources: Source[]): Settings {
     apiKey: read.string('SESSIONS_API_KEY'),
     sessionDefaults,
     bounds,
-    retentionMs: read.integer('SESSION_RETENTION_MINUTES', 1440, 0) * 60_000,
+    retentionMs: read.integer('SESSION_RETENTION_MINUTES', 1440, 0) * MINUTE_MS,
     agentTimeoutMs: read.integer('AGENT_TIMEOUT_SECONDS', 60, 1, 3600) * 1000,
     agentHistoryMessages: read.integer('AGENT_HISTORY_MESSAGES', 20, 0, 1000),
     agentsDir: read.string('AGENTS_DIR'),
@@ -221,7 +221,7 @@ export function parseSettings(...sources: Source[]): Settings {
     shutdownGraceMs: read.integer('SHUTDOWN_GRACE_SECONDS', 30, 0, 3600) * 1000,
     shutdownDelayMs: read.integer('SHUTDOWN_DELAY_SECONDS', 0, 0, 300) * 1000,
     webhookTimeoutMs: read.integer('WEBHOOK_TIMEOUT_SECONDS', 10, 1, 600) * 1000,
-    webhookMaxAgeMs: read.integer('WEBHOOK_MAX_AGE_HOURS', 24, 1, 24 * 30) * 3_600_000,
+    webhookMaxAgeMs: read.integer('WEBHOOK_MAX_AGE_HOURS', 24, 1, 24 * 30) * 60 * MINUTE_MS,
     outboundDenyPrivate: read.boolean('OUTBOUND_DENY_PRIVATE', false),
   };
 }

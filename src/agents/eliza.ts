@@ -21,7 +21,7 @@ export function elizaAnswer(userHistory: string[], input: string): string {
 }
 
 /** Splits a reply into word-sized chunks that concatenate back to it exactly. */
-export function wordChunks(text: string): string[] {
+function wordChunks(text: string): string[] {
   return text.match(/\S+\s*|\s+/g) ?? [];
 }
 

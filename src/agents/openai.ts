@@ -20,7 +20,7 @@ export interface OpenAIProviderOptions {
 }
 
 /** The chat messages sent for a reply: system prompt, history oldest first, the new message last. */
-export function chatMessages(request: Pick<ReplyRequest, 'agent' | 'history' | 'message'>): ChatCompletionMessageParam[] {
+function chatMessages(request: Pick<ReplyRequest, 'agent' | 'history' | 'message'>): ChatCompletionMessageParam[] {
   const messages: ChatCompletionMessageParam[] = [];
   if (request.agent.system.trim() !== '') messages.push({ role: 'system', content: request.agent.system });
   for (const earlier of request.history) {

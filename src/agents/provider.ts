@@ -36,3 +36,6 @@ export class AgentError extends Error {
     this.name = 'AgentError';
   }
 }
+
+/** A reply cancelled by its caller or by `cancel` (a new error each time: it is an abort reason). */
+export const replyCancelled = (): AgentError => new AgentError('AGENT_CANCELLED', 'The reply was cancelled');

@@ -13,14 +13,14 @@ import { isExpired, nextMessageTime, type Session } from '../domain/session.js';
 import type { Fanout } from '../realtime/fanout.js';
 import type { Store } from '../store/store.js';
 import { agentFirstChunk, recordReply } from '../observability/metrics.js';
-import { AgentError, type ReplyExtras } from './provider.js';
+import { AgentError, replyCancelled, type ReplyExtras } from './provider.js';
 import { providerFor, replyTimeoutMs } from './providers.js';
 import { LocalReplyRegistry, type ReplyRegistry } from './reply-registry.js';
 import { processTurns, type ReleaseTurn, type TurnLock } from './turn-lock.js';
 import { describeCause } from './upstream.js';
 
 /** A reply longer than this is refused rather than stored (a runaway model or endpoint). */
-export const MAX_REPLY_CHARS = 256 * 1024;
+const MAX_REPLY_CHARS = 256 * 1024;
 
 /** Log fields for a failed reply: enough to tell which agent and endpoint, never a credential. */
 export function replyFailureLog(agent: Agent, error: unknown): Record<string, string> {
@@ -76,10 +76,10 @@ export class Replies {
       if (event.type === 'session.ended' || event.type === 'session.expired') {
         cancel.abort(new AgentError('AGENT_CANCELLED', 'The session has ended'));
       } else if (event.type === 'message.cancelled' && (event.data as { messageId?: unknown }).messageId === message.id) {
-        cancel.abort(new AgentError('AGENT_CANCELLED', 'The reply was cancelled'));
+        cancel.abort(replyCancelled());
       }
     });
-    const onCallerAbort = () => cancel.abort(new AgentError('AGENT_CANCELLED', 'The reply was cancelled'));
+    const onCallerAbort = () => cancel.abort(replyCancelled());
     if (options.signal?.aborted) onCallerAbort();
     else options.signal?.addEventListener('abort', onCallerAbort, { once: true });
 
@@ -165,7 +165,7 @@ export class Replies {
         throw new AgentError('AGENT_CANCELLED', 'The session ended before the agent replied');
       }
       // Cancelled while waiting, with the event lost on the way (a Redis hiccup): no call.
-      if (!(await this.registry.has(message))) throw new AgentError('AGENT_CANCELLED', 'The reply was cancelled');
+      if (!(await this.registry.has(message))) throw replyCancelled();
       const history = await this.historyBefore(message);
       const { text, extras } = await this.collect(
         providerFor(agent.provider, { timeoutMs, fetch: this.settings.fetch }).reply({ agent, session: current, history, message, signal: controller.signal }),
@@ -263,7 +263,7 @@ export class Replies {
       }
       // Under the session's row: either a cancel took the entry (and says so with
       // message.cancelled) or this reply does and is stored, never both.
-      if (!(await this.registry.remove(inReplyTo))) throw new AgentError('AGENT_CANCELLED', 'The reply was cancelled');
+      if (!(await this.registry.remove(inReplyTo))) throw replyCancelled();
       const createdAt = nextMessageTime(session, now);
       const metadata: Message['metadata'] = {};
       if (extras.thought !== undefined) metadata.thought = extras.thought;

@@ -15,6 +15,7 @@
  * for ever.
  */
 import type { Redis } from 'ioredis';
+import { systemClock, type Clock } from '../clock.js';
 import type { Message } from '../domain/message.js';
 
 /** What identifies a reply under way: the user message it answers. */
@@ -40,7 +41,7 @@ export class LocalReplyRegistry implements ReplyRegistry {
 
   async add(message: PendingReply): Promise<void> {
     let entries = this.sessions.get(message.sessionId);
-    if (!entries) this.sessions.set(message.sessionId, (entries = new Map()));
+    if (!entries) this.sessions.set(message.sessionId, (entries = new Map<string, number>()));
     entries.set(message.id, message.createdAt);
   }
 
@@ -90,8 +91,8 @@ export interface RedisReplyRegistryOptions {
   leaseMs?: number;
   /** Told when Redis cannot be asked; the registry then answers "nothing under way". */
   onUnavailable?: (error: unknown) => void;
-  /** Wall-clock time in ms (tests move it to let leases lapse). */
-  now?: () => number;
+  /** Wall-clock time shared by the fleet (tests move it to let leases lapse); the system clock by default. */
+  clock?: Clock;
 }
 
 export class RedisReplyRegistry implements ReplyRegistry {
@@ -100,7 +101,7 @@ export class RedisReplyRegistry implements ReplyRegistry {
   /** The entries this instance added and still runs: their leases are renewed. */
   private readonly owned = new Map<string, PendingReply>();
   private readonly renewal: NodeJS.Timeout;
-  private readonly now: () => number;
+  private readonly clock: Clock;
 
   constructor(
     private readonly redis: Redis,
@@ -108,7 +109,7 @@ export class RedisReplyRegistry implements ReplyRegistry {
   ) {
     this.prefix = options.prefix ?? 'agent-sessions:replies';
     this.leaseMs = options.leaseMs ?? 30_000;
-    this.now = options.now ?? Date.now;
+    this.clock = options.clock ?? systemClock;
     this.renewal = setInterval(() => void this.renewLeases(), Math.floor(this.leaseMs / 3));
     this.renewal.unref();
   }
@@ -119,7 +120,7 @@ export class RedisReplyRegistry implements ReplyRegistry {
 
   /** Leases count in wall-clock time shared by the fleet, not in any session's clock. */
   private deadline(): number {
-    return this.now() + this.leaseMs;
+    return this.clock.now() + this.leaseMs;
   }
 
   /** Lost after having been connected (a first connection still being made is waited for). */
@@ -152,14 +153,14 @@ export class RedisReplyRegistry implements ReplyRegistry {
 
   async pending(sessionId: string): Promise<string[]> {
     return this.attempt(async () => {
-      const live = await this.redis.zrangebyscore(this.key(sessionId), this.now(), '+inf');
+      const live = await this.redis.zrangebyscore(this.key(sessionId), this.clock.now(), '+inf');
       return live.sort().map(idOf);
     }, []);
   }
 
   async takeAll(sessionId: string): Promise<string[]> {
     return this.attempt(async () => {
-      const taken = (await this.redis.eval(TAKE_ALL, 1, this.key(sessionId), this.now())) as string[];
+      const taken = (await this.redis.eval(TAKE_ALL, 1, this.key(sessionId), this.clock.now())) as string[];
       return taken.sort().map(idOf);
     }, []);
   }
@@ -172,7 +173,7 @@ export class RedisReplyRegistry implements ReplyRegistry {
   async has(message: PendingReply): Promise<boolean> {
     return this.attempt(async () => {
       const score = await this.redis.zscore(this.key(message.sessionId), member(message));
-      return score !== null && Number(score) >= this.now();
+      return score !== null && Number(score) >= this.clock.now();
     }, true);
   }
 

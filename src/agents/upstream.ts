@@ -4,7 +4,7 @@
  * for the logs.
  */
 import { AGENT_SECRET_ENV_PREFIX, isAgentSecretEnvName } from '../domain/agent.js';
-import { AgentError } from './provider.js';
+import { AgentError, replyCancelled } from './provider.js';
 
 type Code = AgentError['code'];
 
@@ -20,7 +20,7 @@ export function agentFailure(code: Code, message: string, cause?: unknown): Agen
  * ended, client gone); anything else counts as a cancellation.
  */
 export function abortReason(signal: AbortSignal): AgentError {
-  return signal.reason instanceof AgentError ? signal.reason : new AgentError('AGENT_CANCELLED', 'The reply was cancelled');
+  return signal.reason instanceof AgentError ? signal.reason : replyCancelled();
 }
 
 /** The value of the environment variable a provider names, read at call time so rotation needs no restart. */
@@ -46,7 +46,7 @@ const MIN_SECRET_LENGTH = 8;
  * alignments it can have inside a longer encoded text (`Bearer <key>` encoded whole). For an
  * alignment, only the characters that depend on the secret alone are kept.
  */
-export function secretForms(secret: string): string[] {
+function secretForms(secret: string): string[] {
   if (secret.length < MIN_SECRET_LENGTH) return [];
   const bytes = Buffer.from(secret, 'utf8');
   const forms = new Set([secret, encodeURIComponent(secret), bytes.toString('hex')]);
@@ -70,7 +70,7 @@ function agentSecrets(): string[] {
 }
 
 /** `text` with every form of every secret (and of every agent secret of the process) masked. */
-export function redactSecrets(text: string, secrets: readonly string[] = []): string {
+function redactSecrets(text: string, secrets: readonly string[] = []): string {
   let out = text;
   const forms = [...new Set([...secrets, ...agentSecrets()].flatMap(secretForms))].sort((a, b) => b.length - a.length);
   for (const form of forms) {
@@ -94,6 +94,8 @@ export function describeCause(error: unknown, secrets: readonly string[] = []): 
       parts.push(typeof code === 'string' && !current.message.includes(code) ? `${current.message} (${code})` : current.message);
       current = current.cause;
     } else {
+      // Whatever else was thrown, as String() shows it.
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string
       parts.push(String(current));
       break;
     }

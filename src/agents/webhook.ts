@@ -13,12 +13,12 @@ import { abortReason, agentFailure, describeCause, isUnreachable, secretFromEnv 
 export type WebhookConfig = Extract<ProviderConfig, { type: 'webhook' }>;
 
 /** A JSON reply may not be larger than this many bytes, nor one NDJSON line or SSE frame this many characters. */
-export const MAX_WEBHOOK_FRAME_BYTES = 1024 * 1024;
+const MAX_WEBHOOK_FRAME_BYTES = 1024 * 1024;
 
-export const SIGNATURE_HEADER = 'x-signature-256';
+const SIGNATURE_HEADER = 'x-signature-256';
 
 /** The body the webhook receives (SPEC §2): Message objects as the API shows them. */
-export function webhookPayload(request: Pick<ReplyRequest, 'agent' | 'session' | 'history' | 'message'>) {
+function webhookPayload(request: Pick<ReplyRequest, 'agent' | 'session' | 'history' | 'message'>) {
   const { agent, session } = request;
   return {
     agent: { id: agent.id, name: agent.name, system: agent.system },
@@ -60,7 +60,7 @@ function parsePiece(raw: string, what: string): Piece {
   return {
     ...(text === undefined ? {} : { text }),
     ...(typeof thought === 'string' ? { thought } : {}),
-    ...(Array.isArray(actions) ? { actions: actions as string[] } : {}),
+    ...(Array.isArray(actions) ? { actions } : {}),
   };
 }
 

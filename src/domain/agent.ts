@@ -14,7 +14,7 @@ const AGENT_SECRET_ENV = new RegExp(AGENT_SECRET_ENV_PATTERN);
 export const isAgentSecretEnvName = (name: string): boolean => AGENT_SECRET_ENV.test(name);
 
 /** The built-in agent every fresh database gets, with an id the docs can name. */
-export const ELIZA_AGENT_ID = '00000000-0000-4000-8000-000000000001';
+const ELIZA_AGENT_ID = '00000000-0000-4000-8000-000000000001';
 
 export type ProviderConfig =
   | { type: 'eliza' }

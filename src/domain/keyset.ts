@@ -8,7 +8,7 @@
  * base64url); anything else is 400 INVALID_PAGINATION. A cursor only says where to resume, so a
  * hand-made one that passes these checks can show nothing its holder could not list anyway.
  */
-import { AppError } from './errors.js';
+import { invalidPagination } from './validation.js';
 
 export interface Keyset {
   createdAt: number;
@@ -26,7 +26,7 @@ export function encodeCursor(kind: CursorKind, at: Keyset): string {
   return Buffer.from(`${kind}.${at.createdAt}.${at.id}`, 'utf8').toString('base64url');
 }
 
-const invalid = () => new AppError('INVALID_PAGINATION', 'Invalid pagination parameters', 'cursor: not a cursor this server issued');
+const invalid = () => invalidPagination('cursor: not a cursor this server issued');
 
 export function decodeCursor(kind: CursorKind, text: string): Keyset {
   if (!BASE64URL.test(text)) throw invalid();

@@ -3,14 +3,14 @@
  * A session matches when its top-level metadata `key` has that value: a string as is, a number
  * or a boolean by its JSON text (`metadata.tier=3` matches `{"tier":3}` and `{"tier":"3"}`).
  */
-import { AppError } from './errors.js';
+import { validationError } from './errors.js';
 
-export const METADATA_PARAM_PREFIX = 'metadata.';
-export const METADATA_KEY = /^[A-Za-z0-9_-]{1,64}$/;
+const METADATA_PARAM_PREFIX = 'metadata.';
+const METADATA_KEY = /^[A-Za-z0-9_-]{1,64}$/;
 /** More filters than this would only make a slow query; a request may carry up to 16. */
-export const METADATA_FILTERS_MAX = 16;
+const METADATA_FILTERS_MAX = 16;
 /** Longer than any value that fits in 16 KiB of metadata is pointless; this bounds the query. */
-export const METADATA_VALUE_MAX = 4096;
+const METADATA_VALUE_MAX = 4096;
 
 export interface MetadataFilter {
   key: string;
@@ -24,19 +24,19 @@ export function parseMetadataFilters(query: Record<string, unknown>): MetadataFi
     if (!name.startsWith(METADATA_PARAM_PREFIX)) continue;
     const key = name.slice(METADATA_PARAM_PREFIX.length);
     if (!METADATA_KEY.test(key)) {
-      throw new AppError('VALIDATION_ERROR', 'Invalid request', `${name}: the key must be 1 to 64 characters of A-Z a-z 0-9 _ -`);
+      throw validationError(`${name}: the key must be 1 to 64 characters of A-Z a-z 0-9 _ -`);
     }
     for (const value of [raw].flat()) {
-      if (typeof value !== 'string') throw new AppError('VALIDATION_ERROR', 'Invalid request', `${name}: must be a string`);
+      if (typeof value !== 'string') throw validationError(`${name}: must be a string`);
       // No stored metadata string holds NUL (PostgreSQL text cannot), and none is this long.
       if (value.includes('\u0000') || value.length > METADATA_VALUE_MAX) {
-        throw new AppError('VALIDATION_ERROR', 'Invalid request', `${name}: at most ${METADATA_VALUE_MAX} characters, no NUL`);
+        throw validationError(`${name}: at most ${METADATA_VALUE_MAX} characters, no NUL`);
       }
       filters.push({ key, value });
     }
   }
   if (filters.length > METADATA_FILTERS_MAX) {
-    throw new AppError('VALIDATION_ERROR', 'Invalid request', `metadata.<key>: at most ${METADATA_FILTERS_MAX} filters`);
+    throw validationError(`metadata.<key>: at most ${METADATA_FILTERS_MAX} filters`);
   }
   return filters;
 }

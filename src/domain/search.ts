@@ -11,7 +11,7 @@
  * trigram: they are checked on the rows the longer words found (or on every row in scope when
  * the query has no longer word).
  */
-import { AppError } from './errors.js';
+import { validationError } from './errors.js';
 
 export const SEARCH_QUERY_MAX = 200;
 export const SEARCH_LIMIT = { min: 1, max: 100, default: 20 } as const;
@@ -40,10 +40,10 @@ export function searchWords(q: string): string[] {
 /** Validates `q` (1–200 characters, at least one word) and returns its words. */
 export function parseSearchQuery(q: string | undefined): string[] {
   if (q === undefined || q.length === 0 || [...q].length > SEARCH_QUERY_MAX) {
-    throw new AppError('VALIDATION_ERROR', 'Invalid request', `q: 1 to ${SEARCH_QUERY_MAX} characters`);
+    throw validationError(`q: 1 to ${SEARCH_QUERY_MAX} characters`);
   }
   const words = searchWords(q);
-  if (words.length === 0) throw new AppError('VALIDATION_ERROR', 'Invalid request', 'q: must contain at least one letter or digit');
+  if (words.length === 0) throw validationError('q: must contain at least one letter or digit');
   return words;
 }
 

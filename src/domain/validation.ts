@@ -116,6 +116,7 @@ export function validateMetadata(value: unknown, field = 'metadata'): JsonObject
 }
 
 // C0 controls other than tab (09), LF (0A) and CR (0D).
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const FORBIDDEN_CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F]/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 // An on…= handler counts only inside a tag (`<img … onerror=`, `<svg/onload=`): plain text such
@@ -162,6 +163,9 @@ function isCalendarDate(iso: string): boolean {
   return day >= 1 && day <= new Date(Date.UTC(year, month, 0)).getUTCDate();
 }
 
+/** The 400 of a bad cursor, offset or limit; `details` names the parameter. */
+export const invalidPagination = (details: string): AppError => new AppError('INVALID_PAGINATION', 'Invalid pagination parameters', details);
+
 /** A history cursor: epoch milliseconds or an ISO-8601 date-time with a zone. */
 export function parseCursor(value: string | undefined, name: 'before' | 'after'): number | undefined {
   if (value === undefined) return undefined;
@@ -169,11 +173,7 @@ export function parseCursor(value: string | undefined, name: 'before' | 'after')
   if (EPOCH_MS.test(value)) ms = Number(value);
   else if (ISO_WITH_ZONE.test(value) && isCalendarDate(value)) ms = Date.parse(value);
   if (!Number.isFinite(ms)) {
-    throw new AppError(
-      'INVALID_PAGINATION',
-      'Invalid pagination parameters',
-      `${name}: must be epoch milliseconds or an ISO-8601 date-time with a time zone`,
-    );
+    throw invalidPagination(`${name}: must be epoch milliseconds or an ISO-8601 date-time with a time zone`);
   }
   return ms;
 }
@@ -184,11 +184,7 @@ export function parseHistoryLimit(value: string | undefined): number {
   if (value === undefined) return HISTORY_LIMIT.default;
   const limit = /^\d{1,4}$/.test(value) ? Number(value) : Number.NaN;
   if (!(limit >= HISTORY_LIMIT.min && limit <= HISTORY_LIMIT.max)) {
-    throw new AppError(
-      'INVALID_PAGINATION',
-      'Invalid pagination parameters',
-      `limit: an integer from ${HISTORY_LIMIT.min} to ${HISTORY_LIMIT.max}`,
-    );
+    throw invalidPagination(`limit: an integer from ${HISTORY_LIMIT.min} to ${HISTORY_LIMIT.max}`);
   }
   return limit;
 }

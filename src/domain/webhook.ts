@@ -14,7 +14,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'message.cancelled',
 ] as const;
 
-export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 /** `["*"]`: every type of WEBHOOK_EVENT_TYPES, those added later included. */
 export type WebhookEvents = ['*'] | WebhookEventType[];
@@ -57,17 +57,11 @@ export interface Delivery {
 /** The id receivers deduplicate by: the same on every attempt. */
 export const eventIdOf = (d: Pick<Delivery, 'sessionId' | 'seq'>): string => `${d.sessionId}:${d.seq}`;
 
-/** Whether an event of this type is delivered to a webhook listening to `events`. */
-export function listensTo(events: WebhookEvents, type: string): boolean {
-  if (type === 'message.chunk') return false;
-  return (events as string[]).includes('*') || (events as string[]).includes(type);
-}
-
-export const FIRST_RETRY_MS = 1000;
-export const MAX_RETRY_INTERVAL_MS = 10 * 60_000;
+const FIRST_RETRY_MS = 1000;
+const MAX_RETRY_INTERVAL_MS = 10 * 60_000;
 
 /** The wait after the `attempts`-th failed attempt: 1 s, doubling, at most 10 min. */
-export function retryDelayMs(attempts: number): number {
+function retryDelayMs(attempts: number): number {
   const exponent = Math.max(0, attempts - 1);
   return exponent >= 20 ? MAX_RETRY_INTERVAL_MS : Math.min(MAX_RETRY_INTERVAL_MS, FIRST_RETRY_MS * 2 ** exponent);
 }

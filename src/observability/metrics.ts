@@ -12,21 +12,21 @@ export const registry = new Registry();
 collectDefaultMetrics({ register: registry });
 
 /** Outcome labels of a reply: `ok`, or the AgentError code (AGENT_TIMEOUT, …). */
-export const agentReplies = new Counter({
+const agentReplies = new Counter({
   name: 'agent_replies_total',
   help: 'Agent replies attempted, by provider type and outcome (ok or the agent error code)',
   labelNames: ['provider', 'outcome'] as const,
   registers: [registry],
 });
 
-export const agentFailures = new Counter({
+const agentFailures = new Counter({
   name: 'agent_failures_total',
   help: 'Agent replies that failed, by provider type and agent error code',
   labelNames: ['provider', 'code'] as const,
   registers: [registry],
 });
 
-export const agentReplyDuration = new Histogram({
+const agentReplyDuration = new Histogram({
   name: 'agent_reply_duration_seconds',
   help: 'Time from calling the provider to the reply being stored (or failing), by provider type and outcome',
   labelNames: ['provider', 'outcome'] as const,
@@ -103,7 +103,7 @@ class RequestHistogram {
   }
 }
 
-export const httpRequestDuration = new RequestHistogram();
+const httpRequestDuration = new RequestHistogram();
 registry.registerMetric(httpRequestDuration as unknown as Parameters<Registry['registerMetric']>[0]);
 
 /** Recorded once per answered request; requests no route matched are `route="unmatched"`. */
@@ -118,7 +118,7 @@ export const eventsDelivered = new Counter({
   registers: [registry],
 });
 
-export const backendRoundTrip = new Histogram({
+const backendRoundTrip = new Histogram({
   name: 'backend_roundtrip_seconds',
   help: 'Round-trip time of a ping to the store or Redis (readiness, health and metrics checks)',
   labelNames: ['backend'] as const,

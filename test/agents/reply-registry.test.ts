@@ -19,7 +19,7 @@ function redisRegistry(now: () => number, leaseMs = 30_000): RedisReplyRegistry 
   const client = new Redis(redisUrl);
   clients.push(client);
   // A prefix of its own: other test runs share this Redis.
-  return new RedisReplyRegistry(client, { prefix: `test:replies:${randomUUID()}`, leaseMs, now });
+  return new RedisReplyRegistry(client, { prefix: `test:replies:${randomUUID()}`, leaseMs, clock: { now } });
 }
 
 async function contract(make: () => ReplyRegistry): Promise<void> {
@@ -63,7 +63,7 @@ describe('in Redis', { skip: withRedis ? false : 'Redis not available (TEST_REDI
     const prefix = (dead as unknown as { prefix: string }).prefix;
     const client = new Redis(redisUrl);
     clients.push(client);
-    const alive = new RedisReplyRegistry(client, { prefix, leaseMs: 1_000, now: clock });
+    const alive = new RedisReplyRegistry(client, { prefix, leaseMs: 1_000, clock: { now: clock } });
     const sessionId = randomUUID();
     const a = { id: randomUUID(), sessionId, createdAt: 1 };
     const b = { id: randomUUID(), sessionId, createdAt: 2 };

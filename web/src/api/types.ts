@@ -8,9 +8,9 @@ import type { AgentView } from '../../../src/domain/agent.js';
 import type { SessionEvent, SessionEventType } from '../../../src/domain/events.js';
 import type { MessageView } from '../../../src/domain/message.js';
 import type { ReplyPolicy } from '../../../src/domain/reply-policy.js';
-import type { SessionInfo, SessionStatus, TimeoutConfig } from '../../../src/domain/session.js';
+import type { SessionInfo, SessionStatus } from '../../../src/domain/session.js';
 
-export type { MessageView, ReplyPolicy, SessionEvent, SessionEventType, SessionInfo, SessionStatus, TimeoutConfig };
+export type { MessageView, ReplyPolicy, SessionEvent, SessionEventType, SessionInfo, SessionStatus };
 
 /** An agent as `GET /api/agents` lists it; a key without `agents:manage` sees fewer fields. */
 export type AgentSummary = Pick<AgentView, 'id' | 'name' | 'metadata' | 'sessionDefaults'> & {
@@ -21,7 +21,7 @@ export interface AgentList {
   agents: AgentSummary[];
 }
 
-export interface SessionStats {
+interface SessionStats {
   totalSessions: number;
   activeSessions: number;
   expiredSessions: number;
@@ -48,7 +48,7 @@ export interface HistoryPage {
   cursors: { before: number | null; after: number | null };
 }
 
-export interface AgentResponse {
+interface AgentResponse {
   id: string;
   text: string;
   thought?: string;
@@ -68,18 +68,6 @@ export interface SendMessageResponse extends MessageView {
 export interface ErrorEnvelope {
   success: false;
   error: { code: string; message: string; details?: string; [extra: string]: unknown };
-}
-
-/** The `data` of each event type (SPEC §3). */
-export interface EventData {
-  'session.created': SessionInfo;
-  'session.warning': SessionInfo;
-  'session.expired': SessionInfo;
-  'session.renewed': SessionInfo;
-  'session.ended': SessionInfo;
-  'message.created': { message: MessageView };
-  'message.chunk': { messageId: string; chunk: string; index: number };
-  'message.cancelled': { messageId: string };
 }
 
 /** `POST …/:id/cancel` (SPEC §10). */

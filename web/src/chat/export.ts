@@ -5,13 +5,12 @@
  */
 import { request, sessionPath, type Credential } from '../api/client.js';
 
-export const EXPORT_FORMATS = ['json', 'ndjson', 'markdown'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+export type ExportFormat = 'json' | 'ndjson' | 'markdown';
 
 const EXTENSIONS: Record<ExportFormat, string> = { json: 'json', ndjson: 'ndjson', markdown: 'md' };
 
 /** The file name of a Content-Disposition header, or the one the server would give. */
-export function exportFilename(disposition: string | null, sessionId: string, format: ExportFormat): string {
+function exportFilename(disposition: string | null, sessionId: string, format: ExportFormat): string {
   const match = /filename="([^"\\/]+)"/.exec(disposition ?? '');
   return match?.[1] ?? `session-${sessionId}.${EXTENSIONS[format]}`;
 }

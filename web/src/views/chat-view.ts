@@ -180,7 +180,7 @@ export class ChatView {
       this.infoAt = at;
     }
     if (fresh) {
-      const serverTime = serverTimeOf(info as Partial<SessionInfo>);
+      const serverTime = serverTimeOf(info);
       if (serverTime !== undefined) {
         this.ctx.clock.answered(serverTime);
         this.infoAt = serverTime;
@@ -307,7 +307,9 @@ export class ChatView {
             } else if (frame.event === 'error') {
               if (replyId) this.conversation.fail(replyId);
               const stopped = data.code === 'AGENT_CANCELLED';
-              const text = stopped ? 'The reply was stopped.' : `Agent error: ${String(data.code ?? 'ERROR')}: ${String(data.message ?? '')}`;
+              const code = typeof data.code === 'string' ? data.code : 'ERROR';
+              const message = typeof data.message === 'string' ? data.message : '';
+              const text = stopped ? 'The reply was stopped.' : `Agent error: ${code}: ${message}`;
               this.conversation.notice(text, stopped ? 'reply-stopped' : 'agent-error');
               announce(text);
             }
@@ -507,7 +509,7 @@ export class ChatView {
       this.leave();
       this.ctx.show(this.ctx.apiKey() ? 'new-session' : 'credentials');
     });
-    ui.copyLink.addEventListener('click', async () => {
+    const copyLink = async (): Promise<void> => {
       try {
         await navigator.clipboard.writeText(ui.shareLink.value);
         ui.copyLink.textContent = 'Copied';
@@ -518,7 +520,8 @@ export class ChatView {
       window.setTimeout(() => {
         ui.copyLink.textContent = 'Copy';
       }, 2000);
-    });
+    };
+    ui.copyLink.addEventListener('click', () => void copyLink());
   }
 
   /** Leaves the session for another view: this tab no longer holds it. */

@@ -19,7 +19,7 @@ import { formatAgo, formatCountdown } from '../time/format.js';
 import { serverTimeOf } from '../time/server-clock.js';
 import type { AppContext } from './context.js';
 
-export const REFRESH_MS = 15_000;
+const REFRESH_MS = 15_000;
 const PAGE_SIZE = 20;
 
 interface RowView {
