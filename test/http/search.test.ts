@@ -140,6 +140,44 @@ describe('paging and filters', () => {
     assert.deepEqual(seen, newestFirst);
   });
 
+  test('messages of the same millisecond, and messages stored out of time order, page by (createdAt, id)', async () => {
+    const sessions = [];
+    for (let i = 0; i < 7; i++) sessions.push(await createSession(server));
+    const w = unique();
+    const base = server.clock.advance(10);
+    const stored: Array<{ id: string; createdAt: number }> = [];
+    // The newer millisecond first, then the older one: the storage order is not the time order.
+    for (const createdAt of [base + 2, base, base + 1]) {
+      for (const s of sessions) {
+        const message: Message = {
+          id: randomUUID(),
+          sessionId: s.sessionId,
+          content: `${w} tie`,
+          authorId: s.userId,
+          isAgent: false,
+          createdAt,
+          metadata: {},
+          attachments: [],
+          inReplyTo: null,
+        };
+        await server.app.store.insertMessage(message);
+        stored.push({ id: message.id, createdAt });
+      }
+    }
+    server.clock.advance(10);
+    const expected = [...stored].sort((x, y) => y.createdAt - x.createdAt || (x.id < y.id ? 1 : -1)).map((m) => m.id);
+    for (const limit of [1, 3, 7, 100]) {
+      const seen: string[] = [];
+      let page = await search(`${q(`${w} tie`)}&limit=${limit}`);
+      for (;;) {
+        seen.push(...page.results.map((r: any) => r.message.id));
+        if (page.nextCursor === null) break;
+        page = await search(`${q(`${w} tie`)}&limit=${limit}&cursor=${encodeURIComponent(page.nextCursor)}`);
+      }
+      assert.deepEqual(seen, expected, `limit ${limit}`);
+    }
+  });
+
   test('agentId, userId and sessionId narrow the results', async () => {
     const agent = await server.request('POST', '/api/agents', { body: { name: 'Other', provider: { type: 'eliza' } } });
     assert.equal(agent.status, 201);

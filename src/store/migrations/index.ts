@@ -5,6 +5,7 @@ import * as sessionCounts from './003-session-counts.js';
 import * as replyPolicy from './004-reply-policy.js';
 import * as webhooks from './005-webhooks.js';
 import * as search from './006-search.js';
+import * as searchOrder from './008-search-order.js';
 
 /** Migrations in order; compiled in, so nothing is read from disk at start-up. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -14,6 +15,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '004-reply-policy': replyPolicy,
   '005-webhooks': webhooks,
   '006-search': search,
+  '008-search-order': searchOrder,
 };
 
 export const migrationProvider: MigrationProvider = {
