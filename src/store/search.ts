@@ -1,15 +1,14 @@
 /**
  * The search query of each dialect (migrations 006 and 008 build their indexes). Both return
  * messages whose folded text contains every word, newest first by (created_at, id), from
- * sessions not past retention, after the cursor's position when given, and both stop at the
- * newest matches instead of reading and sorting every match:
+ * sessions not past retention, after the cursor's position when given:
  * - SQLite: the FTS5 trigram table `messages_search` is keyed by time (migration 008), so it
- *   walks the matches of the words of three or more characters (each word a phrase; all must
- *   match) newest first and stops after `limit`; shorter words are checked with instr() on the
- *   rows it yields. Messages of the same millisecond come out of the index in rowid order: the
+ *   walks the candidates (rows holding three trigrams of each word of three or more characters)
+ *   newest first and stops after `limit` rows that hold every word (instr()), instead of reading
+ *   and sorting every match. Messages of the same millisecond come out of the index in rowid order: the
  *   last millisecond of a page is read whole and sorted by id.
  * - PostgreSQL: one LIKE per word on `search_text`, which pg_trgm's GIN index answers for words of
- *   three or more characters; see `postgresQuery` for how it avoids sorting every match.
+ *   three or more characters; every match is read and the newest kept (see `postgresSearch`).
  * A query whose words are all shorter than three characters has nothing for a trigram index to
  * find, so it reads every message in scope (fast with `sessionId`, slow over everything).
  */
@@ -103,6 +102,12 @@ async function sqliteSearch(db: Kysely<Database>, q: MessageSearchQuery): Promis
   return [...rows.filter((r) => Number(r.created_at) > lastMs), ...tie].sort(newestFirst).slice(0, q.limit);
 }
 
+/**
+ * PostgreSQL: the GIN index finds every match (a bitmap), the table gives each one's time, the
+ * newest are kept. Walking the (created_at, id) order and testing each message instead was
+ * measured slower at a million messages (a LIKE costs microseconds per message, and a page of a
+ * word in 0.2 % of them walks about 10,000), so it is not done; see docs/benchmarks.md.
+ */
 async function postgresSearch(db: Kysely<Database>, q: MessageSearchQuery): Promise<SearchRow[]> {
   const conditions = scopeConditions(q);
   // Words hold only letters, digits and marks: no LIKE wildcard or escape to neutralise.

@@ -14,16 +14,12 @@ import { PostgresAdapter, sql, type Kysely } from 'kysely';
  * of one millisecond come out in rowid order, not id order; the query fixes that up
  * (store/search.ts). The table is contentless (the text is in `messages.search_text`) and keeps
  * the message's rowid as an unindexed column, to find the message from a match.
- *
- * PostgreSQL: an index on (created_at, id), for the ordered walk of frequent words (search.ts).
  */
 export const SEARCH_KEY_SHIFT = 20;
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  if (db.getExecutor().adapter instanceof PostgresAdapter) {
-    await sql`create index if not exists messages_time on messages (created_at, id)`.execute(db);
-    return;
-  }
+  // PostgreSQL: nothing (the GIN index of 006 stays; store/search.ts says why).
+  if (db.getExecutor().adapter instanceof PostgresAdapter) return;
   await sql`drop trigger messages_fts_delete`.execute(db);
   await sql`drop trigger messages_fts_insert`.execute(db);
   await sql`drop table messages_fts`.execute(db);
@@ -43,10 +39,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  if (db.getExecutor().adapter instanceof PostgresAdapter) {
-    await sql`drop index if exists messages_time`.execute(db);
-    return;
-  }
+  if (db.getExecutor().adapter instanceof PostgresAdapter) return;
   await sql`drop trigger messages_search_delete`.execute(db);
   await sql`drop trigger messages_search_insert`.execute(db);
   await sql`drop table messages_search`.execute(db);
