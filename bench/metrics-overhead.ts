@@ -72,7 +72,7 @@ async function main(): Promise<void> {
       arm.pid = child.pid!;
       const base = `http://127.0.0.1:${arm.port}`;
       urls[name] = `${base}/api/messaging/sessions/${await createSession(base)}`;
-      await load(urls[name]!, 2); // warm-up
+      await load(urls[name], 2); // warm-up
     }
     for (let round = 1; round <= ROUNDS; round++) {
       // Alternate which arm goes first, so drift in the machine's load hits both alike.
@@ -81,7 +81,9 @@ async function main(): Promise<void> {
         const { rps, cpuUs } = await load(urls[name]!, SECONDS, arms[name].pid);
         arms[name].rps.push(rps);
         arms[name].cpu.push(cpuUs);
-        console.log(`round ${round}  metrics ${name.padEnd(3)}  ${rps.toFixed(0).padStart(7)} req/s  ${cpuUs.toFixed(1).padStart(6)} µs CPU/request`);
+        console.log(
+          `round ${round}  metrics ${name.padEnd(3)}  ${rps.toFixed(0).padStart(7)} req/s  ${cpuUs.toFixed(1).padStart(6)} µs CPU/request`,
+        );
       }
     }
     const on = median(arms.on.rps);
@@ -89,11 +91,15 @@ async function main(): Promise<void> {
     // Each round's two runs are back to back: their ratio is the least affected by the machine's
     // load drifting, so the median of the per-round overheads is the figure to read.
     const perRound = arms.on.rps.map((rps, i) => (1 - rps / arms.off.rps[i]!) * 100);
-    console.log(`\nmedian  metrics on ${on.toFixed(0)} req/s, off ${off.toFixed(0)} req/s: overhead ${(((off - on) / off) * 100).toFixed(1)} %`);
+    console.log(
+      `\nmedian  metrics on ${on.toFixed(0)} req/s, off ${off.toFixed(0)} req/s: overhead ${(((off - on) / off) * 100).toFixed(1)} %`,
+    );
     console.log(`per-round overheads ${perRound.map((p) => p.toFixed(1)).join(', ')} %: median ${median(perRound).toFixed(1)} %`);
     const cpuOn = median(arms.on.cpu);
     const cpuOff = median(arms.off.cpu);
-    console.log(`server CPU per request (median): on ${cpuOn.toFixed(1)} µs, off ${cpuOff.toFixed(1)} µs: overhead ${(((cpuOn - cpuOff) / cpuOff) * 100).toFixed(1)} %`);
+    console.log(
+      `server CPU per request (median): on ${cpuOn.toFixed(1)} µs, off ${cpuOff.toFixed(1)} µs: overhead ${(((cpuOn - cpuOff) / cpuOff) * 100).toFixed(1)} %`,
+    );
   } finally {
     for (const child of children) child.kill();
     rmSync(dir, { recursive: true, force: true });

@@ -17,7 +17,18 @@ import { randomUUID } from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { foldForSearch } from '../src/domain/search.js';
-import { benchArgs, benchDatabase, load as loadRoute, loadAverage, REDIS_URL, rssMb, startServer, writeResults, type LoadResult, type StoreKind } from './support.js';
+import {
+  benchArgs,
+  benchDatabase,
+  load as loadRoute,
+  loadAverage,
+  REDIS_URL,
+  rssMb,
+  startServer,
+  writeResults,
+  type LoadResult,
+  type StoreKind,
+} from './support.js';
 
 const { smoke: SMOKE, stores: STORES } = benchArgs();
 const SECONDS = Number(process.env.BENCH_SECONDS ?? (SMOKE ? 1 : 5));
@@ -85,7 +96,9 @@ const MESSAGE_COLUMNS = 'id, session_id, content, author_id, is_agent, created_a
 function sqliteSeeder(path: string): Seeder {
   const db = new BetterSqlite3(path);
   db.pragma('busy_timeout = 10000');
-  const session = db.prepare(`insert into sessions (${SESSION_COLUMNS}) values (?, ?, ?, ?, '{}', 30, 1, 720, 5, ?, ?, ?, ?, 0, null, 0, ?, 0, 0, null)`);
+  const session = db.prepare(
+    `insert into sessions (${SESSION_COLUMNS}) values (?, ?, ?, ?, '{}', 30, 1, 720, 5, ?, ?, ?, ?, 0, null, 0, ?, 0, 0, null)`,
+  );
   const message = db.prepare(`insert into messages (${MESSAGE_COLUMNS}) values (?, ?, ?, ?, 0, ?, '{}', '[]', null, ?)`);
   return {
     async sessions(count, now) {
@@ -115,7 +128,10 @@ function sqliteSeeder(path: string): Seeder {
       }
     },
     async at(position) {
-      const row = db.prepare('select created_at, id from sessions order by created_at desc, id desc limit 1 offset ?').get(position) as { created_at: number; id: string };
+      const row = db.prepare('select created_at, id from sessions order by created_at desc, id desc limit 1 offset ?').get(position) as {
+        created_at: number;
+        id: string;
+      };
       return { createdAt: Number(row.created_at), id: row.id };
     },
     async close() {
@@ -139,7 +155,9 @@ function postgresSeeder(url: string): Seeder {
           [now, count, done, AGENT],
         );
       }
-      await pool.query(`update session_counts set sessions = sessions + $1, unexpired = unexpired + $1 where scope = '' and shard = 0`, [count]);
+      await pool.query(`update session_counts set sessions = sessions + $1, unexpired = unexpired + $1 where scope = '' and shard = 0`, [
+        count,
+      ]);
       await pool.query('vacuum analyze sessions');
       const { rows } = await pool.query<{ id: string }>('select id from sessions order by created_at desc limit $1', [MESSAGE_SESSIONS]);
       return rows.map((r) => r.id);
@@ -159,7 +177,10 @@ function postgresSeeder(url: string): Seeder {
       await pool.query('vacuum analyze messages');
     },
     async at(position) {
-      const { rows } = await pool.query<{ created_at: string; id: string }>('select created_at, id from sessions order by created_at desc, id desc limit 1 offset $1', [position]);
+      const { rows } = await pool.query<{ created_at: string; id: string }>(
+        'select created_at, id from sessions order by created_at desc, id desc limit 1 offset $1',
+        [position],
+      );
       const row = rows[0];
       if (!row) throw new Error(`no session at ${position}`);
       return { createdAt: Number(row.created_at), id: row.id };
@@ -198,7 +219,9 @@ async function runStore(kind: StoreKind): Promise<StoreResult> {
     await seeder.messages(sessionIds.slice(1), MESSAGES - EXPORT_MESSAGES, now);
     await seeder.messages([sessionIds[0]!], EXPORT_MESSAGES, now);
     const messagesSeconds = (Date.now() - t) / 1000;
-    console.log(`  (seeded ${SESSIONS.toLocaleString('en')} sessions in ${sessionsSeconds.toFixed(1)} s, ${MESSAGES.toLocaleString('en')} messages in ${messagesSeconds.toFixed(1)} s)`);
+    console.log(
+      `  (seeded ${SESSIONS.toLocaleString('en')} sessions in ${sessionsSeconds.toFixed(1)} s, ${MESSAGES.toLocaleString('en')} messages in ${messagesSeconds.toFixed(1)} s)`,
+    );
 
     const q = (text: string) => `/api/messaging/search?q=${encodeURIComponent(text)}`;
     const pairs = Array.from({ length: 200 }, () => q(`${pick()} ${pick()}`));
@@ -212,8 +235,12 @@ async function runStore(kind: StoreKind): Promise<StoreResult> {
     const deep = await seeder.at((DEEP_PAGE - 1) * PAGE - 1);
     const listed = [
       await load(`list page 1, ${SESSIONS.toLocaleString('en')} stored`, origin, [`${list}?limit=${PAGE}`]),
-      await load(`list page ${DEEP_PAGE.toLocaleString('en')} by cursor`, origin, [`${list}?limit=${PAGE}&cursor=${cursorOf(deep.createdAt, deep.id)}`]),
-      await load(`list page ${DEEP_PAGE.toLocaleString('en')} by offset`, origin, [`${list}?limit=${PAGE}&offset=${(DEEP_PAGE - 1) * PAGE}`]),
+      await load(`list page ${DEEP_PAGE.toLocaleString('en')} by cursor`, origin, [
+        `${list}?limit=${PAGE}&cursor=${cursorOf(deep.createdAt, deep.id)}`,
+      ]),
+      await load(`list page ${DEEP_PAGE.toLocaleString('en')} by offset`, origin, [
+        `${list}?limit=${PAGE}&offset=${(DEEP_PAGE - 1) * PAGE}`,
+      ]),
     ];
 
     // Export: RSS sampled while the transcript streams to a client that reads as fast as it can.
@@ -256,17 +283,30 @@ for (const kind of STORES) results.push(await runStore(kind));
 console.log('\n| measure | ' + results.map((r) => r.store).join(' | ') + ' |');
 console.log('|---|' + results.map(() => '---:').join('|') + '|');
 for (let i = 0; i < results[0]!.search.length; i++) {
-  console.log(`| ${results[0]!.search[i]!.name} | ${results.map((r) => `p50 ${r.search[i]!.p50} / p99 ${r.search[i]!.p99} ms`).join(' | ')} |`);
+  console.log(
+    `| ${results[0]!.search[i]!.name} | ${results.map((r) => `p50 ${r.search[i]!.p50} / p99 ${r.search[i]!.p99} ms`).join(' | ')} |`,
+  );
 }
 for (let i = 0; i < results[0]!.list.length; i++) {
   console.log(`| ${results[0]!.list[i]!.name} | ${results.map((r) => `p50 ${r.list[i]!.p50} / p99 ${r.list[i]!.p99} ms`).join(' | ')} |`);
 }
-console.log(`| export of ${EXPORT_MESSAGES.toLocaleString('en')} messages: time, RSS growth | ${results.map((r) => `${r.export.seconds.toFixed(1)} s, +${r.export.rssGrowthMb} MB`).join(' | ')} |`);
+console.log(
+  `| export of ${EXPORT_MESSAGES.toLocaleString('en')} messages: time, RSS growth | ${results.map((r) => `${r.export.seconds.toFixed(1)} s, +${r.export.rssGrowthMb} MB`).join(' | ')} |`,
+);
 writeResults('search', SMOKE, {
-  settings: { seconds: SECONDS, connections: CONNECTIONS, messages: MESSAGES, sessions: SESSIONS, deepPage: DEEP_PAGE, exportMessages: EXPORT_MESSAGES },
+  settings: {
+    seconds: SECONDS,
+    connections: CONNECTIONS,
+    messages: MESSAGES,
+    sessions: SESSIONS,
+    deepPage: DEEP_PAGE,
+    exportMessages: EXPORT_MESSAGES,
+  },
   stores: results,
 });
-const failed = results.flatMap((r) => [...r.search, ...r.list].filter((m) => m.rps === 0 || m.non2xx > 0).map((m) => `${r.store}: ${m.name}`));
+const failed = results.flatMap((r) =>
+  [...r.search, ...r.list].filter((m) => m.rps === 0 || m.non2xx > 0).map((m) => `${r.store}: ${m.name}`),
+);
 if (failed.length > 0) {
   console.error(`\nFAILED: ${failed.join('; ')}`);
   process.exitCode = 1;

@@ -15,7 +15,9 @@ import pg from 'pg';
 
 export type StoreKind = 'sqlite' | 'postgres';
 
-export const PG_URL = process.env.DATABASE_URL?.startsWith('postgres') ? process.env.DATABASE_URL : 'postgres://postgres@127.0.0.1:5432/postgres';
+export const PG_URL = process.env.DATABASE_URL?.startsWith('postgres')
+  ? process.env.DATABASE_URL
+  : 'postgres://postgres@127.0.0.1:5432/postgres';
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** The command line every benchmark reads: `--smoke`, `--store sqlite|postgres|both`. */
@@ -47,7 +49,13 @@ export function startProcess(argv: string[], env: Record<string, string>, readyT
 }
 
 /** The built server (dist/main.js) on `port` with `databaseUrl`, the key `key`, no rate limits, warnings only. */
-export function startServer(options: { port: number; databaseUrl: string; key: string; redisUrl?: string; env?: Record<string, string> }): Promise<ChildProcess> {
+export function startServer(options: {
+  port: number;
+  databaseUrl: string;
+  key: string;
+  redisUrl?: string;
+  env?: Record<string, string>;
+}): Promise<ChildProcess> {
   return startProcess(
     ['dist/main.js'],
     {
@@ -138,7 +146,9 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     duration: options.seconds,
     headers: { authorization: `Bearer ${options.key}`, ...(options.body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    ...(paths ? { requests: [{ setupRequest: (request: autocannon.Request) => ({ ...request, path: paths[next++ % paths.length] }) }] } : {}),
+    ...(paths
+      ? { requests: [{ setupRequest: (request: autocannon.Request) => ({ ...request, path: paths[next++ % paths.length] }) }] }
+      : {}),
   });
   const r: LoadResult = {
     name: options.name,
@@ -188,7 +198,8 @@ export interface BenchDatabase {
 /** A fresh database of the kind: a file in a temporary directory, or a new PostgreSQL database on `pgUrl`'s server. */
 export async function benchDatabase(kind: StoreKind, pgUrl = PG_URL): Promise<BenchDatabase> {
   const dir = mkdtempSync(join(tmpdir(), 'agent-sessions-bench-'));
-  if (kind === 'sqlite') return { url: join(dir, 'bench.db'), dispose: () => Promise.resolve(rmSync(dir, { recursive: true, force: true })) };
+  if (kind === 'sqlite')
+    return { url: join(dir, 'bench.db'), dispose: () => Promise.resolve(rmSync(dir, { recursive: true, force: true })) };
   const name = `agent_sessions_bench_${randomBytes(4).toString('hex')}`;
   await pgQuery(pgUrl, `create database ${name}`);
   const url = new URL(pgUrl);
@@ -197,7 +208,9 @@ export async function benchDatabase(kind: StoreKind, pgUrl = PG_URL): Promise<Be
     url: url.toString(),
     async dispose() {
       rmSync(dir, { recursive: true, force: true });
-      await pgQuery(pgUrl, `drop database if exists ${name} with (force)`).catch((e: unknown) => console.error('could not drop the bench database:', e));
+      await pgQuery(pgUrl, `drop database if exists ${name} with (force)`).catch((e: unknown) =>
+        console.error('could not drop the bench database:', e),
+      );
     },
   };
 }
@@ -211,7 +224,13 @@ export function machine() {
  * machine, the load average now, and `data`; returns the path.
  */
 export function writeResults(name: string, smoke: boolean, data: Record<string, unknown>): string {
-  const output = { date: new Date().toISOString(), smoke, machine: machine(), loadAverage: loadavg().map((l) => Math.round(l * 10) / 10), ...data };
+  const output = {
+    date: new Date().toISOString(),
+    smoke,
+    machine: machine(),
+    loadAverage: loadavg().map((l) => Math.round(l * 10) / 10),
+    ...data,
+  };
   const path = smoke ? join(tmpdir(), `agent-sessions-bench-${name}-smoke.json`) : join('bench/results', `${name}.json`);
   if (!smoke) mkdirSync('bench/results', { recursive: true });
   writeFileSync(path, JSON.stringify(output, null, 2) + '\n');

@@ -52,7 +52,12 @@ const ELIZA = '00000000-0000-4000-8000-000000000001';
 const USER = '11111111-1111-4111-8111-111111111111';
 
 function startServer(options: WebhookBenchOptions): Promise<ChildProcess> {
-  return startBenchServer({ port: options.port, databaseUrl: options.databaseUrl, key: KEY, ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}) });
+  return startBenchServer({
+    port: options.port,
+    databaseUrl: options.databaseUrl,
+    key: KEY,
+    ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
+  });
 }
 
 export async function runWebhookBench(options: WebhookBenchOptions): Promise<WebhookBenchResult> {
@@ -97,7 +102,11 @@ export async function runWebhookBench(options: WebhookBenchOptions): Promise<Web
     if (hook.status !== 201) throw new Error(`webhook create: ${hook.status}`);
     const ids: string[] = [];
     for (let i = 0; i < options.sessions; i++) {
-      const s = await call('POST', '/api/messaging/sessions', { agentId: ELIZA, userId: USER, timeoutConfig: { timeoutMinutes: 1440, maxDurationMinutes: 4320 } });
+      const s = await call('POST', '/api/messaging/sessions', {
+        agentId: ELIZA,
+        userId: USER,
+        timeoutConfig: { timeoutMinutes: 1440, maxDurationMinutes: 4320 },
+      });
       if (s.status !== 201) throw new Error(`session create: ${s.status}`);
       ids.push((s.body as { sessionId: string }).sessionId);
     }
@@ -147,7 +156,10 @@ export async function runWebhookBench(options: WebhookBenchOptions): Promise<Web
 }
 
 /** The figure for one store, on a database of its own (a temporary SQLite file, a fresh PostgreSQL database). */
-export async function webhookFigure(kind: StoreKind, settings: { pgUrl: string; redisUrl: string; smoke: boolean }): Promise<WebhookBenchResult> {
+export async function webhookFigure(
+  kind: StoreKind,
+  settings: { pgUrl: string; redisUrl: string; smoke: boolean },
+): Promise<WebhookBenchResult> {
   const database = await benchDatabase(kind, settings.pgUrl);
   try {
     return await runWebhookBench({

@@ -125,8 +125,14 @@ describe('paging and filters', () => {
     }
     const newestFirst = [...stored].reverse();
     const first = await search(`${q(w)}&limit=100`);
-    assert.deepEqual(first.results.map((r: any) => r.message.id), newestFirst);
-    assert.deepEqual(first.results.map((r: any) => r.sessionId), newestFirst.map((_, i) => (i % 2 === 0 ? b : a).sessionId));
+    assert.deepEqual(
+      first.results.map((r: any) => r.message.id),
+      newestFirst,
+    );
+    assert.deepEqual(
+      first.results.map((r: any) => r.sessionId),
+      newestFirst.map((_, i) => (i % 2 === 0 ? b : a).sessionId),
+    );
     assert.equal((await search(q(w))).results.length, 12, 'default limit 20');
     const seen: string[] = [];
     let page = await search(`${q(w)}&limit=5`);
@@ -208,8 +214,14 @@ describe('who may search what', () => {
     const [mine] = await store(own.sessionId, own.userId, [`${w} mine`]);
     await store(other.sessionId, other.userId, [`${w} theirs`]);
     const body = await search(q(w), own.sessionToken);
-    assert.deepEqual(body.results.map((r: any) => r.message.id), [mine]);
-    assert.deepEqual((await search(`${q(w)}&sessionId=${own.sessionId}`, own.sessionToken)).results.map((r: any) => r.message.id), [mine]);
+    assert.deepEqual(
+      body.results.map((r: any) => r.message.id),
+      [mine],
+    );
+    assert.deepEqual(
+      (await search(`${q(w)}&sessionId=${own.sessionId}`, own.sessionToken)).results.map((r: any) => r.message.id),
+      [mine],
+    );
     const refused = await server.request('GET', `${SEARCH}?${q(w)}&sessionId=${other.sessionId}`, { token: own.sessionToken });
     assert.equal(refused.status, 403);
     assert.equal(refused.body.error.code, 'FORBIDDEN');
@@ -232,7 +244,15 @@ describe('who may search what', () => {
 
 describe('refused', () => {
   test('q missing, empty, over 200 characters or without a word: 400 VALIDATION_ERROR', async () => {
-    for (const qs of ['', 'q=', `q=${'a'.repeat(201)}`, `q=${encodeURIComponent('?! -- ...')}`, 'q=a&limit=0', 'q=a&limit=101', 'q=a&sessionId=nope']) {
+    for (const qs of [
+      '',
+      'q=',
+      `q=${'a'.repeat(201)}`,
+      `q=${encodeURIComponent('?! -- ...')}`,
+      'q=a&limit=0',
+      'q=a&limit=101',
+      'q=a&sessionId=nope',
+    ]) {
       const res = await server.request('GET', `${SEARCH}?${qs}`);
       assert.equal(res.status, 400, qs);
       assert.equal(res.body.success, false);
