@@ -8,12 +8,12 @@
  *   node --import tsx bench/metrics-overhead.ts           # 6 rounds of 5 s, 50 connections
  *   BENCH_ROUNDS=10 BENCH_SECONDS=5 node --import tsx bench/metrics-overhead.ts
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
+import { api, cpuSeconds, load as loadRoute, median, NO_RATE_LIMITS, startProcess } from './support.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
@@ -31,10 +31,7 @@ async function serve(metrics: string, port: string, database: string): Promise<v
       DATABASE_URL: database,
       SESSIONS_API_KEY: KEY,
       LOG_LEVEL: 'warn',
-      RATE_LIMIT_SESSION_PER_MINUTE: '100000000',
-      RATE_LIMIT_USER_PER_HOUR: '100000000',
-      RATE_LIMIT_AGENT_PER_HOUR: '100000000',
-      RATE_LIMIT_KEY_PER_MINUTE: '100000000',
+      ...NO_RATE_LIMITS,
     }),
     { requestMetrics: metrics === 'on' },
   );
@@ -43,48 +40,22 @@ async function serve(metrics: string, port: string, database: string): Promise<v
 }
 
 function start(metrics: 'on' | 'off', port: number, database: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SELF, '--serve', metrics, String(port), database], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (data: Buffer) => {
-      out += data.toString();
-      if (out.includes('ready')) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
-  });
+  return startProcess(['--import', 'tsx', SELF, '--serve', metrics, String(port), database], {}, 'ready');
 }
 
 async function createSession(base: string): Promise<string> {
-  const res = await fetch(`${base}/api/messaging/sessions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ agentId: '00000000-0000-4000-8000-000000000001', userId: '11111111-1111-4111-8111-111111111111' }),
-  });
-  return ((await res.json()) as { sessionId: string }).sessionId;
-}
-
-/** CPU seconds (user + system) the process has used, from /proc (Linux). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  const body = { agentId: '00000000-0000-4000-8000-000000000001', userId: '11111111-1111-4111-8111-111111111111' };
+  return (await api<{ sessionId: string }>(base, KEY, 'POST', '/api/messaging/sessions', body)).sessionId;
 }
 
 /** Requests per second, and the server's CPU microseconds per request (less sensitive to other load). */
 async function load(url: string, seconds: number, pid?: number): Promise<{ rps: number; cpuUs: number }> {
   const cpuBefore = pid ? cpuSeconds(pid) : 0;
-  const result = await autocannon({ url, connections: CONNECTIONS, duration: seconds, headers: { authorization: `Bearer ${KEY}` } });
+  const result = await loadRoute({ name: url, url, key: KEY, seconds, connections: CONNECTIONS, quiet: true });
   if (result.non2xx > 0) throw new Error(`${result.non2xx} answers were not 2xx`);
-  const cpuUs = pid ? ((cpuSeconds(pid) - cpuBefore) * 1e6) / result['2xx'] : 0;
-  return { rps: result['2xx'] / seconds, cpuUs };
+  const cpuUs = pid ? ((cpuSeconds(pid) - cpuBefore) * 1e6) / (result.rps * seconds) : 0;
+  return { rps: result.rps, cpuUs };
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'agent-sessions-bench-'));
@@ -101,7 +72,7 @@ async function main(): Promise<void> {
       arm.pid = child.pid!;
       const base = `http://127.0.0.1:${arm.port}`;
       urls[name] = `${base}/api/messaging/sessions/${await createSession(base)}`;
-      await load(urls[name]!, 2); // warm-up
+      await load(urls[name], 2); // warm-up
     }
     for (let round = 1; round <= ROUNDS; round++) {
       // Alternate which arm goes first, so drift in the machine's load hits both alike.
@@ -110,7 +81,9 @@ async function main(): Promise<void> {
         const { rps, cpuUs } = await load(urls[name]!, SECONDS, arms[name].pid);
         arms[name].rps.push(rps);
         arms[name].cpu.push(cpuUs);
-        console.log(`round ${round}  metrics ${name.padEnd(3)}  ${rps.toFixed(0).padStart(7)} req/s  ${cpuUs.toFixed(1).padStart(6)} µs CPU/request`);
+        console.log(
+          `round ${round}  metrics ${name.padEnd(3)}  ${rps.toFixed(0).padStart(7)} req/s  ${cpuUs.toFixed(1).padStart(6)} µs CPU/request`,
+        );
       }
     }
     const on = median(arms.on.rps);
@@ -118,11 +91,15 @@ async function main(): Promise<void> {
     // Each round's two runs are back to back: their ratio is the least affected by the machine's
     // load drifting, so the median of the per-round overheads is the figure to read.
     const perRound = arms.on.rps.map((rps, i) => (1 - rps / arms.off.rps[i]!) * 100);
-    console.log(`\nmedian  metrics on ${on.toFixed(0)} req/s, off ${off.toFixed(0)} req/s: overhead ${(((off - on) / off) * 100).toFixed(1)} %`);
+    console.log(
+      `\nmedian  metrics on ${on.toFixed(0)} req/s, off ${off.toFixed(0)} req/s: overhead ${(((off - on) / off) * 100).toFixed(1)} %`,
+    );
     console.log(`per-round overheads ${perRound.map((p) => p.toFixed(1)).join(', ')} %: median ${median(perRound).toFixed(1)} %`);
     const cpuOn = median(arms.on.cpu);
     const cpuOff = median(arms.off.cpu);
-    console.log(`server CPU per request (median): on ${cpuOn.toFixed(1)} µs, off ${cpuOff.toFixed(1)} µs: overhead ${(((cpuOn - cpuOff) / cpuOff) * 100).toFixed(1)} %`);
+    console.log(
+      `server CPU per request (median): on ${cpuOn.toFixed(1)} µs, off ${cpuOff.toFixed(1)} µs: overhead ${(((cpuOn - cpuOff) / cpuOff) * 100).toFixed(1)} %`,
+    );
   } finally {
     for (const child of children) child.kill();
     rmSync(dir, { recursive: true, force: true });

@@ -12,20 +12,25 @@
  * `--smoke`: 20,000 messages, 20,000 sessions, a 5,000-message export. `--store sqlite|postgres`.
  * Writes bench/results/search.json (smoke: a temporary file).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
-import autocannon from 'autocannon';
+import type { ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { foldForSearch } from '../src/domain/search.js';
+import {
+  benchArgs,
+  benchDatabase,
+  load as loadRoute,
+  loadAverage,
+  REDIS_URL,
+  rssMb,
+  startServer,
+  writeResults,
+  type LoadResult,
+  type StoreKind,
+} from './support.js';
 
-const args = process.argv.slice(2);
-const SMOKE = args.includes('--smoke');
-const storeArg = args.includes('--store') ? args[args.indexOf('--store') + 1] : 'both';
-const STORES = (storeArg === 'both' ? ['sqlite', 'postgres'] : [storeArg]) as Array<'sqlite' | 'postgres'>;
+const { smoke: SMOKE, stores: STORES } = benchArgs();
 const SECONDS = Number(process.env.BENCH_SECONDS ?? (SMOKE ? 1 : 5));
 const CONNECTIONS = 10;
 const MESSAGES = SMOKE ? 20_000 : 1_000_000;
@@ -38,8 +43,6 @@ const VOCABULARY = 5_000;
 const WORDS_PER_MESSAGE = 12;
 const KEY = 'bench-admin-key-0123456789abcdef';
 const AGENT = '00000000-0000-4000-8000-000000000001';
-const PG_URL = process.env.DATABASE_URL?.startsWith('postgres') ? process.env.DATABASE_URL : 'postgres://postgres@127.0.0.1:5432/postgres';
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const HOUR = 3_600_000;
 
 /** Deterministic pseudo-words: 5–9 letters, so every one has trigrams. */
@@ -68,41 +71,10 @@ const words: string[] = [];
 const pick = () => words[Math.floor(Math.random() * VOCABULARY)]!;
 const sentence = () => Array.from({ length: WORDS_PER_MESSAGE }, pick).join(' ');
 
-interface Measure {
-  name: string;
-  rps: number;
-  p50: number;
-  p99: number;
-  non2xx: number;
-}
+type Measure = LoadResult;
 
-async function load(name: string, origin: string, paths: string[]): Promise<Measure> {
-  let next = 0;
-  const result = await autocannon({
-    url: `${origin}${paths[0]}`,
-    connections: CONNECTIONS,
-    duration: SECONDS,
-    headers: { authorization: `Bearer ${KEY}` },
-    requests: [{ setupRequest: (request: any) => ({ ...request, path: paths[next++ % paths.length] }) }],
-  });
-  const m = { name, rps: result['2xx'] / SECONDS, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx };
-  console.log(`  ${name.padEnd(52)} ${m.rps.toFixed(0).padStart(7)} req/s   p50 ${String(m.p50).padStart(4)} ms   p99 ${String(m.p99).padStart(4)} ms   non-2xx ${m.non2xx}`);
-  return m;
-}
-
-function start(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['dist/main.js'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (data: Buffer) => {
-      out += data.toString();
-      if (out.includes('listening on')) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
-  });
-}
-
-const rssMb = (child: ChildProcess): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+const load = (name: string, origin: string, paths: string[]): Promise<Measure> =>
+  loadRoute({ name, url: `${origin}${paths[0]}`, key: KEY, seconds: SECONDS, connections: CONNECTIONS, paths });
 
 const cursorOf = (createdAt: number, id: string) => Buffer.from(`s.${createdAt}.${id}`).toString('base64url');
 
@@ -124,7 +96,9 @@ const MESSAGE_COLUMNS = 'id, session_id, content, author_id, is_agent, created_a
 function sqliteSeeder(path: string): Seeder {
   const db = new BetterSqlite3(path);
   db.pragma('busy_timeout = 10000');
-  const session = db.prepare(`insert into sessions (${SESSION_COLUMNS}) values (?, ?, ?, ?, '{}', 30, 1, 720, 5, ?, ?, ?, ?, 0, null, 0, ?, 0, 0, null)`);
+  const session = db.prepare(
+    `insert into sessions (${SESSION_COLUMNS}) values (?, ?, ?, ?, '{}', 30, 1, 720, 5, ?, ?, ?, ?, 0, null, 0, ?, 0, 0, null)`,
+  );
   const message = db.prepare(`insert into messages (${MESSAGE_COLUMNS}) values (?, ?, ?, ?, 0, ?, '{}', '[]', null, ?)`);
   return {
     async sessions(count, now) {
@@ -154,7 +128,10 @@ function sqliteSeeder(path: string): Seeder {
       }
     },
     async at(position) {
-      const row = db.prepare('select created_at, id from sessions order by created_at desc, id desc limit 1 offset ?').get(position) as any;
+      const row = db.prepare('select created_at, id from sessions order by created_at desc, id desc limit 1 offset ?').get(position) as {
+        created_at: number;
+        id: string;
+      };
       return { createdAt: Number(row.created_at), id: row.id };
     },
     async close() {
@@ -178,9 +155,11 @@ function postgresSeeder(url: string): Seeder {
           [now, count, done, AGENT],
         );
       }
-      await pool.query(`update session_counts set sessions = sessions + $1, unexpired = unexpired + $1 where scope = '' and shard = 0`, [count]);
+      await pool.query(`update session_counts set sessions = sessions + $1, unexpired = unexpired + $1 where scope = '' and shard = 0`, [
+        count,
+      ]);
       await pool.query('vacuum analyze sessions');
-      const { rows } = await pool.query('select id from sessions order by created_at desc limit $1', [MESSAGE_SESSIONS]);
+      const { rows } = await pool.query<{ id: string }>('select id from sessions order by created_at desc limit $1', [MESSAGE_SESSIONS]);
       return rows.map((r) => r.id);
     },
     async messages(sessionIds, count, now) {
@@ -198,8 +177,13 @@ function postgresSeeder(url: string): Seeder {
       await pool.query('vacuum analyze messages');
     },
     async at(position) {
-      const { rows } = await pool.query('select created_at, id from sessions order by created_at desc, id desc limit 1 offset $1', [position]);
-      return { createdAt: Number(rows[0].created_at), id: rows[0].id };
+      const { rows } = await pool.query<{ created_at: string; id: string }>(
+        'select created_at, id from sessions order by created_at desc, id desc limit 1 offset $1',
+        [position],
+      );
+      const row = rows[0];
+      if (!row) throw new Error(`no session at ${position}`);
+      return { createdAt: Number(row.created_at), id: row.id };
     },
     async close() {
       await pool.end();
@@ -208,50 +192,23 @@ function postgresSeeder(url: string): Seeder {
 }
 
 interface StoreResult {
-  store: 'sqlite' | 'postgres';
+  store: StoreKind;
   seedSeconds: { messages: number; sessions: number };
   search: Measure[];
   list: Measure[];
-  export: { messages: number; bytes: number; seconds: number; rssBeforeMb: number; rssMaxMb: number; rssGrowthMb: number };
+  export: { messages: number; bytes: number; seconds: number; rssBeforeMb: number; rssMaxMb: number; rssGrowthMb: number; load: number };
 }
 
-async function runStore(kind: 'sqlite' | 'postgres'): Promise<StoreResult> {
-  const dir = mkdtempSync(join(tmpdir(), 'agent-sessions-bench-search-'));
-  let databaseUrl = join(dir, 'bench.db');
-  let drop: (() => Promise<void>) | undefined;
-  if (kind === 'postgres') {
-    const name = `agent_sessions_bench_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: PG_URL });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    await admin.end();
-    const url = new URL(PG_URL);
-    url.pathname = `/${name}`;
-    databaseUrl = url.toString();
-    drop = async () => {
-      const c = new pg.Client({ connectionString: PG_URL });
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
-    };
-  }
+async function runStore(kind: StoreKind): Promise<StoreResult> {
+  const database = await benchDatabase(kind);
   const port = kind === 'sqlite' ? 3904 : 3905;
   const origin = `http://127.0.0.1:${port}`;
   let server: ChildProcess | undefined;
   let seeder: Seeder | undefined;
   try {
-    server = await start({
-      PORT: String(port),
-      DATABASE_URL: databaseUrl,
-      ...(kind === 'postgres' ? { REDIS_URL } : {}),
-      SESSIONS_API_KEY: KEY,
-      LOG_LEVEL: 'warn',
-      RATE_LIMIT_SESSION_PER_MINUTE: '100000000',
-      RATE_LIMIT_USER_PER_HOUR: '100000000',
-      RATE_LIMIT_AGENT_PER_HOUR: '100000000',
-      RATE_LIMIT_KEY_PER_MINUTE: '100000000',
-    });
-    seeder = kind === 'sqlite' ? sqliteSeeder(databaseUrl) : postgresSeeder(databaseUrl);
+    server = await startServer({ port, databaseUrl: database.url, key: KEY, ...(kind === 'postgres' ? { redisUrl: REDIS_URL } : {}) });
+    const pid = server.pid ?? 0;
+    seeder = kind === 'sqlite' ? sqliteSeeder(database.url) : postgresSeeder(database.url);
     console.log(`\n${kind === 'sqlite' ? 'embedded (SQLite)' : 'scaled (PostgreSQL + Redis)'}: search, deep list pages, export`);
     const now = Date.now();
 
@@ -262,7 +219,9 @@ async function runStore(kind: 'sqlite' | 'postgres'): Promise<StoreResult> {
     await seeder.messages(sessionIds.slice(1), MESSAGES - EXPORT_MESSAGES, now);
     await seeder.messages([sessionIds[0]!], EXPORT_MESSAGES, now);
     const messagesSeconds = (Date.now() - t) / 1000;
-    console.log(`  (seeded ${SESSIONS.toLocaleString('en')} sessions in ${sessionsSeconds.toFixed(1)} s, ${MESSAGES.toLocaleString('en')} messages in ${messagesSeconds.toFixed(1)} s)`);
+    console.log(
+      `  (seeded ${SESSIONS.toLocaleString('en')} sessions in ${sessionsSeconds.toFixed(1)} s, ${MESSAGES.toLocaleString('en')} messages in ${messagesSeconds.toFixed(1)} s)`,
+    );
 
     const q = (text: string) => `/api/messaging/search?q=${encodeURIComponent(text)}`;
     const pairs = Array.from({ length: 200 }, () => q(`${pick()} ${pick()}`));
@@ -276,14 +235,18 @@ async function runStore(kind: 'sqlite' | 'postgres'): Promise<StoreResult> {
     const deep = await seeder.at((DEEP_PAGE - 1) * PAGE - 1);
     const listed = [
       await load(`list page 1, ${SESSIONS.toLocaleString('en')} stored`, origin, [`${list}?limit=${PAGE}`]),
-      await load(`list page ${DEEP_PAGE.toLocaleString('en')} by cursor`, origin, [`${list}?limit=${PAGE}&cursor=${cursorOf(deep.createdAt, deep.id)}`]),
-      await load(`list page ${DEEP_PAGE.toLocaleString('en')} by offset`, origin, [`${list}?limit=${PAGE}&offset=${(DEEP_PAGE - 1) * PAGE}`]),
+      await load(`list page ${DEEP_PAGE.toLocaleString('en')} by cursor`, origin, [
+        `${list}?limit=${PAGE}&cursor=${cursorOf(deep.createdAt, deep.id)}`,
+      ]),
+      await load(`list page ${DEEP_PAGE.toLocaleString('en')} by offset`, origin, [
+        `${list}?limit=${PAGE}&offset=${(DEEP_PAGE - 1) * PAGE}`,
+      ]),
     ];
 
     // Export: RSS sampled while the transcript streams to a client that reads as fast as it can.
-    const rssBefore = rssMb(server);
+    const rssBefore = rssMb(pid);
     let rssMax = rssBefore;
-    const sampler = setInterval(() => (rssMax = Math.max(rssMax, rssMb(server!))), 20);
+    const sampler = setInterval(() => (rssMax = Math.max(rssMax, rssMb(pid))), 20);
     t = Date.now();
     const response = await fetch(`${origin}${list}/${sessionIds[0]}/export?format=ndjson`, { headers: { authorization: `Bearer ${KEY}` } });
     let bytes = 0;
@@ -295,7 +258,15 @@ async function runStore(kind: 'sqlite' | 'postgres'): Promise<StoreResult> {
     clearInterval(sampler);
     const seconds = (Date.now() - t) / 1000;
     if (response.status !== 200 || lines !== EXPORT_MESSAGES + 1) throw new Error(`export: ${response.status}, ${lines} lines`);
-    const exported = { messages: EXPORT_MESSAGES, bytes, seconds, rssBeforeMb: Math.round(rssBefore), rssMaxMb: Math.round(rssMax), rssGrowthMb: Math.round((rssMax - rssBefore) * 10) / 10 };
+    const exported = {
+      messages: EXPORT_MESSAGES,
+      bytes,
+      seconds,
+      rssBeforeMb: Math.round(rssBefore),
+      rssMaxMb: Math.round(rssMax),
+      rssGrowthMb: Math.round((rssMax - rssBefore) * 10) / 10,
+      load: loadAverage(),
+    };
     console.log(
       `  export of ${EXPORT_MESSAGES.toLocaleString('en')} messages (ndjson, ${(bytes / 2 ** 20).toFixed(1)} MB): ${seconds.toFixed(1)} s, RSS ${exported.rssBeforeMb} → max ${exported.rssMaxMb} MB (+${exported.rssGrowthMb} MB)`,
     );
@@ -303,8 +274,7 @@ async function runStore(kind: 'sqlite' | 'postgres'): Promise<StoreResult> {
   } finally {
     await seeder?.close().catch(() => {});
     server?.kill('SIGKILL');
-    await drop?.().catch((e) => console.error('could not drop the bench database:', e));
-    rmSync(dir, { recursive: true, force: true });
+    await database.dispose();
   }
 }
 
@@ -313,22 +283,30 @@ for (const kind of STORES) results.push(await runStore(kind));
 console.log('\n| measure | ' + results.map((r) => r.store).join(' | ') + ' |');
 console.log('|---|' + results.map(() => '---:').join('|') + '|');
 for (let i = 0; i < results[0]!.search.length; i++) {
-  console.log(`| ${results[0]!.search[i]!.name} | ${results.map((r) => `p50 ${r.search[i]!.p50} / p99 ${r.search[i]!.p99} ms`).join(' | ')} |`);
+  console.log(
+    `| ${results[0]!.search[i]!.name} | ${results.map((r) => `p50 ${r.search[i]!.p50} / p99 ${r.search[i]!.p99} ms`).join(' | ')} |`,
+  );
 }
 for (let i = 0; i < results[0]!.list.length; i++) {
   console.log(`| ${results[0]!.list[i]!.name} | ${results.map((r) => `p50 ${r.list[i]!.p50} / p99 ${r.list[i]!.p99} ms`).join(' | ')} |`);
 }
-console.log(`| export of ${EXPORT_MESSAGES.toLocaleString('en')} messages: time, RSS growth | ${results.map((r) => `${r.export.seconds.toFixed(1)} s, +${r.export.rssGrowthMb} MB`).join(' | ')} |`);
-const output = {
-  date: new Date().toISOString(),
-  smoke: SMOKE,
-  machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version },
-  settings: { seconds: SECONDS, connections: CONNECTIONS, messages: MESSAGES, sessions: SESSIONS, deepPage: DEEP_PAGE, exportMessages: EXPORT_MESSAGES },
+console.log(
+  `| export of ${EXPORT_MESSAGES.toLocaleString('en')} messages: time, RSS growth | ${results.map((r) => `${r.export.seconds.toFixed(1)} s, +${r.export.rssGrowthMb} MB`).join(' | ')} |`,
+);
+writeResults('search', SMOKE, {
+  settings: {
+    seconds: SECONDS,
+    connections: CONNECTIONS,
+    messages: MESSAGES,
+    sessions: SESSIONS,
+    deepPage: DEEP_PAGE,
+    exportMessages: EXPORT_MESSAGES,
+  },
   stores: results,
-};
-mkdirSync('bench/results', { recursive: true });
-writeFileSync(SMOKE ? join(tmpdir(), 'agent-sessions-bench-search-smoke.json') : 'bench/results/search.json', JSON.stringify(output, null, 2) + '\n');
-const failed = results.flatMap((r) => [...r.search, ...r.list].filter((m) => m.rps === 0 || m.non2xx > 0).map((m) => `${r.store}: ${m.name}`));
+});
+const failed = results.flatMap((r) =>
+  [...r.search, ...r.list].filter((m) => m.rps === 0 || m.non2xx > 0).map((m) => `${r.store}: ${m.name}`),
+);
 if (failed.length > 0) {
   console.error(`\nFAILED: ${failed.join('; ')}`);
   process.exitCode = 1;

@@ -3,17 +3,26 @@
  * process, a webhook for `session.renewed` pointing at a node:http receiver in this process,
  * and renewals sent at a fixed rate over many sessions for a few seconds. Reports the rate of
  * events stored and delivered and the lag from each event's `at` to its arrival at the
- * receiver (p50, p99, max). Target (issue 11): 1,000 events/s with p99 lag ≤ 1 s.
+ * receiver (p50, p99, max). Target (issue 11): 1,000 events/s with p99 lag ≤ 1 s. Run by
+ * `npm run bench` (bench/http.ts), or alone: `node --import tsx bench/webhooks.ts [--smoke] [--store …]`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
+import type { ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
 import { Agent, request } from 'undici';
+import {
+  benchArgs,
+  benchDatabase,
+  freePort,
+  loadAverage,
+  percentile,
+  PG_URL,
+  REDIS_URL,
+  startServer as startBenchServer,
+  writeResults,
+  type StoreKind,
+} from './support.js';
 
 export interface WebhookBenchOptions {
   databaseUrl: string;
@@ -34,6 +43,8 @@ export interface WebhookBenchResult {
   storedPerSecond: number;
   deliveredPerSecond: number;
   lagMs: { p50: number; p99: number; max: number };
+  /** The 1-minute load average when the run ended. */
+  load: number;
 }
 
 const KEY = 'bench-webhooks-key-0123456789abcdef';
@@ -41,39 +52,13 @@ const ELIZA = '00000000-0000-4000-8000-000000000001';
 const USER = '11111111-1111-4111-8111-111111111111';
 
 function startServer(options: WebhookBenchOptions): Promise<ChildProcess> {
-  const env = {
-    ...process.env,
-    PORT: String(options.port),
-    DATABASE_URL: options.databaseUrl,
-    ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
-    SESSIONS_API_KEY: KEY,
-    LOG_LEVEL: 'warn',
-    RATE_LIMIT_SESSION_PER_MINUTE: '100000000',
-    RATE_LIMIT_USER_PER_HOUR: '100000000',
-    RATE_LIMIT_AGENT_PER_HOUR: '100000000',
-    RATE_LIMIT_KEY_PER_MINUTE: '100000000',
-  };
-  const child = spawn(process.execPath, ['dist/main.js'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (data: Buffer) => {
-      out += data.toString();
-      if (out.includes('listening on')) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
+  return startBenchServer({
+    port: options.port,
+    databaseUrl: options.databaseUrl,
+    key: KEY,
+    ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
   });
 }
-
-/** A port nothing listens on now (other benchmarks may hold the fixed ones). */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
-const percentile = (sorted: number[], p: number) => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!);
 
 export async function runWebhookBench(options: WebhookBenchOptions): Promise<WebhookBenchResult> {
   const lags: number[] = [];
@@ -110,16 +95,20 @@ export async function runWebhookBench(options: WebhookBenchOptions): Promise<Web
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.body.text();
-    return { status: res.statusCode, body: text ? JSON.parse(text) : undefined };
+    return { status: res.statusCode, body: text ? (JSON.parse(text) as unknown) : undefined };
   };
   try {
     const hook = await call('POST', '/api/webhooks', { url: receiverUrl, events: ['session.renewed'] });
     if (hook.status !== 201) throw new Error(`webhook create: ${hook.status}`);
     const ids: string[] = [];
     for (let i = 0; i < options.sessions; i++) {
-      const s = await call('POST', '/api/messaging/sessions', { agentId: ELIZA, userId: USER, timeoutConfig: { timeoutMinutes: 1440, maxDurationMinutes: 4320 } });
+      const s = await call('POST', '/api/messaging/sessions', {
+        agentId: ELIZA,
+        userId: USER,
+        timeoutConfig: { timeoutMinutes: 1440, maxDurationMinutes: 4320 },
+      });
       if (s.status !== 201) throw new Error(`session create: ${s.status}`);
-      ids.push(s.body.sessionId);
+      ids.push((s.body as { sessionId: string }).sessionId);
     }
 
     // Renewals at the target rate, in ticks of 10 ms, round-robin over the sessions.
@@ -155,7 +144,8 @@ export async function runWebhookBench(options: WebhookBenchOptions): Promise<Web
       duplicates,
       storedPerSecond: Math.round(stored / sendSeconds),
       deliveredPerSecond: Math.round(seen.size / Math.max(sendSeconds, (lastArrival - started) / 1000)),
-      lagMs: { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? 0 },
+      lagMs: { p50: percentile(sorted, 50) || 0, p99: percentile(sorted, 99) || 0, max: sorted.at(-1) ?? 0 },
+      load: loadAverage(),
     };
   } finally {
     server.kill('SIGKILL');
@@ -167,30 +157,13 @@ export async function runWebhookBench(options: WebhookBenchOptions): Promise<Web
 
 /** The figure for one store, on a database of its own (a temporary SQLite file, a fresh PostgreSQL database). */
 export async function webhookFigure(
-  kind: 'sqlite' | 'postgres',
+  kind: StoreKind,
   settings: { pgUrl: string; redisUrl: string; smoke: boolean },
 ): Promise<WebhookBenchResult> {
-  const dir = mkdtempSync(join(tmpdir(), 'agent-sessions-bench-webhooks-'));
-  let databaseUrl = join(dir, 'bench.db');
-  const name = `agent_sessions_bench_${randomBytes(4).toString('hex')}`;
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: settings.pgUrl });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  if (kind === 'postgres') {
-    await admin(`create database ${name}`);
-    const url = new URL(settings.pgUrl);
-    url.pathname = `/${name}`;
-    databaseUrl = url.toString();
-  }
+  const database = await benchDatabase(kind, settings.pgUrl);
   try {
     return await runWebhookBench({
-      databaseUrl,
+      databaseUrl: database.url,
       ...(kind === 'postgres' ? { redisUrl: settings.redisUrl } : {}),
       port: await freePort(),
       rate: settings.smoke ? 200 : 1000,
@@ -198,7 +171,24 @@ export async function webhookFigure(
       sessions: settings.smoke ? 20 : 100,
     });
   } finally {
-    if (kind === 'postgres') await admin(`drop database if exists ${name} with (force)`).catch(() => {});
-    rmSync(dir, { recursive: true, force: true });
+    await database.dispose();
   }
 }
+
+/** Alone: `node --import tsx bench/webhooks.ts [--smoke] [--store sqlite|postgres]`, results in bench/results/webhooks.json. */
+async function main(): Promise<void> {
+  const { smoke, stores } = benchArgs();
+  const figures: Array<{ store: StoreKind } & WebhookBenchResult> = [];
+  for (const store of stores) {
+    const result = await webhookFigure(store, { pgUrl: PG_URL, redisUrl: REDIS_URL, smoke });
+    figures.push({ store, ...result });
+    console.log(
+      `webhooks ${store}, ${result.targetRate}/s for ${result.sent} events: stored ${result.storedPerSecond}/s, delivered ${result.deliveredPerSecond}/s ` +
+        `(${result.delivered}/${result.stored}, ${result.duplicates} duplicates), lag p50 ${result.lagMs.p50} / p99 ${result.lagMs.p99} / max ${result.lagMs.max} ms, load ${result.load}`,
+    );
+  }
+  writeResults('webhooks', smoke, { webhooks: figures });
+  if (figures.some((f) => f.delivered !== f.stored || f.duplicates > 0)) process.exitCode = 1;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -32,7 +32,7 @@ import type { Settings } from './settings.js';
 import { openStore } from './store/open.js';
 import { outboundClient } from './outbound/guard.js';
 import { wakingFanout } from './outbound/wake.js';
-import { DeliveryWorker } from './outbound/worker.js';
+import { DeliveryWorker, deliverySource } from './outbound/worker.js';
 import { WebhookService } from './outbound/webhooks.js';
 import type { Store } from './store/store.js';
 
@@ -110,7 +110,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
   let logger: FastifyBaseLogger | undefined;
   // Outbound HTTP (agents' providers, webhooks), refusing private targets when the setting says so.
   const outbound = outboundClient(settings.outboundDenyPrivate);
-  const deliveries = new DeliveryWorker(store, clock, {
+  const deliveries = new DeliveryWorker(deliverySource(settings.database, store), clock, {
     timeoutMs: settings.webhookTimeoutMs,
     maxAgeMs: settings.webhookMaxAgeMs,
     fetch: outbound.fetch,

@@ -12,6 +12,8 @@
  */
 import type { Clock } from '../clock.js';
 import { afterFailure } from '../domain/webhook.js';
+import type { DatabaseSettings } from '../settings.js';
+import { openPostgresDeliveries } from '../store/sql-webhooks.js';
 import type { AttemptOutcome, ClaimedDelivery, Store } from '../store/store.js';
 import type { OutboundFetch } from './guard.js';
 import { webhookAttempts, webhookDelivered, webhookFailed, webhookLag } from './metrics.js';
@@ -19,6 +21,25 @@ import { attemptDelivery } from './send.js';
 
 /** The shortest time between two looks at the whole outbox. */
 const MIN_LOOK_INTERVAL_MS = 50;
+
+/** PostgreSQL connections of the worker's own pool (beside the store's DATABASE_POOL_SIZE). */
+export const DELIVERY_POOL_SIZE = 4;
+
+/** Where the worker reads and records deliveries; `release` is called once it has stopped. */
+export interface DeliverySource extends Pick<Store, 'deliveries'> {
+  release?(): Promise<void>;
+}
+
+/**
+ * The worker's deliveries: on PostgreSQL over a pool of its own (DELIVERY_POOL_SIZE), so that
+ * a burst of requests holding the store's connections does not hold up deliveries (measured in
+ * docs/benchmarks.md); on SQLite the store itself (one connection, one writer).
+ */
+export function deliverySource(database: DatabaseSettings, store: Store): DeliverySource {
+  if (database.kind !== 'postgres') return store;
+  const own = openPostgresDeliveries(database.url, DELIVERY_POOL_SIZE);
+  return { deliveries: own.deliveries, release: () => own.close() };
+}
 
 export interface DeliveryWorkerOptions {
   timeoutMs: number;
@@ -34,6 +55,7 @@ export interface DeliveryWorkerOptions {
 export class DeliveryWorker {
   private readonly inflight = new Set<Promise<void>>();
   private stopped = true;
+  private released = false;
   private pumping: Promise<void> | undefined;
   private again = false;
   private wakeScheduled = false;
@@ -45,7 +67,7 @@ export class DeliveryWorker {
   readonly leaseMs: number;
 
   constructor(
-    private readonly store: Pick<Store, 'deliveries'>,
+    private readonly store: DeliverySource,
     private readonly clock: Clock,
     private readonly options: DeliveryWorkerOptions,
   ) {
@@ -61,12 +83,16 @@ export class DeliveryWorker {
     this.wake();
   }
 
-  /** Stops claiming; attempts in flight finish and are recorded. */
+  /** Stops claiming; attempts in flight finish and are recorded; then the source is released. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
     await this.pumping;
     await Promise.all([...this.inflight]);
+    if (!this.released) {
+      this.released = true;
+      await this.store.release?.();
+    }
   }
 
   /**
@@ -145,7 +171,10 @@ export class DeliveryWorker {
       const settled = await this.attempt(next);
       if (!settled) return;
       try {
-        [next] = await this.store.deliveries.claim(this.clock.now(), 1, this.leaseMs, { webhookId: next.webhookId, sessionId: next.sessionId });
+        [next] = await this.store.deliveries.claim(this.clock.now(), 1, this.leaseMs, {
+          webhookId: next.webhookId,
+          sessionId: next.sessionId,
+        });
       } catch (error) {
         this.options.onError(error);
         return;

@@ -4,7 +4,8 @@
  * instances claiming at the same moment pass each other by; SQLite has one writer.
  */
 import { randomUUID } from 'node:crypto';
-import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
+import { Kysely, PostgresDialect, sql, type RawBuilder, type Selectable } from 'kysely';
+import pg from 'pg';
 import type { Delivery, DeliveryStatus, Webhook, WebhookEvents } from '../domain/webhook.js';
 import type { Database, WebhookDeliveriesTable, WebhooksTable } from './schema.js';
 import type { AttemptOutcome, ClaimedDelivery, DeliveryKey, DeliveryStore, Lane, WebhookStore } from './webhooks.js';
@@ -71,7 +72,10 @@ export class SqlWebhookStore implements WebhookStore {
   constructor(private readonly db: Kysely<Database>) {}
 
   async insert(w: Webhook): Promise<void> {
-    await this.db.insertInto('webhooks').values({ id: w.id, created_at: w.createdAt, ...webhookColumns(w) }).execute();
+    await this.db
+      .insertInto('webhooks')
+      .values({ id: w.id, created_at: w.createdAt, ...webhookColumns(w) })
+      .execute();
   }
 
   async get(id: string): Promise<Webhook | undefined> {
@@ -158,12 +162,7 @@ export class SqlDeliveryStore implements DeliveryStore {
   async list(webhookId: string, query: { status?: DeliveryStatus; limit: number }): Promise<Delivery[]> {
     let q = this.db.selectFrom('webhook_deliveries').selectAll().where('webhook_id', '=', webhookId);
     if (query.status) q = q.where('status', '=', query.status);
-    const rows = await q
-      .orderBy('created_at', 'desc')
-      .orderBy('session_id', 'desc')
-      .orderBy('seq', 'desc')
-      .limit(query.limit)
-      .execute();
+    const rows = await q.orderBy('created_at', 'desc').orderBy('session_id', 'desc').orderBy('seq', 'desc').limit(query.limit).execute();
     return rows.map(toDelivery);
   }
 
@@ -188,4 +187,24 @@ export class SqlDeliveryStore implements DeliveryStore {
       .executeTakeFirst();
     return row ? Number(row.next_attempt_at) : undefined;
   }
+}
+
+/**
+ * The deliveries over a PostgreSQL pool of their own (`size` connections), so that the delivery
+ * worker's claims and records do not queue behind the requests for the store's pool, and the
+ * requests not behind them. `close` ends the pool.
+ */
+export function openPostgresDeliveries(url: string, size: number): { deliveries: DeliveryStore; close(): Promise<void> } {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: size,
+    connectionTimeoutMillis: 3000,
+    statement_timeout: 15_000,
+    query_timeout: 20_000,
+    keepAlive: true,
+  });
+  // An idle client losing its connection must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { deliveries: new SqlDeliveryStore(db, 'postgres'), close: () => db.destroy() };
 }

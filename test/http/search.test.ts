@@ -125,8 +125,14 @@ describe('paging and filters', () => {
     }
     const newestFirst = [...stored].reverse();
     const first = await search(`${q(w)}&limit=100`);
-    assert.deepEqual(first.results.map((r: any) => r.message.id), newestFirst);
-    assert.deepEqual(first.results.map((r: any) => r.sessionId), newestFirst.map((_, i) => (i % 2 === 0 ? b : a).sessionId));
+    assert.deepEqual(
+      first.results.map((r: any) => r.message.id),
+      newestFirst,
+    );
+    assert.deepEqual(
+      first.results.map((r: any) => r.sessionId),
+      newestFirst.map((_, i) => (i % 2 === 0 ? b : a).sessionId),
+    );
     assert.equal((await search(q(w))).results.length, 12, 'default limit 20');
     const seen: string[] = [];
     let page = await search(`${q(w)}&limit=5`);
@@ -138,6 +144,44 @@ describe('paging and filters', () => {
       page = await search(`${q(w)}&limit=5&cursor=${encodeURIComponent(page.nextCursor)}`);
     }
     assert.deepEqual(seen, newestFirst);
+  });
+
+  test('messages of the same millisecond, and messages stored out of time order, page by (createdAt, id)', async () => {
+    const sessions = [];
+    for (let i = 0; i < 7; i++) sessions.push(await createSession(server));
+    const w = unique();
+    const base = server.clock.advance(10);
+    const stored: Array<{ id: string; createdAt: number }> = [];
+    // The newer millisecond first, then the older one: the storage order is not the time order.
+    for (const createdAt of [base + 2, base, base + 1]) {
+      for (const s of sessions) {
+        const message: Message = {
+          id: randomUUID(),
+          sessionId: s.sessionId,
+          content: `${w} tie`,
+          authorId: s.userId,
+          isAgent: false,
+          createdAt,
+          metadata: {},
+          attachments: [],
+          inReplyTo: null,
+        };
+        await server.app.store.insertMessage(message);
+        stored.push({ id: message.id, createdAt });
+      }
+    }
+    server.clock.advance(10);
+    const expected = [...stored].sort((x, y) => y.createdAt - x.createdAt || (x.id < y.id ? 1 : -1)).map((m) => m.id);
+    for (const limit of [1, 3, 7, 100]) {
+      const seen: string[] = [];
+      let page = await search(`${q(`${w} tie`)}&limit=${limit}`);
+      for (;;) {
+        seen.push(...page.results.map((r: any) => r.message.id));
+        if (page.nextCursor === null) break;
+        page = await search(`${q(`${w} tie`)}&limit=${limit}&cursor=${encodeURIComponent(page.nextCursor)}`);
+      }
+      assert.deepEqual(seen, expected, `limit ${limit}`);
+    }
   });
 
   test('agentId, userId and sessionId narrow the results', async () => {
@@ -170,8 +214,14 @@ describe('who may search what', () => {
     const [mine] = await store(own.sessionId, own.userId, [`${w} mine`]);
     await store(other.sessionId, other.userId, [`${w} theirs`]);
     const body = await search(q(w), own.sessionToken);
-    assert.deepEqual(body.results.map((r: any) => r.message.id), [mine]);
-    assert.deepEqual((await search(`${q(w)}&sessionId=${own.sessionId}`, own.sessionToken)).results.map((r: any) => r.message.id), [mine]);
+    assert.deepEqual(
+      body.results.map((r: any) => r.message.id),
+      [mine],
+    );
+    assert.deepEqual(
+      (await search(`${q(w)}&sessionId=${own.sessionId}`, own.sessionToken)).results.map((r: any) => r.message.id),
+      [mine],
+    );
     const refused = await server.request('GET', `${SEARCH}?${q(w)}&sessionId=${other.sessionId}`, { token: own.sessionToken });
     assert.equal(refused.status, 403);
     assert.equal(refused.body.error.code, 'FORBIDDEN');
@@ -194,7 +244,15 @@ describe('who may search what', () => {
 
 describe('refused', () => {
   test('q missing, empty, over 200 characters or without a word: 400 VALIDATION_ERROR', async () => {
-    for (const qs of ['', 'q=', `q=${'a'.repeat(201)}`, `q=${encodeURIComponent('?! -- ...')}`, 'q=a&limit=0', 'q=a&limit=101', 'q=a&sessionId=nope']) {
+    for (const qs of [
+      '',
+      'q=',
+      `q=${'a'.repeat(201)}`,
+      `q=${encodeURIComponent('?! -- ...')}`,
+      'q=a&limit=0',
+      'q=a&limit=101',
+      'q=a&sessionId=nope',
+    ]) {
       const res = await server.request('GET', `${SEARCH}?${qs}`);
       assert.equal(res.status, 400, qs);
       assert.equal(res.body.success, false);

@@ -6,6 +6,7 @@ import * as replyPolicy from './004-reply-policy.js';
 import * as webhooks from './005-webhooks.js';
 import * as search from './006-search.js';
 import * as sessionIndexes from './007-session-indexes.js';
+import * as searchOrder from './008-search-order.js';
 
 /** Migrations in order; compiled in, so nothing is read from disk at start-up. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -16,6 +17,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '005-webhooks': webhooks,
   '006-search': search,
   '007-session-indexes': sessionIndexes,
+  '008-search-order': searchOrder,
 };
 
 export const migrationProvider: MigrationProvider = {
