@@ -24,7 +24,12 @@ import { RedisFanout } from './realtime/redis-fanout.js';
 import { Scheduler } from './realtime/scheduler.js';
 import { CredentialWatch } from './auth/credential-watch.js';
 import { attachSocketIo } from './realtime/socketio.js';
+import { EventFeed } from './realtime/feed.js';
 import { AgentService } from './services/agents.js';
+import { ExportService } from './services/export.js';
+import { HealthService } from './services/health.js';
+import { MessageService } from './services/messaging.js';
+import { SearchService } from './services/search.js';
 import { Maintenance } from './services/maintenance.js';
 import { SessionOwners } from './services/session-owners.js';
 import { SessionService } from './services/sessions.js';
@@ -66,7 +71,7 @@ export interface Application {
   deliveries: DeliveryWorker;
   io: import('socket.io').Server;
   /** Closes event streams and sockets whose credential was revoked (tests call `recheck`). */
-  credentials: CredentialWatch;
+  credentialWatch: CredentialWatch;
   maintenance: Maintenance;
   settings: Settings;
   auth: Authenticator;
@@ -168,7 +173,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     owners,
   );
   // Event streams and sockets outlive the request that authenticated them.
-  const credentials = new CredentialWatch(auth, (error) => logger?.warn({ err: error }, 'credential check failed'));
+  const credentialWatch = new CredentialWatch(auth, (error) => logger?.warn({ err: error }, 'credential check failed'));
   // Scaled mode counts a credential's streams across the fleet: instances on one database share
   // the count (the database's address, without credentials, names it in Redis).
   const streams = new StreamLimits(settings.maxStreamsPerCredential, {
@@ -179,24 +184,26 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
   if (settings.agentsDir) await agents.loadFromDirectory(settings.agentsDir, agentFileValidator(settings.bounds));
 
   const lifecycle: Lifecycle = { stopping: false, draining: false };
+  const feed = new EventFeed(store, fanout);
   const server = await buildServer(
     {
       lifecycle,
       sessions,
+      messaging: new MessageService(sessions, replies, settings.contentPolicy),
       agents,
       webhooks: new WebhookService(store, clock),
-      replies,
-      fanout,
-      store,
+      feed,
+      health: new HealthService(store, fanout, clock),
+      search: new SearchService(store, clock, settings.retentionMs),
+      exports: new ExportService(store, sessions, clock),
       settings,
       clock,
-      startedAt: Date.now(),
       version: VERSION,
       auth,
       apiKeys,
       limiter,
       owners,
-      credentials,
+      credentialWatch,
       streams,
       logAccess: ['debug', 'trace'].includes(settings.logLevel),
       requestMetrics: options.requestMetrics !== false,
@@ -214,12 +221,21 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
   const scheduler = new Scheduler(store, fanout, clock, (error) =>
     server.log.error({ err: error }, 'lifecycle scheduler failed'),
   );
-  const io = attachSocketIo(server.server, { sessions, store, fanout, auth, limiter, streams, watch: credentials, corsOrigins: settings.corsOrigins, accepting: () => !lifecycle.draining });
+  const io = attachSocketIo(server.server, {
+    sessions,
+    feed,
+    auth,
+    limiter,
+    streams,
+    credentialWatch,
+    corsOrigins: settings.corsOrigins,
+    accepting: () => !lifecycle.draining,
+  });
   if (options.background !== false) {
     maintenance.start();
     scheduler.start();
     deliveries.start();
-    credentials.start();
+    credentialWatch.start();
   }
 
   return {
@@ -233,7 +249,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     deliveries,
     io,
     maintenance,
-    credentials,
+    credentialWatch,
     settings,
     auth,
     apiKeys,
@@ -244,7 +260,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
       lifecycle.stopping = true;
       lifecycle.draining = true;
       await scheduler.stop();
-      credentials.stop();
+      credentialWatch.stop();
       streams.stop();
       // Closing the transports (not a server-side disconnect) makes clients reconnect by
       // themselves; new handshakes are refused while draining, so they land on another instance.

@@ -5,18 +5,23 @@
  * Also here: CORS (closed unless CORS_ORIGINS names origins) and the OpenAPI security notes.
  */
 import cors from '@fastify/cors';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyRequest, preValidationAsyncHookHandler } from 'fastify';
 import { forbidden, unauthorized, type Authenticator, type Principal } from '../auth/authenticator.js';
 import { ANY_KEY, type RouteAuth, type RouteRule } from '../auth/scopes.js';
 import { AppError } from '../domain/errors.js';
 import type { Settings } from '../settings.js';
-import { installCreateLimit, type RequestLimiter } from './rate-limit.js';
+import type { RequestLimiter } from './rate-limit.js';
 import { ErrorEnvelope } from './schemas.js';
-import type { App } from './server.js';
+import { unencapsulated, type App } from './types.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     auth?: RouteAuth;
+    /**
+     * The route creates a session: it also counts for the user and the agent its body names
+     * (SPEC §7), once the body is parsed.
+     */
+    chargeCreate?: boolean;
   }
   interface FastifyRequest {
     /** Who is calling, once authorized; null on public routes. */
@@ -94,9 +99,22 @@ const AUTH_ERRORS: Record<number, string> = {
   429: 'Rate limited (RATE_LIMITED); see Retry-After and the RateLimit-* headers',
 };
 
-export async function installSecurity(app: App, deps: SecurityDeps): Promise<void> {
+/**
+ * Before any route is added: every route's auth rule is then enforced and documented. A route
+ * whose config says `chargeCreate` gets the create limit as its own preValidation hook.
+ */
+export const security = unencapsulated('security', async (app: App, deps: SecurityDeps) => {
   const { auth, limiter, settings } = deps;
   app.decorateRequest('principal', null);
+
+  app.addHook('onRoute', (route) => {
+    if (route.config?.chargeCreate) {
+      const chargeCreate: preValidationAsyncHookHandler = async (request, reply) => {
+        if (request.principal) await limiter.chargeCreate(request, reply);
+      };
+      route.preValidation = [...(route.preValidation ? [route.preValidation].flat() : []), chargeCreate] as typeof route.preValidation;
+    }
+  });
 
   app.addHook('onRoute', (route) => {
     const methods = [route.method].flat();
@@ -161,6 +179,4 @@ export async function installSecurity(app: App, deps: SecurityDeps): Promise<voi
       throw error;
     }
   });
-
-  installCreateLimit(app, limiter);
-}
+});

@@ -73,17 +73,20 @@ export function toAppError(error: unknown): AppError {
 
 /**
  * Router failures that happen before any route runs. A parameter whose %-encoding is broken
- * names no resource: below a session path it is a malformed session id (404 SESSION_NOT_FOUND,
- * SPEC §4), below an agent path a malformed agent id, elsewhere an unknown path.
+ * names no resource: below one of `malformedIds`' prefixes it is a malformed id of that resource
+ * (404 with its code, SPEC §4), elsewhere an unknown path.
  */
-export function frameworkError(error: { code?: string }, url: string): AppError {
+export function frameworkError(
+  error: { code?: string },
+  url: string,
+  malformedIds: ReadonlyArray<readonly [prefix: string, notFound: () => AppError]>,
+): AppError {
   if (error.code !== 'FST_ERR_BAD_URL' && error.code !== 'FST_ERR_MAX_PARAM_LENGTH') {
     return new AppError('INTERNAL_ERROR', 'Internal server error');
   }
   const path = url.split('?')[0]!;
-  if (path.startsWith('/api/messaging/sessions/')) return new AppError('SESSION_NOT_FOUND', 'Session not found');
-  if (path.startsWith('/api/agents/')) return new AppError('AGENT_NOT_FOUND', 'Agent not found');
-  return new AppError('NOT_FOUND', `No route for ${path}`);
+  const resource = malformedIds.find(([prefix]) => path.startsWith(prefix));
+  return resource ? resource[1]() : new AppError('NOT_FOUND', `No route for ${path}`);
 }
 
 /**

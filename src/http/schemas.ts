@@ -4,13 +4,20 @@
  * document is generated from them. Bounds come from the settings, so the document always shows
  * the limits the server actually enforces.
  */
-import { Type, type Static, type TSchema } from 'typebox';
+import { Type, type Static, type TSchema, type TSchemaOptions, type TUnsafe } from 'typebox';
 import { AGENT_SECRET_ENV_PATTERN, AGENT_SECRET_ENV_PREFIX } from '../domain/agent.js';
 import { ATTACHMENT_TYPES } from '../domain/message.js';
 import { SESSION_EVENT_TYPES } from '../domain/events.js';
 import { REPLY_POLICIES } from '../domain/reply-policy.js';
 import { CONTENT_MAX_CODE_POINTS, HISTORY_LIMIT, IDEMPOTENCY_KEY_MAX_LENGTH } from '../domain/validation.js';
 import type { TimeoutBounds } from '../settings.js';
+
+/**
+ * One of the given strings, as a union of constants (`anyOf` of `const`s). Typed as the union of
+ * the strings: TypeBox infers nothing useful from a mapped array.
+ */
+export const Literals = <const Values extends readonly string[]>(values: Values, options: TSchemaOptions = {}): TUnsafe<Values[number]> =>
+  Type.Unsafe<Values[number]>(Type.Union(values.map((value) => Type.Literal(value)), options));
 
 const Uuid = (description?: string) => Type.String({ format: 'uuid', description });
 const DateTime = (description?: string) => Type.String({ format: 'date-time', description });
@@ -63,7 +70,7 @@ export function timeoutConfigPatch(bounds: TimeoutBounds) {
 export type TimeoutConfigPatchBody = Static<ReturnType<typeof timeoutConfigPatch>>;
 
 /** SPEC §10: what a send does while a reply is under way. */
-export const ReplyPolicy = Type.Union(REPLY_POLICIES.map((p) => Type.Literal(p)), {
+export const ReplyPolicy = Literals(REPLY_POLICIES, {
   description: '`enqueue` (default): wait for the replies under way; `reject`: 409 REPLY_IN_PROGRESS; `interrupt`: cancel them first',
 });
 
@@ -135,7 +142,7 @@ export type SessionIdParams = Static<typeof SessionIdParams>;
 
 export const Attachment = Type.Object(
   {
-    type: Type.Union(ATTACHMENT_TYPES.map((t) => Type.Literal(t))),
+    type: Literals(ATTACHMENT_TYPES),
     url: HttpUrl,
     name: Type.Optional(Type.String({ maxLength: 255 })),
     size: Type.Optional(Type.Integer({ minimum: 0 })),
@@ -163,8 +170,8 @@ export const SendMessageBody = Type.Object({
   content: Type.String({ minLength: 1, maxLength: CONTENT_MAX_CODE_POINTS, description: 'Inert text, at most 10,000 characters' }),
   attachments: Type.Optional(Type.Array(Attachment, { maxItems: 10 })),
   metadata: Type.Optional(Nullable(Metadata)),
-  transport: Type.Optional(Type.Union(TRANSPORTS.map((t) => Type.Literal(t)))),
-  mode: Type.Optional(Type.Union(MODES.map((m) => Type.Literal(m)), { description: 'Legacy alias of transport' })),
+  transport: Type.Optional(Literals(TRANSPORTS)),
+  mode: Type.Optional(Literals(MODES, { description: 'Legacy alias of transport' })),
   ifBusy: Type.Optional(ReplyPolicy),
 });
 export type SendMessageBody = Static<typeof SendMessageBody>;
@@ -222,7 +229,7 @@ export const SessionsHealth = Type.Object({
 });
 
 export const SessionEvent = Type.Object({
-  type: Type.Union(SESSION_EVENT_TYPES.map((t) => Type.Literal(t))),
+  type: Literals(SESSION_EVENT_TYPES),
   sessionId: Uuid(),
   seq: Type.Integer({ minimum: 1 }),
   at: DateTime(),

@@ -5,8 +5,9 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
+import type { Agent } from '../domain/agent.js';
 import { AppError, agentNotFound, sessionNotFound } from '../domain/errors.js';
-import type { PendingEvent, SessionEvent } from '../domain/events.js';
+import type { PendingEvent } from '../domain/events.js';
 import { planHistory, shapeHistoryPage, type HistoryPage, type HistoryQuery } from '../domain/history.js';
 import type { JsonObject } from '../domain/json.js';
 import { encodeCursor } from '../domain/keyset.js';
@@ -85,10 +86,6 @@ export class SessionService {
     /** The replies under way (SPEC §10), shared with Replies. */
     private readonly replies: ReplyRegistry = new LocalReplyRegistry(),
   ) {}
-
-  now(): number {
-    return this.clock.now();
-  }
 
   async create(input: CreateSessionInput): Promise<Session> {
     const agent = await this.store.getAgent(input.agentId);
@@ -263,10 +260,21 @@ export class SessionService {
     if (key !== undefined) await this.store.completeIdempotencyRecord(sessionId, key);
   }
 
-  async agentOf(session: Session) {
-    const agent = await this.store.getAgent(session.agentId);
+  /** The session's agent; AGENT_NOT_FOUND when it has been deleted since. */
+  async agentOf(session: Session): Promise<Agent> {
+    const agent = await this.findAgent(session);
     if (!agent) throw agentNotFound(session.agentId);
     return agent;
+  }
+
+  /** The session's agent, if it still exists. */
+  findAgent(session: Session): Promise<Agent | undefined> {
+    return this.store.getAgent(session.agentId);
+  }
+
+  /** The session that owns an elizaOS channel, if any (not checked for expiry or retention). */
+  findByChannel(channelId: string): Promise<Session | undefined> {
+    return this.store.getSessionByChannel(channelId);
   }
 
   async history(sessionId: string, query: HistoryQuery): Promise<HistoryPage> {

@@ -14,10 +14,8 @@ import {
   agentPatchBody,
   DeleteAgentQuery,
   Success,
-  type AgentBody,
-  type AgentPatchBody,
 } from '../schemas.js';
-import type { App } from '../server.js';
+import type { App } from '../types.js';
 
 const tags = ['agents'];
 
@@ -31,8 +29,8 @@ function viewFor(request: FastifyRequest): (agent: AgentRecord) => ReturnType<ty
 export async function agentRoutes(app: App, deps: Deps): Promise<void> {
   const { agents, settings } = deps;
 
-  app.post<{ Body: AgentBody }>(
-    '/api/agents',
+  app.post(
+    '/',
     {
       config: { auth: { scope: 'agents:manage' } },
       schema: {
@@ -50,7 +48,7 @@ export async function agentRoutes(app: App, deps: Deps): Promise<void> {
   );
 
   app.get(
-    '/api/agents',
+    '/',
     {
       config: { auth: { scope: ANY_KEY } },
       schema: {
@@ -64,8 +62,8 @@ export async function agentRoutes(app: App, deps: Deps): Promise<void> {
     async (request) => ({ agents: (await agents.list()).map(viewFor(request)) }),
   );
 
-  app.get<{ Params: AgentIdParams }>(
-    '/api/agents/:agentId',
+  app.get(
+    '/:agentId',
     {
       config: { auth: { scope: ANY_KEY } },
       schema: {
@@ -80,8 +78,8 @@ export async function agentRoutes(app: App, deps: Deps): Promise<void> {
     async (request) => viewFor(request)(await agents.get(request.params.agentId)),
   );
 
-  app.patch<{ Params: AgentIdParams; Body: AgentPatchBody }>(
-    '/api/agents/:agentId',
+  app.patch(
+    '/:agentId',
     {
       config: { auth: { scope: 'agents:manage' } },
       schema: {
@@ -100,8 +98,8 @@ export async function agentRoutes(app: App, deps: Deps): Promise<void> {
     },
   );
 
-  app.delete<{ Params: AgentIdParams; Querystring: { force?: boolean } }>(
-    '/api/agents/:agentId',
+  app.delete(
+    '/:agentId',
     {
       config: { auth: { scope: 'agents:manage' } },
       schema: {

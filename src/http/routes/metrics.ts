@@ -5,12 +5,12 @@
  */
 import { Gauge, Registry } from 'prom-client';
 import { Type } from 'typebox';
-import { registry as processRegistry, timedPing } from '../../observability/metrics.js';
+import { registry as processRegistry } from '../../observability/metrics.js';
 import type { Deps } from '../deps.js';
-import type { App } from '../server.js';
+import type { App } from '../types.js';
 
 export async function metricsRoutes(app: App, deps: Deps): Promise<void> {
-  const { store, clock, fanout } = deps;
+  const { health } = deps;
   // Per application, not module-level: several servers in one process must not share gauges.
   // The store-derived gauges live apart so that a scrape without a store omits them rather
   // than reporting zeros nobody measured.
@@ -39,14 +39,10 @@ export async function metricsRoutes(app: App, deps: Deps): Promise<void> {
       streams.set(app.eventStreams.size);
       let text = await processRegistry.metrics();
       try {
-        const [counts] = await Promise.all([
-          store.healthCounts(clock.now()),
-          timedPing('redis', () => fanout.ping()),
-          timedPing('store', () => store.ping()),
-        ]);
+        const counts = await health.scrape();
         active.set(counts.activeSessions);
         expiringSoon.set(counts.expiringSoon);
-        backlog.set(counts.invalidSessions);
+        backlog.set(counts.expiryBacklog);
         storeUp.set(1);
         text += await storeRegistry.metrics();
       } catch (error) {

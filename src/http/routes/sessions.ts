@@ -15,12 +15,9 @@ import {
   SessionList,
   Success,
   timeoutConfigPatch,
-  type CreateSessionBody,
-  type TimeoutConfigPatchBody,
 } from '../schemas.js';
-import type { App } from '../server.js';
+import type { App } from '../types.js';
 
-const BASE = '/api/messaging/sessions';
 
 const SessionCreated = Type.Object({
   ...SessionInfo.properties,
@@ -33,10 +30,10 @@ const tags = ['sessions'];
 export async function sessionRoutes(app: App, deps: Deps): Promise<void> {
   const { sessions, settings } = deps;
 
-  app.post<{ Body: CreateSessionBody }>(
-    BASE,
+  app.post(
+    '/',
     {
-      config: { auth: { scope: 'sessions:create' } },
+      config: { auth: { scope: 'sessions:create' }, chargeCreate: true },
       schema: {
         tags,
         summary: 'Create a session',
@@ -55,8 +52,8 @@ export async function sessionRoutes(app: App, deps: Deps): Promise<void> {
     },
   );
 
-  app.get<{ Querystring: ListSessionsQuery }>(
-    BASE,
+  app.get(
+    '/',
     {
       config: { auth: { scope: 'sessions:read' } },
       schema: {
@@ -86,8 +83,8 @@ export async function sessionRoutes(app: App, deps: Deps): Promise<void> {
     },
   );
 
-  app.get<{ Params: SessionIdParams }>(
-    `${BASE}/:sessionId`,
+  app.get(
+    `/:sessionId`,
     {
       config: { auth: { scope: 'sessions:read', sessionToken: true } },
       schema: {
@@ -101,8 +98,8 @@ export async function sessionRoutes(app: App, deps: Deps): Promise<void> {
     async (request) => sessions.info(await sessions.findActive(request.params.sessionId)),
   );
 
-  app.delete<{ Params: SessionIdParams }>(
-    `${BASE}/:sessionId`,
+  app.delete(
+    `/:sessionId`,
     {
       config: { auth: { scope: 'sessions:manage', sessionToken: true } },
       schema: {
@@ -120,8 +117,8 @@ export async function sessionRoutes(app: App, deps: Deps): Promise<void> {
     },
   );
 
-  app.post<{ Params: SessionIdParams }>(
-    `${BASE}/:sessionId/renew`,
+  app.post(
+    `/:sessionId/renew`,
     {
       config: { auth: { scope: 'sessions:write', sessionToken: true } },
       schema: {
@@ -135,8 +132,8 @@ export async function sessionRoutes(app: App, deps: Deps): Promise<void> {
     async (request) => sessions.info(await sessions.renew(request.params.sessionId)),
   );
 
-  app.post<{ Params: SessionIdParams }>(
-    `${BASE}/:sessionId/heartbeat`,
+  app.post(
+    `/:sessionId/heartbeat`,
     {
       config: { auth: { scope: 'sessions:write', sessionToken: true } },
       schema: {
@@ -150,8 +147,8 @@ export async function sessionRoutes(app: App, deps: Deps): Promise<void> {
     async (request) => sessions.info(await sessions.heartbeat(request.params.sessionId)),
   );
 
-  app.patch<{ Params: SessionIdParams; Body: TimeoutConfigPatchBody }>(
-    `${BASE}/:sessionId/timeout`,
+  app.patch(
+    `/:sessionId/timeout`,
     {
       config: { auth: { scope: 'sessions:manage' } },
       schema: {

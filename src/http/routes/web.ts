@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import { AppError } from '../../domain/errors.js';
 import type { Deps } from '../deps.js';
-import type { App } from '../server.js';
+import type { App } from '../types.js';
 
 /**
  * The built app: `dist/web/` at the repository's root, three levels up from this file both
