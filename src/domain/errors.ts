@@ -27,6 +27,9 @@ export const ERROR_STATUS = {
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
+/** Every error code, in the order of the table above: the closed enum of the OpenAPI document. */
+export const ERROR_CODES = Object.keys(ERROR_STATUS) as ErrorCode[];
+
 /** Fields that may sit beside `code` in the envelope's `error` object. */
 export type ErrorExtra = Record<string, string | number | boolean | null>;
 

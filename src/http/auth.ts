@@ -22,6 +22,8 @@ declare module 'fastify' {
      * (SPEC §7), once the body is parsed.
      */
     chargeCreate?: boolean;
+    /** Every query parameter of the route is a paging one: one that fails validation is INVALID_PAGINATION. */
+    paginationQuery?: boolean;
   }
   interface FastifyRequest {
     /** Who is calling, once authorized; null on public routes. */

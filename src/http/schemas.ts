@@ -5,11 +5,20 @@
  * the limits the server actually enforces.
  */
 import { Type, type Static, type TSchema, type TSchemaOptions, type TUnsafe } from 'typebox';
-import { AGENT_SECRET_ENV_PATTERN, AGENT_SECRET_ENV_PREFIX } from '../domain/agent.js';
+import { AGENT_SECRET_ENV_PATTERN, AGENT_SECRET_ENV_PREFIX, type ProviderConfig as DomainProviderConfig } from '../domain/agent.js';
+import { ERROR_CODES, type ErrorCode } from '../domain/errors.js';
+import type { JsonObject } from '../domain/json.js';
 import { ATTACHMENT_TYPES } from '../domain/message.js';
 import { SESSION_EVENT_TYPES } from '../domain/events.js';
 import { REPLY_POLICIES } from '../domain/reply-policy.js';
-import { CONTENT_MAX_CODE_POINTS, HISTORY_LIMIT, IDEMPOTENCY_KEY_MAX_LENGTH } from '../domain/validation.js';
+import {
+  CONTENT_MAX_CODE_POINTS,
+  HISTORY_LIMIT,
+  IDEMPOTENCY_KEY_MAX_LENGTH,
+  METADATA_MAX_BYTES,
+  METADATA_MAX_DEPTH,
+} from '../domain/validation.js';
+import { METADATA_KEYWORD } from './ajv.js';
 import type { TimeoutBounds } from '../settings.js';
 
 /**
@@ -25,15 +34,22 @@ const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null
 /** An absolute http(s) URL. */
 export const HttpUrl = Type.String({ format: 'uri', pattern: '^[hH][tT][tT][pP][sS]?://', maxLength: 2048 });
 
-/** Free-form JSON object; its size, depth and keys are checked by domain/validation.ts. */
-export const Metadata = Type.Object({}, { additionalProperties: true, description: 'Free-form JSON object (≤16 KiB, ≤5 levels)' });
+const METADATA_DESCRIPTION = `Free-form JSON object (≤${METADATA_MAX_BYTES / 1024} KiB, ≤${METADATA_MAX_DEPTH} levels)`;
+
+/** Metadata as the API returns it. */
+export const Metadata = Type.Object({}, { additionalProperties: true, description: METADATA_DESCRIPTION });
+
+/** Metadata in a request: SPEC §5's size, depth and key rules (domain/validation.ts) are part of the schema. */
+export const metadataInput = (description = `${METADATA_DESCRIPTION}; null means {}`) =>
+  Type.Unsafe<JsonObject | null>({ type: ['object', 'null'], additionalProperties: true, description, [METADATA_KEYWORD]: true });
+export const MetadataInput = metadataInput();
 
 export const ErrorEnvelope = Type.Object(
   {
     success: Type.Literal(false),
     error: Type.Object(
       {
-        code: Type.String({ description: 'One of the error codes of the API' }),
+        code: Type.Unsafe<ErrorCode>({ type: 'string', enum: ERROR_CODES, description: 'One of the error codes of the API (SPEC §4)' }),
         message: Type.String(),
         details: Type.Optional(Type.String({ description: 'Which field or limit was at fault' })),
       },
@@ -97,7 +113,7 @@ export function createSessionBody(bounds: TimeoutBounds) {
   return Type.Object({
     agentId: Uuid('The agent to talk to'),
     userId: Uuid('The user the session belongs to'),
-    metadata: Type.Optional(Nullable(Metadata)),
+    metadata: Type.Optional(MetadataInput),
     timeoutConfig: Type.Optional(timeoutConfigPatch(bounds)),
     replyPolicy: Type.Optional(ReplyPolicy),
   });
@@ -169,7 +185,7 @@ const MODES = ['websocket', 'sync', 'stream'] as const;
 export const SendMessageBody = Type.Object({
   content: Type.String({ minLength: 1, maxLength: CONTENT_MAX_CODE_POINTS, description: 'Inert text, at most 10,000 characters' }),
   attachments: Type.Optional(Type.Array(Attachment, { maxItems: 10 })),
-  metadata: Type.Optional(Nullable(Metadata)),
+  metadata: Type.Optional(MetadataInput),
   transport: Type.Optional(Literals(TRANSPORTS)),
   mode: Type.Optional(Literals(MODES, { description: 'Legacy alias of transport' })),
   ifBusy: Type.Optional(ReplyPolicy),
@@ -204,7 +220,7 @@ export const SendMessageResponse = Type.Object({
 });
 
 export const HistoryQuery = Type.Object({
-  limit: Type.Optional(Type.String({ description: `${HISTORY_LIMIT.min}–${HISTORY_LIMIT.max}, default ${HISTORY_LIMIT.default}` })),
+  limit: Type.Optional(Type.Integer({ minimum: HISTORY_LIMIT.min, maximum: HISTORY_LIMIT.max, default: HISTORY_LIMIT.default })),
   before: Type.Optional(Type.String({ description: 'Epoch milliseconds or ISO-8601 date-time with zone: messages older than this' })),
   after: Type.Optional(Type.String({ description: 'Epoch milliseconds or ISO-8601 date-time with zone: messages newer than this' })),
 });
@@ -244,37 +260,39 @@ export const EnvName = Type.String({
   description: `Name of an environment variable of the server; only names starting with ${AGENT_SECRET_ENV_PREFIX} may be used`,
 });
 
-export const ProviderConfig = Type.Unsafe<
-  | { type: 'eliza' }
-  | { type: 'openai'; baseUrl: string; model: string; apiKeyEnv?: string; temperature?: number; maxTokens?: number }
-  | { type: 'webhook'; url: string; secretEnv?: string; timeoutMs?: number }
->({
+const ElizaProvider = Type.Object({ type: Type.Literal('eliza') }, { additionalProperties: false });
+const OpenAiProvider = Type.Object(
+  {
+    type: Type.Literal('openai'),
+    baseUrl: HttpUrl,
+    model: Type.String({ minLength: 1, maxLength: 200 }),
+    apiKeyEnv: Type.Optional(EnvName),
+    temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2 })),
+    maxTokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+  },
+  { additionalProperties: false },
+);
+const WebhookProvider = Type.Object(
+  {
+    type: Type.Literal('webhook'),
+    url: HttpUrl,
+    secretEnv: Type.Optional(EnvName),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000 })),
+  },
+  { additionalProperties: false },
+);
+type ProviderSchemas = Static<typeof ElizaProvider> | Static<typeof OpenAiProvider> | Static<typeof WebhookProvider>;
+/** Compile-time proof that the schema and the domain's ProviderConfig describe the same values. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const providerSchemasMatch: Same<ProviderSchemas, DomainProviderConfig> = true;
+void providerSchemasMatch;
+
+/** An agent's provider: one schema per type, told apart by `type` (OpenAPI discriminator). */
+export const ProviderConfig = Type.Unsafe<DomainProviderConfig>({
   type: 'object',
   required: ['type'],
   discriminator: { propertyName: 'type' },
-  oneOf: [
-    Type.Object({ type: Type.Literal('eliza') }, { additionalProperties: false }),
-    Type.Object(
-      {
-        type: Type.Literal('openai'),
-        baseUrl: HttpUrl,
-        model: Type.String({ minLength: 1, maxLength: 200 }),
-        apiKeyEnv: Type.Optional(EnvName),
-        temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2 })),
-        maxTokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
-      },
-      { additionalProperties: false },
-    ),
-    Type.Object(
-      {
-        type: Type.Literal('webhook'),
-        url: HttpUrl,
-        secretEnv: Type.Optional(EnvName),
-        timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000 })),
-      },
-      { additionalProperties: false },
-    ),
-  ],
+  oneOf: [ElizaProvider, OpenAiProvider, WebhookProvider],
 });
 
 export function agentBody(bounds: TimeoutBounds) {
@@ -285,7 +303,7 @@ export function agentBody(bounds: TimeoutBounds) {
       system: Type.Optional(Type.String({ maxLength: 20_000 })),
       provider: ProviderConfig,
       sessionDefaults: Type.Optional(timeoutConfigPatch(bounds)),
-      metadata: Type.Optional(Nullable(Metadata)),
+      metadata: Type.Optional(MetadataInput),
     },
     { additionalProperties: false },
   );
@@ -299,7 +317,7 @@ export function agentPatchBody(bounds: TimeoutBounds) {
       system: Type.Optional(Type.String({ maxLength: 20_000 })),
       provider: Type.Optional(ProviderConfig),
       sessionDefaults: Type.Optional(timeoutConfigPatch(bounds)),
-      metadata: Type.Optional(Nullable(Metadata)),
+      metadata: Type.Optional(MetadataInput),
     },
     { additionalProperties: false },
   );

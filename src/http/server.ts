@@ -11,7 +11,7 @@ import type { Deps } from './deps.js';
 import { clientErrorAnswer, envelope, frameworkError } from './errors.js';
 import { idNormalisation } from './ids.js';
 import { AGENTS_PATH, KEYS_PATH, SEARCH_PATH, SESSIONS_PATH, WEBHOOKS_PATH } from './paths.js';
-import { bodyParsing } from './plugins/body.js';
+import { BODY_LIMIT_BYTES, bodyParsing } from './plugins/body.js';
 import { validationAndErrors } from './plugins/errors.js';
 import { notFound } from './plugins/not-found.js';
 import { openApi } from './plugins/openapi.js';
@@ -32,8 +32,6 @@ import { webhookRoutes } from './routes/webhooks.js';
 import type { App } from './types.js';
 
 export type { App } from './types.js';
-
-export const BODY_LIMIT_BYTES = 65_536;
 
 /**
  * A path parameter whose %-encoding is broken names no resource, and Fastify rejects it before

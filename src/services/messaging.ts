@@ -9,15 +9,16 @@
 import { replyFailureLog, type Replies } from '../agents/replies.js';
 import type { Message } from '../domain/message.js';
 import type { ReplyPolicy } from '../domain/reply-policy.js';
-import { validateContent, validateIdempotencyKey, validateMetadata, type ContentPolicy } from '../domain/validation.js';
+import type { JsonObject } from '../domain/json.js';
+import { validateContent, validateIdempotencyKey, type ContentPolicy } from '../domain/validation.js';
 import type { Attachment } from '../domain/message.js';
 import { hashRequest, type SentMessage, type SessionService, type Transport } from './sessions.js';
 
 export interface SendRequest {
   content: string;
   attachments?: Attachment[];
-  /** Unchecked: validated here (SPEC §5). */
-  metadata?: unknown;
+  /** Checked by the request's schema (SPEC §5); absent or null means {}. */
+  metadata?: JsonObject | null;
   transport: Transport;
   /** The Idempotency-Key header as sent, if any. */
   idempotencyKey?: string;
@@ -50,13 +51,12 @@ export class MessageService {
 
   async send(sessionId: string, request: SendRequest): Promise<SendOutcome> {
     validateContent(request.content, this.contentPolicy);
-    const metadata = validateMetadata(request.metadata);
     const idempotencyKey = validateIdempotencyKey(request.idempotencyKey);
     // sendMessage finds the session (404/410) inside its own transaction; no read before it.
     const sent = await this.sessions.sendMessage(sessionId, {
       content: request.content,
       attachments: request.attachments ?? [],
-      metadata,
+      metadata: request.metadata ?? {},
       transport: request.transport,
       idempotencyKey,
       requestHash: hashRequest(request.body),

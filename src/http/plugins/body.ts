@@ -7,6 +7,9 @@ import { AppError, validationError } from '../../domain/errors.js';
 import { BODY_MAX_DEPTH, inspectJson } from '../../domain/validation.js';
 import { unencapsulated, type App } from '../types.js';
 
+/** The largest request body accepted (413 beyond). */
+export const BODY_LIMIT_BYTES = 65_536;
+
 /** Decodes request bodies; throws on any byte sequence that is not UTF-8. */
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 

@@ -3,7 +3,6 @@ import { Type } from 'typebox';
 import type { FastifyRequest } from 'fastify';
 import { ANY_KEY, grants } from '../../auth/scopes.js';
 import { toAgentSummaryView, toAgentView, type Agent as AgentRecord } from '../../domain/agent.js';
-import { validateMetadata } from '../../domain/validation.js';
 import type { Deps } from '../deps.js';
 import { responses } from '../responses.js';
 import {
@@ -42,7 +41,7 @@ export async function agentRoutes(app: App, deps: Deps): Promise<void> {
       },
     },
     async (request, reply) => {
-      const agent = await agents.create({ ...request.body, metadata: validateMetadata(request.body.metadata) });
+      const agent = await agents.create({ ...request.body, metadata: request.body.metadata ?? {} });
       return reply.status(201).send(toAgentView(agent));
     },
   );
@@ -93,7 +92,7 @@ export async function agentRoutes(app: App, deps: Deps): Promise<void> {
     },
     async (request) => {
       const patch = { ...request.body };
-      if (patch.metadata !== undefined) patch.metadata = validateMetadata(patch.metadata);
+      if (patch.metadata !== undefined) patch.metadata = patch.metadata ?? {};
       return toAgentView(await agents.update(request.params.agentId, patch as Parameters<typeof agents.update>[1]));
     },
   );

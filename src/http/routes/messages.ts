@@ -2,7 +2,7 @@
 import { AgentError } from '../../agents/provider.js';
 import { toMessageView, type Message } from '../../domain/message.js';
 import { toSessionStatus } from '../../domain/session.js';
-import { parseCursor, parseHistoryLimit } from '../../domain/validation.js';
+import { HISTORY_LIMIT, parseCursor } from '../../domain/validation.js';
 import type { ReplyOutcome } from '../../services/messaging.js';
 import type { SentMessage, Transport } from '../../services/sessions.js';
 import type { Deps } from '../deps.js';
@@ -116,7 +116,8 @@ export async function messageRoutes(app: App, deps: Deps): Promise<void> {
   app.get(
     PATH,
     {
-      config: { auth: { scope: 'sessions:read', sessionToken: true } },
+      // Every parameter is a paging one (SPEC §5): a refused one is INVALID_PAGINATION.
+      config: { auth: { scope: 'sessions:read', sessionToken: true }, paginationQuery: true },
       schema: {
         tags,
         summary: 'Message history, newest first, with exact cursors',
@@ -128,7 +129,7 @@ export async function messageRoutes(app: App, deps: Deps): Promise<void> {
     },
     async (request) => {
       const query = {
-        limit: parseHistoryLimit(request.query.limit),
+        limit: request.query.limit ?? HISTORY_LIMIT.default,
         before: parseCursor(request.query.before, 'before'),
         after: parseCursor(request.query.after, 'after'),
       };

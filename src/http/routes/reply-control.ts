@@ -4,10 +4,9 @@
  */
 import { Type } from 'typebox';
 import { validationError } from '../../domain/errors.js';
-import { validateMetadata } from '../../domain/validation.js';
 import type { Deps } from '../deps.js';
 import { responses } from '../responses.js';
-import { Metadata, ReplyPolicy, SessionIdParams, SessionInfo } from '../schemas.js';
+import { metadataInput, ReplyPolicy, SessionIdParams, SessionInfo } from '../schemas.js';
 import type { App } from '../types.js';
 
 const BASE = '/:sessionId';
@@ -15,7 +14,7 @@ const tags = ['sessions'];
 
 export const SessionPatchBody = Type.Object(
   {
-    metadata: Type.Optional(Type.Union([Metadata, Type.Null()], { description: 'Replaces the whole metadata object (null: {})' })),
+    metadata: Type.Optional(metadataInput('Replaces the whole metadata object (null: {})')),
     replyPolicy: Type.Optional(ReplyPolicy),
   },
   { additionalProperties: false, description: 'At least one of the fields' },
@@ -48,7 +47,7 @@ export async function replyControlRoutes(app: App, deps: Deps): Promise<void> {
         throw validationError('body: give at least one of metadata, replyPolicy');
       }
       const patch = {
-        ...(body.metadata === undefined ? {} : { metadata: validateMetadata(body.metadata) }),
+        ...(body.metadata === undefined ? {} : { metadata: body.metadata ?? {} }),
         ...(body.replyPolicy === undefined ? {} : { replyPolicy: body.replyPolicy }),
       };
       return sessions.info(await sessions.updateSettings(request.params.sessionId, patch));

@@ -4,7 +4,6 @@ import { generateSessionToken, hashSecret } from '../../auth/credentials.js';
 import { AppError } from '../../domain/errors.js';
 import { decodeCursor } from '../../domain/keyset.js';
 import { parseMetadataFilters } from '../../domain/list-filters.js';
-import { validateMetadata } from '../../domain/validation.js';
 import type { Deps } from '../deps.js';
 import { responses } from '../responses.js';
 import {
@@ -44,9 +43,8 @@ export async function sessionRoutes(app: App, deps: Deps): Promise<void> {
     },
     async (request, reply) => {
       const { agentId, userId, timeoutConfig, replyPolicy } = request.body;
-      const metadata = validateMetadata(request.body.metadata);
       const sessionToken = generateSessionToken();
-      const session = await sessions.create({ agentId, userId, metadata, timeoutConfig, replyPolicy, tokenHash: hashSecret(sessionToken) });
+      const session = await sessions.create({ agentId, userId, metadata: request.body.metadata ?? {}, timeoutConfig, replyPolicy, tokenHash: hashSecret(sessionToken) });
       deps.owners.remember(session);
       return reply.status(201).send({ ...sessions.info(session), sessionToken });
     },
