@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify';
+import type { Server as SocketIoServer } from 'socket.io';
 import { Replies } from './agents/replies.js';
 import { LocalReplyRegistry, RedisReplyRegistry, type ReplyRegistry } from './agents/reply-registry.js';
 import { processTurns, redisTurnLock } from './agents/turn-lock.js';
@@ -69,7 +70,7 @@ export interface Application {
   scheduler: Scheduler;
   /** Webhook deliveries (tests call `tick`). */
   deliveries: DeliveryWorker;
-  io: import('socket.io').Server;
+  io: SocketIoServer;
   /** Closes event streams and sockets whose credential was revoked (tests call `recheck`). */
   credentialWatch: CredentialWatch;
   maintenance: Maintenance;
@@ -98,7 +99,16 @@ export function loggerOptions(settings: Settings): FastifyServerOptions['logger'
   return {
     level: settings.logLevel,
     // Credentials never reach the logs, whatever a log line happens to include.
-    redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'headers.authorization', 'headers["x-api-key"]', '*.apiKey', '*.key', '*.token', '*.sessionToken'],
+    redact: [
+      'req.headers.authorization',
+      'req.headers["x-api-key"]',
+      'headers.authorization',
+      'headers["x-api-key"]',
+      '*.apiKey',
+      '*.key',
+      '*.token',
+      '*.sessionToken',
+    ],
   };
 }
 
@@ -112,7 +122,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     throw error;
   }
   // Known once the HTTP server exists; a reply cannot start before that.
-  let logger: FastifyBaseLogger | undefined;
+  let logger: FastifyBaseLogger | undefined = undefined;
   // Outbound HTTP (agents' providers, webhooks), refusing private targets when the setting says so.
   const outbound = outboundClient(settings.outboundDenyPrivate);
   const deliveries = new DeliveryWorker(store, clock, {
@@ -122,16 +132,17 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     onError: (error) => logger?.error({ err: error }, 'webhook delivery failed'),
   });
   // Events this instance stores wake the delivery worker at once.
-  const fanout: Fanout = wakingFanout(
-    settings.redisUrl ? await RedisFanout.connect(settings.redisUrl) : new LocalFanout(),
-    () => deliveries.wake(),
+  const fanout: Fanout = wakingFanout(settings.redisUrl ? await RedisFanout.connect(settings.redisUrl) : new LocalFanout(), () =>
+    deliveries.wake(),
   );
   // Scaled mode: the commands every instance shares (rate-limit counters, reply turns).
   const redis = settings.redisUrl ? new Redis(settings.redisUrl, { maxRetriesPerRequest: 2 }) : undefined;
   redis?.on('error', () => {});
   // The replies under way, fleet-wide in scaled mode (SPEC §10: busy, cancel).
   const replyRegistry: ReplyRegistry = redis
-    ? new RedisReplyRegistry(redis, { onUnavailable: (error) => logger?.warn({ err: error }, 'Redis unreachable: replies under way are not known') })
+    ? new RedisReplyRegistry(redis, {
+        onUnavailable: (error) => logger?.warn({ err: error }, 'Redis unreachable: replies under way are not known'),
+      })
     : new LocalReplyRegistry();
   const replies = new Replies(
     store,
@@ -143,20 +154,27 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
       ...(settings.outboundDenyPrivate ? { fetch: outbound.fetch } : {}),
     },
     redis
-      ? redisTurnLock(redis, { onUnavailable: (error) => logger?.warn({ err: error }, 'Redis unreachable: reply turns are ordered per instance only') })
+      ? redisTurnLock(redis, {
+          onUnavailable: (error) => logger?.warn({ err: error }, 'Redis unreachable: reply turns are ordered per instance only'),
+        })
       : processTurns,
     replyRegistry,
   );
-  const sessions = new SessionService(store, fanout, clock, {
-    sessionDefaults: settings.sessionDefaults,
-    retentionMs: settings.retentionMs,
-  }, replyRegistry);
+  const sessions = new SessionService(
+    store,
+    fanout,
+    clock,
+    {
+      sessionDefaults: settings.sessionDefaults,
+      retentionMs: settings.retentionMs,
+    },
+    replyRegistry,
+  );
   const agents = new AgentService(store, sessions, clock);
   await agents.seedBuiltIn();
 
   const apiKeys = new ApiKeys(store, clock);
-  const generatedAdminKey =
-    settings.authDisabled || settings.apiKey !== undefined ? undefined : await apiKeys.createFirstAdminKey();
+  const generatedAdminKey = settings.authDisabled || settings.apiKey !== undefined ? undefined : await apiKeys.createFirstAdminKey();
   const owners = new SessionOwners(store);
   const auth = new Authenticator(store, {
     clock,
@@ -218,9 +236,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     (error) => server.log.error({ err: error }, 'maintenance failed'),
     settings.webhookMaxAgeMs,
   );
-  const scheduler = new Scheduler(store, fanout, clock, (error) =>
-    server.log.error({ err: error }, 'lifecycle scheduler failed'),
-  );
+  const scheduler = new Scheduler(store, fanout, clock, (error) => server.log.error({ err: error }, 'lifecycle scheduler failed'));
   const io = attachSocketIo(server.server, {
     sessions,
     feed,

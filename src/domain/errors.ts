@@ -60,5 +60,4 @@ export const sessionExpired = (sessionId: string, expiresAt: number): AppError =
     expiresAt: new Date(expiresAt).toISOString(),
   });
 
-export const agentNotFound = (agentId: string): AppError =>
-  new AppError('AGENT_NOT_FOUND', 'Agent not found', undefined, { agentId });
+export const agentNotFound = (agentId: string): AppError => new AppError('AGENT_NOT_FOUND', 'Agent not found', undefined, { agentId });

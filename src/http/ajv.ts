@@ -72,10 +72,23 @@ export function compileStrictText(ajv: Ajv, schema: Record<string, unknown>): Va
       const value = record[name];
       if (typeof value !== 'string') continue;
       const ok =
-        property.type === 'integer' ? PLAIN_INTEGER.test(value) : property.type === 'number' ? PLAIN_NUMBER.test(value) : value === 'true' || value === 'false';
+        property.type === 'integer'
+          ? PLAIN_INTEGER.test(value)
+          : property.type === 'number'
+            ? PLAIN_NUMBER.test(value)
+            : value === 'true' || value === 'false';
       if (!ok) {
-        const expected = property.type === 'boolean' ? 'true or false' : `${property.type === 'integer' ? 'an integer' : 'a number'} in plain decimal digits`;
-        issues.push({ instancePath: `/${name}`, schemaPath: `#/properties/${name}/type`, keyword: 'type', params: { type: property.type }, message: `must be ${expected}` });
+        const expected =
+          property.type === 'boolean'
+            ? 'true or false'
+            : `${property.type === 'integer' ? 'an integer' : 'a number'} in plain decimal digits`;
+        issues.push({
+          instancePath: `/${name}`,
+          schemaPath: `#/properties/${name}/type`,
+          keyword: 'type',
+          params: { type: property.type },
+          message: `must be ${expected}`,
+        });
       }
     }
     if (issues.length > 0) {

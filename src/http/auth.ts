@@ -88,9 +88,12 @@ function credentialsOf(request: FastifyRequest, allowQuery: boolean): string | u
 }
 
 function describeRule(rule: RouteRule): string {
-  const who =
-    rule.scope === ANY_KEY ? 'any valid API key' : `an API key with the scope \`${rule.scope}\``;
-  const token = rule.ownSessionOnly ? ', or a session token (which searches its own session only)' : rule.sessionToken ? ", or this session's token" : '';
+  const who = rule.scope === ANY_KEY ? 'any valid API key' : `an API key with the scope \`${rule.scope}\``;
+  const token = rule.ownSessionOnly
+    ? ', or a session token (which searches its own session only)'
+    : rule.sessionToken
+      ? ", or this session's token"
+      : '';
   const query = rule.queryToken ? ' The credential may also be given as `?token=`.' : '';
   return `**Requires** ${who}${token}.${query}`;
 }
@@ -164,17 +167,17 @@ export const security = unencapsulated('security', async (app: App, deps: Securi
       if (allowQuery && request.query) delete (request.query as Record<string, unknown>).token;
       const principal = await auth.authenticate(token);
 
-      let refusal: unknown;
+      let refusal: Error | undefined;
       try {
         if (!rule) throw forbidden('This route is not open to any credentials');
         if (principal.kind === 'session' && rule.sessionToken !== true) throw forbidden('A session token cannot be used here');
         const ownSession = rule.ownSessionOnly === true && principal.kind === 'session' ? principal.sessionId : undefined;
         auth.authorize(principal, rule.scope, ownSession ?? (request.params as { sessionId?: string } | undefined)?.sessionId);
       } catch (error) {
-        refusal = error;
+        refusal = error instanceof Error ? error : new Error(String(error));
       }
       await limiter.charge(request, reply, principal, refusal === undefined);
-      if (refusal !== undefined) throw refusal;
+      if (refusal) throw refusal;
       request.principal = principal;
     } catch (error) {
       if (error instanceof AppError && error.code === 'UNAUTHORIZED') void reply.header('www-authenticate', 'Bearer');

@@ -83,7 +83,8 @@ export function toAppError(error: unknown): AppError {
   if (mapped) return new AppError(mapped, MESSAGES[mapped] ?? 'Invalid request');
   const status = fastifyError.statusCode;
   if (status === 404) return new AppError('NOT_FOUND', 'Not found');
-  if (status !== undefined && status >= 400 && status < 500) return new AppError(STATUS_CODES[status] ?? 'VALIDATION_ERROR', 'Invalid request');
+  if (status !== undefined && status >= 400 && status < 500)
+    return new AppError(STATUS_CODES[status] ?? 'VALIDATION_ERROR', 'Invalid request');
   return new AppError('INTERNAL_ERROR', 'Internal server error');
 }
 
@@ -113,7 +114,11 @@ export function frameworkError(
  */
 export function clientErrorAnswer(error: { code?: string }): { status: number; reason: string; body: ErrorBody } {
   if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-    const appError = new AppError('REQUEST_TIMEOUT', 'The request did not arrive in time', 'Headers and body must arrive within the request timeout');
+    const appError = new AppError(
+      'REQUEST_TIMEOUT',
+      'The request did not arrive in time',
+      'Headers and body must arrive within the request timeout',
+    );
     return { status: 408, reason: 'Request Timeout', body: envelope(appError) };
   }
   if (error.code === 'HPE_HEADER_OVERFLOW') {

@@ -21,7 +21,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
 export function responses<Success extends Record<number, TSchema>>(success: Success, errors: number[]): Success & Record<number, TSchema> {
   const all: Success & Record<number, TSchema> = { ...success };
   for (const status of [...errors, 500]) {
-    all[status] = { ...ErrorEnvelope, description: ERROR_DESCRIPTIONS[status] ?? 'Error' } as TSchema;
+    all[status] = { ...ErrorEnvelope, description: ERROR_DESCRIPTIONS[status] ?? 'Error' };
   }
   return all;
 }

@@ -26,7 +26,12 @@ import type { TimeoutBounds } from '../settings.js';
  * the strings: TypeBox infers nothing useful from a mapped array.
  */
 export const Literals = <const Values extends readonly string[]>(values: Values, options: TSchemaOptions = {}): TUnsafe<Values[number]> =>
-  Type.Unsafe<Values[number]>(Type.Union(values.map((value) => Type.Literal(value)), options));
+  Type.Unsafe<Values[number]>(
+    Type.Union(
+      values.map((value) => Type.Literal(value)),
+      options,
+    ),
+  );
 
 const Uuid = (description?: string) => Type.String({ format: 'uuid', description });
 const DateTime = (description?: string) => Type.String({ format: 'date-time', description });
@@ -61,14 +66,12 @@ export const ErrorEnvelope = Type.Object(
 
 export const Success = Type.Object({ success: Type.Literal(true), message: Type.String() });
 
-export const TimeoutConfig = Type.Object(
-  {
-    timeoutMinutes: Type.Integer(),
-    autoRenew: Type.Boolean(),
-    maxDurationMinutes: Type.Integer(),
-    warningThresholdMinutes: Type.Integer(),
-  },
-);
+export const TimeoutConfig = Type.Object({
+  timeoutMinutes: Type.Integer(),
+  autoRenew: Type.Boolean(),
+  maxDurationMinutes: Type.Integer(),
+  warningThresholdMinutes: Type.Integer(),
+});
 
 export function timeoutConfigPatch(bounds: TimeoutBounds) {
   const bounded = (b: { min: number; max: number }, description: string) =>
@@ -90,24 +93,22 @@ export const ReplyPolicy = Literals(REPLY_POLICIES, {
   description: '`enqueue` (default): wait for the replies under way; `reject`: 409 REPLY_IN_PROGRESS; `interrupt`: cancel them first',
 });
 
-export const SessionInfo = Type.Object(
-  {
-    sessionId: Uuid(),
-    channelId: Uuid('One channel per session, for elizaOS clients'),
-    agentId: Uuid(),
-    userId: Uuid(),
-    status: Type.Union([Type.Literal('active'), Type.Literal('expired')]),
-    createdAt: DateTime(),
-    lastActivity: DateTime(),
-    expiresAt: DateTime(),
-    timeoutConfig: TimeoutConfig,
-    renewalCount: Type.Integer(),
-    timeRemaining: Type.Integer({ description: 'Milliseconds until expiry, never negative' }),
-    isNearExpiration: Type.Boolean(),
-    metadata: Metadata,
-    replyPolicy: ReplyPolicy,
-  },
-);
+export const SessionInfo = Type.Object({
+  sessionId: Uuid(),
+  channelId: Uuid('One channel per session, for elizaOS clients'),
+  agentId: Uuid(),
+  userId: Uuid(),
+  status: Type.Union([Type.Literal('active'), Type.Literal('expired')]),
+  createdAt: DateTime(),
+  lastActivity: DateTime(),
+  expiresAt: DateTime(),
+  timeoutConfig: TimeoutConfig,
+  renewalCount: Type.Integer(),
+  timeRemaining: Type.Integer({ description: 'Milliseconds until expiry, never negative' }),
+  isNearExpiration: Type.Boolean(),
+  metadata: Metadata,
+  replyPolicy: ReplyPolicy,
+});
 
 export function createSessionBody(bounds: TimeoutBounds) {
   return Type.Object({
@@ -120,24 +121,31 @@ export function createSessionBody(bounds: TimeoutBounds) {
 }
 export type CreateSessionBody = Static<ReturnType<typeof createSessionBody>>;
 
-export const ListSessionsQuery = Type.Object({
-  agentId: Type.Optional(Uuid()),
-  userId: Type.Optional(Uuid()),
-  status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('all')], { default: 'active' })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Rows to skip (default 0); not with `cursor`' })),
-  cursor: Type.Optional(
-    Type.String({ description: "The previous page's `nextCursor`: the page right after it, at the same cost however deep. Not with `offset`." }),
-  ),
-  'metadata.<key>': Type.Optional(
-    Type.String({
-      description:
-        'Stands for any number of `metadata.<key>=<value>` parameters (repeatable, at most 16, all must hold): ' +
-        "the session's top-level metadata `key` (1–64 characters of A–Z a–z 0–9 _ -) has that value: " +
-        'a string as is, a number or a boolean by its JSON text (`metadata.tier=3` matches 3 and "3").',
-    }),
-  ),
-}, { additionalProperties: true });
+export const ListSessionsQuery = Type.Object(
+  {
+    agentId: Type.Optional(Uuid()),
+    userId: Type.Optional(Uuid()),
+    status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('all')], { default: 'active' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
+    offset: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Rows to skip (default 0); not with `cursor`' }),
+    ),
+    cursor: Type.Optional(
+      Type.String({
+        description: "The previous page's `nextCursor`: the page right after it, at the same cost however deep. Not with `offset`.",
+      }),
+    ),
+    'metadata.<key>': Type.Optional(
+      Type.String({
+        description:
+          'Stands for any number of `metadata.<key>=<value>` parameters (repeatable, at most 16, all must hold): ' +
+          "the session's top-level metadata `key` (1–64 characters of A–Z a–z 0–9 _ -) has that value: " +
+          'a string as is, a number or a boolean by its JSON text (`metadata.tier=3` matches 3 and "3").',
+      }),
+    ),
+  },
+  { additionalProperties: true },
+);
 export type ListSessionsQuery = Static<typeof ListSessionsQuery> & Record<string, unknown>;
 
 export const SessionList = Type.Object({
@@ -167,17 +175,15 @@ export const Attachment = Type.Object(
   { additionalProperties: false },
 );
 
-export const Message = Type.Object(
-  {
-    id: Uuid(),
-    content: Type.String(),
-    authorId: Uuid(),
-    isAgent: Type.Boolean(),
-    createdAt: DateTime(),
-    metadata: Metadata,
-    attachments: Type.Array(Attachment),
-  },
-);
+export const Message = Type.Object({
+  id: Uuid(),
+  content: Type.String(),
+  authorId: Uuid(),
+  isAgent: Type.Boolean(),
+  createdAt: DateTime(),
+  metadata: Metadata,
+  attachments: Type.Array(Attachment),
+});
 
 const TRANSPORTS = ['websocket', 'http', 'sse'] as const;
 const MODES = ['websocket', 'sync', 'stream'] as const;
@@ -193,7 +199,9 @@ export const SendMessageBody = Type.Object({
 export type SendMessageBody = Static<typeof SendMessageBody>;
 
 export const IdempotencyHeaders = Type.Object({
-  'idempotency-key': Type.Optional(Type.String({ description: `At most ${IDEMPOTENCY_KEY_MAX_LENGTH} characters; a retry returns the first answer` })),
+  'idempotency-key': Type.Optional(
+    Type.String({ description: `At most ${IDEMPOTENCY_KEY_MAX_LENGTH} characters; a retry returns the first answer` }),
+  ),
 });
 
 export const AgentResponse = Type.Object({

@@ -3,6 +3,7 @@
  * runs), then one plugin per concern, in the order their hooks must run, then the routes, each
  * resource under its path prefix. Routes stay thin: parse, call a service, shape the answer.
  */
+import type { Socket } from 'node:net';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { AppError } from '../domain/errors.js';
@@ -61,7 +62,7 @@ export async function buildServer(deps: Deps, logger: FastifyServerOptions['logg
     },
     // What Node's HTTP parser refuses (timeout, oversized headers, broken framing) is answered in
     // the error envelope too, where the connection still allows an answer.
-    clientErrorHandler: (error: Error & { code?: string }, socket: import('node:net').Socket) => {
+    clientErrorHandler: (error: Error & { code?: string }, socket: Socket) => {
       if (error.code === 'ECONNRESET' || socket.destroyed) return;
       const started = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
       if (socket.writable && !started) {

@@ -14,6 +14,9 @@ import { OrderedRelay } from './relay.js';
 
 export type Deliver = (event: SessionEvent) => void;
 
+/** The events after which a session has no more: a subscriber's feed ends with them. */
+export const TERMINAL_EVENTS: ReadonlySet<string> = new Set(['session.expired', 'session.ended']);
+
 /** One subscriber's position in one session's events. */
 export class SessionFeed {
   private readonly relay: OrderedRelay;

@@ -19,7 +19,7 @@ import type { StreamLimits } from '../http/streams.js';
 import { describeFailure } from '../http/unavailable.js';
 import type { SessionService } from '../services/sessions.js';
 import type { Session } from '../domain/session.js';
-import type { EventFeed, FeedChannel, SessionFeed } from './feed.js';
+import { TERMINAL_EVENTS, type EventFeed, type FeedChannel, type SessionFeed } from './feed.js';
 import { eventsDelivered } from '../observability/metrics.js';
 
 /** The subset of the authenticator the socket layer needs. */
@@ -52,9 +52,11 @@ const handshakeToken = (socket: Socket): string | undefined => {
 
 /** elizaOS's message type for "join this room/channel". */
 const ELIZA_ROOM_JOINING = 1;
-const TERMINAL = new Set(['session.expired', 'session.ended']);
 
 type Ack = (answer: unknown) => void;
+
+/** What the handshake leaves on a socket: who it authenticated. */
+const principalOf = (socket: Socket) => socket.data as { principal?: Principal };
 
 export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server {
   const io = new Server(httpServer, {
@@ -91,7 +93,7 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
         });
       }
     }
-    if (TERMINAL.has(event.type)) void drop(socket, session.id);
+    if (TERMINAL_EVENTS.has(event.type)) void drop(socket, session.id);
   };
 
   /** Stops the socket's feed of the session, if it has one. */
@@ -114,7 +116,8 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
     rooms.delete(room);
   });
 
-  io.use(async (socket, next) => {
+  /** Authenticates, counts and limits a handshake; refused ones get the error envelope. */
+  const handshake = async (socket: Socket, next: (error?: Error) => void): Promise<void> => {
     try {
       const principal = await deps.auth.authenticate(handshakeToken(socket));
       await deps.limiter.chargeSocket(principal);
@@ -124,13 +127,14 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
       socket.conn.once('close', release);
       // The connection may have gone while the place was being taken.
       if (socket.conn.readyState === 'closed' || socket.conn.readyState === 'closing') release();
-      socket.data.principal = principal;
+      principalOf(socket).principal = principal;
       next();
     } catch (error) {
       const appError = describeFailure(error);
       next(Object.assign(new Error(appError.code), { data: envelope(appError) }));
     }
-  });
+  };
+  io.use((socket, next) => void handshake(socket, next));
 
   /**
    * May this socket join `sessionId`? Asked before the session is looked up, so that a refusal
@@ -173,8 +177,11 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
   };
 
   io.on('connection', (socket) => {
-    const unwatch = deps.credentialWatch.watch(socket.data.principal as Principal, () => socket.disconnect(true));
-    socket.on('disconnect', unwatch);
+    const principal = principalOf(socket).principal;
+    if (principal) {
+      const unwatch = deps.credentialWatch.watch(principal, () => socket.disconnect(true));
+      socket.on('disconnect', unwatch);
+    }
     socket.on('disconnecting', () => {
       for (const room of socket.rooms) stopFeed(socket.id, room);
     });

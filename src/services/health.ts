@@ -55,8 +55,20 @@ export class HealthService {
   /** What keeps this instance from serving: nothing when the store and Redis answer in time. */
   async unreadyCauses(): Promise<string[]> {
     const problems = await Promise.all([
-      within(timedPing('store', () => this.store.ping()), READY_TIMEOUT_MS).then(() => undefined, () => 'the store is unreachable'),
-      within(timedPing('redis', () => this.fanout.ping()), READY_TIMEOUT_MS).then(() => undefined, () => 'Redis is unreachable'),
+      within(
+        timedPing('store', () => this.store.ping()),
+        READY_TIMEOUT_MS,
+      ).then(
+        () => undefined,
+        () => 'the store is unreachable',
+      ),
+      within(
+        timedPing('redis', () => this.fanout.ping()),
+        READY_TIMEOUT_MS,
+      ).then(
+        () => undefined,
+        () => 'Redis is unreachable',
+      ),
     ]);
     return problems.filter((p) => p !== undefined);
   }

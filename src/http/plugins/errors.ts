@@ -19,7 +19,11 @@ export const validationAndErrors = unencapsulated('validation-and-errors', async
   app.setErrorHandler((error, request, reply) => {
     // The store or Redis away: 503, quickly (the pool's connect and statement limits bound it).
     let appError = describeFailure(error);
-    if (appError.code === 'VALIDATION_ERROR' && request.routeOptions.config.paginationQuery && (error as { validationContext?: string }).validationContext === 'querystring') {
+    if (
+      appError.code === 'VALIDATION_ERROR' &&
+      request.routeOptions.config.paginationQuery &&
+      (error as { validationContext?: string }).validationContext === 'querystring'
+    ) {
       appError = new AppError('INVALID_PAGINATION', 'Invalid pagination parameters', appError.details);
     }
     if (appError.status >= 500) request.log.error({ err: error }, 'request failed');

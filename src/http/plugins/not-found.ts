@@ -29,7 +29,10 @@ export const notFound = unencapsulated('not-found', async (app: App, options: { 
     const match = knownPaths.find('GET', path);
     if (match) {
       const allowed = [...(match.store as Set<string>)].sort().join(', ');
-      void reply.status(405).header('allow', allowed).send(envelope(new AppError('METHOD_NOT_ALLOWED', `${request.method} is not allowed here`, `Allowed: ${allowed}`)));
+      void reply
+        .status(405)
+        .header('allow', allowed)
+        .send(envelope(new AppError('METHOD_NOT_ALLOWED', `${request.method} is not allowed here`, `Allowed: ${allowed}`)));
       return;
     }
     void reply.status(404).send(envelope(new AppError('NOT_FOUND', `No route for ${request.method} ${path}`)));

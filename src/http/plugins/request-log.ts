@@ -22,7 +22,10 @@ export const requestLog = unencapsulated('request-log', async (app: App, options
   }
   if (options.logAccess) {
     app.addHook('onResponse', async (request, reply) => {
-      request.log.debug({ method: request.method, url: redactUrl(request.url), status: reply.statusCode, ms: reply.elapsedTime }, 'request');
+      request.log.debug(
+        { method: request.method, url: redactUrl(request.url), status: reply.statusCode, ms: reply.elapsedTime },
+        'request',
+      );
     });
   }
 });

@@ -23,7 +23,9 @@ export const shutdown = unencapsulated('shutdown', async (app: App, options: { l
   app.addHook('onRequest', async (_request, reply) => {
     if (options.lifecycle.draining) {
       reply.header('connection', 'close').header('retry-after', '1');
-      return reply.status(503).send(envelope(new AppError('SERVICE_UNAVAILABLE', 'The server is shutting down', 'Retry on another instance')));
+      return reply
+        .status(503)
+        .send(envelope(new AppError('SERVICE_UNAVAILABLE', 'The server is shutting down', 'Retry on another instance')));
     }
     inFlight++;
     reply.raw.once('close', () => inFlight--);

@@ -5,15 +5,7 @@ import { ANY_KEY, grants } from '../../auth/scopes.js';
 import { toAgentSummaryView, toAgentView, type Agent as AgentRecord } from '../../domain/agent.js';
 import type { Deps } from '../deps.js';
 import { responses } from '../responses.js';
-import {
-  Agent,
-  AgentAsSeen,
-  agentBody,
-  AgentIdParams,
-  agentPatchBody,
-  DeleteAgentQuery,
-  Success,
-} from '../schemas.js';
+import { Agent, AgentAsSeen, agentBody, AgentIdParams, agentPatchBody, DeleteAgentQuery, Success } from '../schemas.js';
 import type { App } from '../types.js';
 
 const tags = ['agents'];
@@ -21,7 +13,8 @@ const tags = ['agents'];
 /** SPEC §6: only a key that may manage agents sees their prompts, URLs and variable names. */
 function viewFor(request: FastifyRequest): (agent: AgentRecord) => ReturnType<typeof toAgentView> | ReturnType<typeof toAgentSummaryView> {
   const principal = request.principal;
-  const manages = principal === null || principal.kind === 'open' || (principal.kind === 'key' && grants(principal.scopes, 'agents:manage'));
+  const manages =
+    principal === null || principal.kind === 'open' || (principal.kind === 'key' && grants(principal.scopes, 'agents:manage'));
   return manages ? toAgentView : toAgentSummaryView;
 }
 

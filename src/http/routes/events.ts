@@ -7,14 +7,13 @@ import { Type } from 'typebox';
 import { validationError } from '../../domain/errors.js';
 import type { SessionEvent as StoredEvent } from '../../domain/events.js';
 import { eventsDelivered } from '../../observability/metrics.js';
+import { TERMINAL_EVENTS } from '../../realtime/feed.js';
 import type { Deps } from '../deps.js';
 import { responses } from '../responses.js';
 import { SessionEvent, SessionIdParams } from '../schemas.js';
 import type { App } from '../types.js';
 import { openEventStream } from '../sse.js';
 import { STREAM_RETRY_AFTER_SECONDS } from '../streams.js';
-
-const TERMINAL = new Set(['session.expired', 'session.ended']);
 
 export function parseLastEventId(value: string | undefined): number {
   if (value === undefined || value === '') return 0;
@@ -67,7 +66,7 @@ export async function eventRoutes(app: App, deps: Deps): Promise<void> {
       const follow = feed.follow(session.id, after, (event: StoredEvent) => {
         stream.send(event.type, event, event.seq);
         eventsDelivered.inc({ transport: 'sse' });
-        if (TERMINAL.has(event.type)) setImmediate(() => stream.end());
+        if (TERMINAL_EVENTS.has(event.type)) setImmediate(() => stream.end());
       });
       const heartbeat = setInterval(() => stream.comment('keep-alive'), settings.sseHeartbeatMs);
       heartbeat.unref();

@@ -8,9 +8,7 @@ import { Literals, SessionIdParams } from '../schemas.js';
 import type { App } from '../types.js';
 
 const ExportQuery = Type.Object({
-  format: Type.Optional(
-    Literals(EXPORT_FORMATS, { default: 'json', description: 'json (default), ndjson or markdown' }),
-  ),
+  format: Type.Optional(Literals(EXPORT_FORMATS, { default: 'json', description: 'json (default), ndjson or markdown' })),
 });
 
 /** Documented as text; sent as the stream that produces it. */

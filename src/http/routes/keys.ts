@@ -60,13 +60,16 @@ export async function keyRoutes(app: App, deps: Deps): Promise<void> {
       const { name, scopes } = request.body;
       // The schema's date-time format already refuses a text that names no instant (a leap second).
       const expiresAt = request.body.expiresAt == null ? null : Date.parse(request.body.expiresAt);
-      if (expiresAt !== null && !Number.isFinite(expiresAt)) throw validationError('expiresAt: must be a date-time that names a real instant');
+      if (expiresAt !== null && !Number.isFinite(expiresAt))
+        throw validationError('expiresAt: must be a date-time that names a real instant');
       const principal = request.principal;
       if (principal?.kind === 'key') {
         const beyond = scopes.filter((s) => !grants(principal.scopes, s));
         if (beyond.length > 0) throw forbidden(`A key cannot grant scopes it does not hold: ${beyond.join(', ')}`);
         if (principal.expiresAt !== null && (expiresAt === null || expiresAt > principal.expiresAt)) {
-          throw forbidden(`A key cannot create a key that outlives it: expiresAt must be at most ${new Date(principal.expiresAt).toISOString()}`);
+          throw forbidden(
+            `A key cannot create a key that outlives it: expiresAt must be at most ${new Date(principal.expiresAt).toISOString()}`,
+          );
         }
       }
       const created = await apiKeys.create({ name, scopes, expiresAt });

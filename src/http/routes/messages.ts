@@ -7,14 +7,7 @@ import type { ReplyOutcome } from '../../services/messaging.js';
 import type { SentMessage, Transport } from '../../services/sessions.js';
 import type { Deps } from '../deps.js';
 import { responses } from '../responses.js';
-import {
-  HistoryPage,
-  HistoryQuery,
-  IdempotencyHeaders,
-  SendMessageBody,
-  SendMessageResponse,
-  SessionIdParams,
-} from '../schemas.js';
+import { HistoryPage, HistoryQuery, IdempotencyHeaders, SendMessageBody, SendMessageResponse, SessionIdParams } from '../schemas.js';
 import type { App } from '../types.js';
 import { openEventStream } from '../sse.js';
 
@@ -53,7 +46,7 @@ export async function messageRoutes(app: App, deps: Deps): Promise<void> {
         description:
           'transport `websocket` (default): 201 at once, the reply arrives as events. `http`: waits for the reply ' +
           '(`agentResponse`, or `agentError` on failure). `sse`: a text/event-stream of `user_message`, `chunk`, `done` or `error`. ' +
-          'While a reply is under way, the session\'s `replyPolicy` (or `ifBusy`) decides: `enqueue` waits, `reject` answers ' +
+          "While a reply is under way, the session's `replyPolicy` (or `ifBusy`) decides: `enqueue` waits, `reject` answers " +
           '409 `REPLY_IN_PROGRESS`, `interrupt` cancels the replies under way first. A client that disconnects does not cancel.',
         operationId: 'sendSessionMessage',
         params: SessionIdParams,
@@ -92,7 +85,10 @@ export async function messageRoutes(app: App, deps: Deps): Promise<void> {
         const settled = await outcome.reply();
         return reply
           .status(201)
-          .send({ ...sentBody(sent), ...(settled.ok ? { agentResponse: agentResponse(settled.reply) } : { agentError: agentErrorOf(settled.error) }) });
+          .send({
+            ...sentBody(sent),
+            ...(settled.ok ? { agentResponse: agentResponse(settled.reply) } : { agentError: agentErrorOf(settled.error) }),
+          });
       }
 
       const stream = openEventStream(reply);
@@ -103,7 +99,10 @@ export async function messageRoutes(app: App, deps: Deps): Promise<void> {
           .catch((error: unknown): ReplyOutcome => ({ ok: false, error }));
         if (settled.ok) {
           const current = await sessions.find(sent.session.id).catch(() => sent.session);
-          stream.send('done', { message: toMessageView(settled.reply), sessionStatus: toSessionStatus(current, sent.wasRenewed, clock.now()) });
+          stream.send('done', {
+            message: toMessageView(settled.reply),
+            sessionStatus: toSessionStatus(current, sent.wasRenewed, clock.now()),
+          });
         } else {
           stream.send('error', agentErrorOf(settled.error));
         }

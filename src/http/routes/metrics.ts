@@ -17,11 +17,19 @@ export async function metricsRoutes(app: App, deps: Deps): Promise<void> {
   const instanceRegistry = new Registry();
   const storeRegistry = new Registry();
   const gauge = (registry: Registry, name: string, help: string) => new Gauge({ name, help, registers: [registry] });
-  const storeUp = gauge(instanceRegistry, 'sessions_store_up', '1 when the session store (and Redis, if configured) answered this scrape, else 0');
+  const storeUp = gauge(
+    instanceRegistry,
+    'sessions_store_up',
+    '1 when the session store (and Redis, if configured) answered this scrape, else 0',
+  );
   const streams = gauge(instanceRegistry, 'sessions_event_streams_open', 'Server-Sent Event streams open on this instance');
   const active = gauge(storeRegistry, 'sessions_active', 'Sessions not yet expired (all instances)');
   const expiringSoon = gauge(storeRegistry, 'sessions_expiring_soon', 'Active sessions inside their warning window (all instances)');
-  const backlog = gauge(storeRegistry, 'sessions_expiry_backlog', 'Sessions past expiresAt whose expiry the scheduler has not processed yet');
+  const backlog = gauge(
+    storeRegistry,
+    'sessions_expiry_backlog',
+    'Sessions past expiresAt whose expiry the scheduler has not processed yet',
+  );
 
   app.get(
     '/metrics',

@@ -17,7 +17,6 @@ import {
 } from '../schemas.js';
 import type { App } from '../types.js';
 
-
 const SessionCreated = Type.Object({
   ...SessionInfo.properties,
   sessionToken: Type.String({
@@ -44,7 +43,14 @@ export async function sessionRoutes(app: App, deps: Deps): Promise<void> {
     async (request, reply) => {
       const { agentId, userId, timeoutConfig, replyPolicy } = request.body;
       const sessionToken = generateSessionToken();
-      const session = await sessions.create({ agentId, userId, metadata: request.body.metadata ?? {}, timeoutConfig, replyPolicy, tokenHash: hashSecret(sessionToken) });
+      const session = await sessions.create({
+        agentId,
+        userId,
+        metadata: request.body.metadata ?? {},
+        timeoutConfig,
+        replyPolicy,
+        tokenHash: hashSecret(sessionToken),
+      });
       deps.owners.remember(session);
       return reply.status(201).send({ ...sessions.info(session), sessionToken });
     },

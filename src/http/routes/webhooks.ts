@@ -102,7 +102,13 @@ export async function webhookRoutes(app: App, deps: Deps): Promise<void> {
     '/:webhookId',
     {
       config: rule,
-      schema: { tags, summary: 'Get a webhook', operationId: 'getWebhook', params: WebhookIdParams, response: responses({ 200: WebhookView }, [404]) },
+      schema: {
+        tags,
+        summary: 'Get a webhook',
+        operationId: 'getWebhook',
+        params: WebhookIdParams,
+        response: responses({ 200: WebhookView }, [404]),
+      },
     },
     async (request) => toWebhookView(await webhooks.get(request.params.webhookId)),
   );
