@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify';
+import type { Server as SocketIoServer } from 'socket.io';
 import { Replies } from './agents/replies.js';
 import { LocalReplyRegistry, RedisReplyRegistry, type ReplyRegistry } from './agents/reply-registry.js';
 import { processTurns, redisTurnLock } from './agents/turn-lock.js';
@@ -24,7 +25,12 @@ import { RedisFanout } from './realtime/redis-fanout.js';
 import { Scheduler } from './realtime/scheduler.js';
 import { CredentialWatch } from './auth/credential-watch.js';
 import { attachSocketIo } from './realtime/socketio.js';
+import { EventFeed } from './realtime/feed.js';
 import { AgentService } from './services/agents.js';
+import { ExportService } from './services/export.js';
+import { HealthService } from './services/health.js';
+import { MessageService } from './services/messaging.js';
+import { SearchService } from './services/search.js';
 import { Maintenance } from './services/maintenance.js';
 import { SessionOwners } from './services/session-owners.js';
 import { SessionService } from './services/sessions.js';
@@ -64,9 +70,9 @@ export interface Application {
   scheduler: Scheduler;
   /** Webhook deliveries (tests call `tick`). */
   deliveries: DeliveryWorker;
-  io: import('socket.io').Server;
+  io: SocketIoServer;
   /** Closes event streams and sockets whose credential was revoked (tests call `recheck`). */
-  credentials: CredentialWatch;
+  credentialWatch: CredentialWatch;
   maintenance: Maintenance;
   settings: Settings;
   auth: Authenticator;
@@ -93,7 +99,16 @@ export function loggerOptions(settings: Settings): FastifyServerOptions['logger'
   return {
     level: settings.logLevel,
     // Credentials never reach the logs, whatever a log line happens to include.
-    redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'headers.authorization', 'headers["x-api-key"]', '*.apiKey', '*.key', '*.token', '*.sessionToken'],
+    redact: [
+      'req.headers.authorization',
+      'req.headers["x-api-key"]',
+      'headers.authorization',
+      'headers["x-api-key"]',
+      '*.apiKey',
+      '*.key',
+      '*.token',
+      '*.sessionToken',
+    ],
   };
 }
 
@@ -107,7 +122,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     throw error;
   }
   // Known once the HTTP server exists; a reply cannot start before that.
-  let logger: FastifyBaseLogger | undefined;
+  let logger: FastifyBaseLogger | undefined = undefined;
   // Outbound HTTP (agents' providers, webhooks), refusing private targets when the setting says so.
   const outbound = outboundClient(settings.outboundDenyPrivate);
   const deliveries = new DeliveryWorker(deliverySource(settings.database, store), clock, {
@@ -117,16 +132,17 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     onError: (error) => logger?.error({ err: error }, 'webhook delivery failed'),
   });
   // Events this instance stores wake the delivery worker at once.
-  const fanout: Fanout = wakingFanout(
-    settings.redisUrl ? await RedisFanout.connect(settings.redisUrl) : new LocalFanout(),
-    () => deliveries.wake(),
+  const fanout: Fanout = wakingFanout(settings.redisUrl ? await RedisFanout.connect(settings.redisUrl) : new LocalFanout(), () =>
+    deliveries.wake(),
   );
   // Scaled mode: the commands every instance shares (rate-limit counters, reply turns).
   const redis = settings.redisUrl ? new Redis(settings.redisUrl, { maxRetriesPerRequest: 2 }) : undefined;
   redis?.on('error', () => {});
   // The replies under way, fleet-wide in scaled mode (SPEC §10: busy, cancel).
   const replyRegistry: ReplyRegistry = redis
-    ? new RedisReplyRegistry(redis, { onUnavailable: (error) => logger?.warn({ err: error }, 'Redis unreachable: replies under way are not known') })
+    ? new RedisReplyRegistry(redis, {
+        onUnavailable: (error) => logger?.warn({ err: error }, 'Redis unreachable: replies under way are not known'),
+      })
     : new LocalReplyRegistry();
   const replies = new Replies(
     store,
@@ -138,20 +154,27 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
       ...(settings.outboundDenyPrivate ? { fetch: outbound.fetch } : {}),
     },
     redis
-      ? redisTurnLock(redis, { onUnavailable: (error) => logger?.warn({ err: error }, 'Redis unreachable: reply turns are ordered per instance only') })
+      ? redisTurnLock(redis, {
+          onUnavailable: (error) => logger?.warn({ err: error }, 'Redis unreachable: reply turns are ordered per instance only'),
+        })
       : processTurns,
     replyRegistry,
   );
-  const sessions = new SessionService(store, fanout, clock, {
-    sessionDefaults: settings.sessionDefaults,
-    retentionMs: settings.retentionMs,
-  }, replyRegistry);
+  const sessions = new SessionService(
+    store,
+    fanout,
+    clock,
+    {
+      sessionDefaults: settings.sessionDefaults,
+      retentionMs: settings.retentionMs,
+    },
+    replyRegistry,
+  );
   const agents = new AgentService(store, sessions, clock);
   await agents.seedBuiltIn();
 
   const apiKeys = new ApiKeys(store, clock);
-  const generatedAdminKey =
-    settings.authDisabled || settings.apiKey !== undefined ? undefined : await apiKeys.createFirstAdminKey();
+  const generatedAdminKey = settings.authDisabled || settings.apiKey !== undefined ? undefined : await apiKeys.createFirstAdminKey();
   const owners = new SessionOwners(store);
   const auth = new Authenticator(store, {
     clock,
@@ -168,7 +191,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     owners,
   );
   // Event streams and sockets outlive the request that authenticated them.
-  const credentials = new CredentialWatch(auth, (error) => logger?.warn({ err: error }, 'credential check failed'));
+  const credentialWatch = new CredentialWatch(auth, (error) => logger?.warn({ err: error }, 'credential check failed'));
   // Scaled mode counts a credential's streams across the fleet: instances on one database share
   // the count (the database's address, without credentials, names it in Redis).
   const streams = new StreamLimits(settings.maxStreamsPerCredential, {
@@ -179,24 +202,26 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
   if (settings.agentsDir) await agents.loadFromDirectory(settings.agentsDir, agentFileValidator(settings.bounds));
 
   const lifecycle: Lifecycle = { stopping: false, draining: false };
+  const feed = new EventFeed(store, fanout);
   const server = await buildServer(
     {
       lifecycle,
       sessions,
+      messaging: new MessageService(sessions, replies, settings.contentPolicy),
       agents,
       webhooks: new WebhookService(store, clock),
-      replies,
-      fanout,
-      store,
+      feed,
+      health: new HealthService(store, fanout, clock),
+      search: new SearchService(store, clock, settings.retentionMs),
+      exports: new ExportService(store, sessions, clock),
       settings,
       clock,
-      startedAt: Date.now(),
       version: VERSION,
       auth,
       apiKeys,
       limiter,
       owners,
-      credentials,
+      credentialWatch,
       streams,
       logAccess: ['debug', 'trace'].includes(settings.logLevel),
       requestMetrics: options.requestMetrics !== false,
@@ -211,15 +236,22 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     (error) => server.log.error({ err: error }, 'maintenance failed'),
     settings.webhookMaxAgeMs,
   );
-  const scheduler = new Scheduler(store, fanout, clock, (error) =>
-    server.log.error({ err: error }, 'lifecycle scheduler failed'),
-  );
-  const io = attachSocketIo(server.server, { sessions, store, fanout, auth, limiter, streams, watch: credentials, corsOrigins: settings.corsOrigins, accepting: () => !lifecycle.draining });
+  const scheduler = new Scheduler(store, fanout, clock, (error) => server.log.error({ err: error }, 'lifecycle scheduler failed'));
+  const io = attachSocketIo(server.server, {
+    sessions,
+    feed,
+    auth,
+    limiter,
+    streams,
+    credentialWatch,
+    corsOrigins: settings.corsOrigins,
+    accepting: () => !lifecycle.draining,
+  });
   if (options.background !== false) {
     maintenance.start();
     scheduler.start();
     deliveries.start();
-    credentials.start();
+    credentialWatch.start();
   }
 
   return {
@@ -233,7 +265,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     deliveries,
     io,
     maintenance,
-    credentials,
+    credentialWatch,
     settings,
     auth,
     apiKeys,
@@ -244,7 +276,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
       lifecycle.stopping = true;
       lifecycle.draining = true;
       await scheduler.stop();
-      credentials.stop();
+      credentialWatch.stop();
       streams.stop();
       // Closing the transports (not a server-side disconnect) makes clients reconnect by
       // themselves; new handshakes are refused while draining, so they land on another instance.

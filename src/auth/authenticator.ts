@@ -55,10 +55,6 @@ export class Authenticator {
     this.configuredKeyHash = options.configuredKey === undefined ? undefined : hashSecret(options.configuredKey);
   }
 
-  get disabled(): boolean {
-    return this.options.disabled;
-  }
-
   /** Throws UNAUTHORIZED unless `token` is a live API key or the token of an existing session. */
   async authenticate(token: string | undefined): Promise<Principal> {
     if (this.options.disabled) return { kind: 'open' };

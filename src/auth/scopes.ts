@@ -4,6 +4,7 @@
  * `config: { auth: ... }`; ROUTE_AUTH below is the same table in one place, for the docs, the
  * security tests and anyone checking a route against the contract.
  */
+import { AGENTS_PATH, KEYS_PATH, SEARCH_PATH, SESSIONS_PATH, WEBHOOKS_PATH } from '../http/paths.js';
 
 export const SCOPES = [
   'sessions:create',
@@ -54,39 +55,37 @@ export function grants(held: readonly Scope[], needed: Scope): boolean {
   return held.includes('*') || held.includes(needed);
 }
 
-const S = '/api/messaging/sessions';
-
 /** SPEC §4 and §6 as data: `METHOD path` → rule. */
 export const ROUTE_AUTH: Readonly<Record<string, RouteAuth>> = {
-  [`POST ${S}`]: { scope: 'sessions:create' },
-  [`GET ${S}`]: { scope: 'sessions:read' },
-  [`GET ${S}/health`]: { scope: 'sessions:health' },
-  [`GET ${S}/:sessionId`]: { scope: 'sessions:read', sessionToken: true },
-  [`DELETE ${S}/:sessionId`]: { scope: 'sessions:manage', sessionToken: true },
-  [`POST ${S}/:sessionId/messages`]: { scope: 'sessions:write', sessionToken: true },
-  [`GET ${S}/:sessionId/messages`]: { scope: 'sessions:read', sessionToken: true },
-  [`POST ${S}/:sessionId/renew`]: { scope: 'sessions:write', sessionToken: true },
-  [`POST ${S}/:sessionId/heartbeat`]: { scope: 'sessions:write', sessionToken: true },
-  [`PATCH ${S}/:sessionId/timeout`]: { scope: 'sessions:manage' },
-  [`PATCH ${S}/:sessionId`]: { scope: 'sessions:manage' },
-  [`POST ${S}/:sessionId/cancel`]: { scope: 'sessions:write', sessionToken: true },
-  [`GET ${S}/:sessionId/events`]: { scope: 'sessions:read', sessionToken: true, queryToken: true },
-  [`GET ${S}/:sessionId/export`]: { scope: 'sessions:read', sessionToken: true },
-  'GET /api/messaging/search': { scope: 'sessions:read', sessionToken: true, ownSessionOnly: true },
-  'POST /api/agents': { scope: 'agents:manage' },
-  'GET /api/agents': { scope: ANY_KEY },
-  'GET /api/agents/:agentId': { scope: ANY_KEY },
-  'PATCH /api/agents/:agentId': { scope: 'agents:manage' },
-  'DELETE /api/agents/:agentId': { scope: 'agents:manage' },
-  'POST /api/keys': { scope: 'keys:manage' },
-  'GET /api/keys': { scope: 'keys:manage' },
-  'DELETE /api/keys/:keyId': { scope: 'keys:manage' },
-  'POST /api/webhooks': { scope: 'webhooks:manage' },
-  'GET /api/webhooks': { scope: 'webhooks:manage' },
-  'GET /api/webhooks/:webhookId': { scope: 'webhooks:manage' },
-  'PATCH /api/webhooks/:webhookId': { scope: 'webhooks:manage' },
-  'DELETE /api/webhooks/:webhookId': { scope: 'webhooks:manage' },
-  'GET /api/webhooks/:webhookId/deliveries': { scope: 'webhooks:manage' },
+  [`POST ${SESSIONS_PATH}`]: { scope: 'sessions:create' },
+  [`GET ${SESSIONS_PATH}`]: { scope: 'sessions:read' },
+  [`GET ${SESSIONS_PATH}/health`]: { scope: 'sessions:health' },
+  [`GET ${SESSIONS_PATH}/:sessionId`]: { scope: 'sessions:read', sessionToken: true },
+  [`DELETE ${SESSIONS_PATH}/:sessionId`]: { scope: 'sessions:manage', sessionToken: true },
+  [`POST ${SESSIONS_PATH}/:sessionId/messages`]: { scope: 'sessions:write', sessionToken: true },
+  [`GET ${SESSIONS_PATH}/:sessionId/messages`]: { scope: 'sessions:read', sessionToken: true },
+  [`POST ${SESSIONS_PATH}/:sessionId/renew`]: { scope: 'sessions:write', sessionToken: true },
+  [`POST ${SESSIONS_PATH}/:sessionId/heartbeat`]: { scope: 'sessions:write', sessionToken: true },
+  [`PATCH ${SESSIONS_PATH}/:sessionId/timeout`]: { scope: 'sessions:manage' },
+  [`PATCH ${SESSIONS_PATH}/:sessionId`]: { scope: 'sessions:manage' },
+  [`POST ${SESSIONS_PATH}/:sessionId/cancel`]: { scope: 'sessions:write', sessionToken: true },
+  [`GET ${SESSIONS_PATH}/:sessionId/events`]: { scope: 'sessions:read', sessionToken: true, queryToken: true },
+  [`GET ${SESSIONS_PATH}/:sessionId/export`]: { scope: 'sessions:read', sessionToken: true },
+  [`GET ${SEARCH_PATH}`]: { scope: 'sessions:read', sessionToken: true, ownSessionOnly: true },
+  [`POST ${AGENTS_PATH}`]: { scope: 'agents:manage' },
+  [`GET ${AGENTS_PATH}`]: { scope: ANY_KEY },
+  [`GET ${AGENTS_PATH}/:agentId`]: { scope: ANY_KEY },
+  [`PATCH ${AGENTS_PATH}/:agentId`]: { scope: 'agents:manage' },
+  [`DELETE ${AGENTS_PATH}/:agentId`]: { scope: 'agents:manage' },
+  [`POST ${KEYS_PATH}`]: { scope: 'keys:manage' },
+  [`GET ${KEYS_PATH}`]: { scope: 'keys:manage' },
+  [`DELETE ${KEYS_PATH}/:keyId`]: { scope: 'keys:manage' },
+  [`POST ${WEBHOOKS_PATH}`]: { scope: 'webhooks:manage' },
+  [`GET ${WEBHOOKS_PATH}`]: { scope: 'webhooks:manage' },
+  [`GET ${WEBHOOKS_PATH}/:webhookId`]: { scope: 'webhooks:manage' },
+  [`PATCH ${WEBHOOKS_PATH}/:webhookId`]: { scope: 'webhooks:manage' },
+  [`DELETE ${WEBHOOKS_PATH}/:webhookId`]: { scope: 'webhooks:manage' },
+  [`GET ${WEBHOOKS_PATH}/:webhookId/deliveries`]: { scope: 'webhooks:manage' },
   'GET /metrics': { scope: 'metrics:read' },
   'GET /healthz': 'public',
   'GET /readyz': 'public',

@@ -27,6 +27,9 @@ export const ERROR_STATUS = {
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
+/** Every error code, in the order of the table above: the closed enum of the OpenAPI document. */
+export const ERROR_CODES = Object.keys(ERROR_STATUS) as ErrorCode[];
+
 /** Fields that may sit beside `code` in the envelope's `error` object. */
 export type ErrorExtra = Record<string, string | number | boolean | null>;
 
@@ -57,5 +60,4 @@ export const sessionExpired = (sessionId: string, expiresAt: number): AppError =
     expiresAt: new Date(expiresAt).toISOString(),
   });
 
-export const agentNotFound = (agentId: string): AppError =>
-  new AppError('AGENT_NOT_FOUND', 'Agent not found', undefined, { agentId });
+export const agentNotFound = (agentId: string): AppError => new AppError('AGENT_NOT_FOUND', 'Agent not found', undefined, { agentId });

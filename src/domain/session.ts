@@ -177,10 +177,11 @@ export function applyTimeoutPatch(session: Session, patch: TimeoutConfigPatch, n
   const config = resolveTimeoutConfig(session.config, patch);
   const expiresAt = computeExpiresAt(session.createdAt, session.lastRenewal, config);
   if (expiresAt <= now) {
-    throw validationError(
-      'timeoutConfig: the new configuration would expire the session immediately',
-      'Timeout change would expire the session',
-    );
+    // Name the field at fault: the cap, or the inactivity timeout (the one the patch gave, if both).
+    const byCap = session.createdAt + config.maxDurationMinutes * MINUTE_MS <= now;
+    const byTimeout = session.lastRenewal + config.timeoutMinutes * MINUTE_MS <= now;
+    const field = byCap && (!byTimeout || patch.maxDurationMinutes !== undefined) ? 'maxDurationMinutes' : 'timeoutMinutes';
+    throw validationError(`${field}: the new configuration would expire the session immediately`, 'Timeout change would expire the session');
   }
   return { ...session, config, expiresAt };
 }

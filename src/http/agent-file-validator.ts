@@ -1,5 +1,4 @@
 import type { AgentInput, AgentValidator } from '../services/agents.js';
-import { validateMetadata } from '../domain/validation.js';
 import { validationError } from '../domain/errors.js';
 import type { TimeoutBounds } from '../settings.js';
 import { makeAjv } from './ajv.js';
@@ -11,7 +10,8 @@ export function agentFileValidator(bounds: TimeoutBounds): AgentValidator {
   const check = makeAjv({ allErrors: true }).compile(agentBody(bounds));
   return (value: unknown): AgentInput => {
     if (!check(value)) throw validationError(describeValidation(check.errors ?? [], 'agent'));
-    const input = value as AgentInput & { metadata?: unknown };
-    return { ...input, metadata: validateMetadata(input.metadata) };
+    // The schema checked the metadata too (ajv.ts METADATA_KEYWORD); null means {}.
+    const input = value as Omit<AgentInput, 'metadata'> & { metadata?: AgentInput['metadata'] | null };
+    return { ...input, metadata: input.metadata ?? {} };
   };
 }

@@ -1,7 +1,15 @@
 import { Ajv, type Options, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { fullFormats } from 'ajv-formats/dist/formats.js';
-import { isInstant, isUuid } from '../domain/validation.js';
+import { AppError } from '../domain/errors.js';
+import { isInstant, isUuid, validateMetadata } from '../domain/validation.js';
+
+/**
+ * The keyword of a metadata field (schemas.ts `MetadataInput`): SPEC §5's rules of
+ * domain/validation.ts (size, depth, keys), so that a schema declaring metadata enforces them.
+ * Its message names the field itself.
+ */
+export const METADATA_KEYWORD = 'x-metadata';
 
 const rfc3339 = fullFormats['date-time'] as { validate: (value: string) => boolean };
 
@@ -15,6 +23,19 @@ export function makeAjv(options: Options = {}): Ajv {
   // RFC 3339 allows a leap second (`23:59:60Z`), which no clock of this server can name:
   // `Date.parse` gives NaN for it. A date the API accepts is one it can compute with.
   ajv.addFormat('date-time', { type: 'string', validate: (value: string) => rfc3339.validate(value) && isInstant(value) });
+  const checkMetadata = (_schema: unknown, data: unknown, _parent: unknown, context?: { instancePath: string }): boolean => {
+    const field = (context?.instancePath ?? '').split('/').filter(Boolean).join('.') || 'metadata';
+    try {
+      validateMetadata(data, field);
+      return true;
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      checkMetadata.errors = [{ keyword: METADATA_KEYWORD, message: error.details ?? error.message, params: {} }];
+      return false;
+    }
+  };
+  checkMetadata.errors = [] as Array<{ keyword: string; message: string; params: Record<string, unknown> }>;
+  ajv.addKeyword({ keyword: METADATA_KEYWORD, schemaType: 'boolean', errors: true, validate: checkMetadata });
   return ajv;
 }
 
@@ -51,10 +72,23 @@ export function compileStrictText(ajv: Ajv, schema: Record<string, unknown>): Va
       const value = record[name];
       if (typeof value !== 'string') continue;
       const ok =
-        property.type === 'integer' ? PLAIN_INTEGER.test(value) : property.type === 'number' ? PLAIN_NUMBER.test(value) : value === 'true' || value === 'false';
+        property.type === 'integer'
+          ? PLAIN_INTEGER.test(value)
+          : property.type === 'number'
+            ? PLAIN_NUMBER.test(value)
+            : value === 'true' || value === 'false';
       if (!ok) {
-        const expected = property.type === 'boolean' ? 'true or false' : `${property.type === 'integer' ? 'an integer' : 'a number'} in plain decimal digits`;
-        issues.push({ instancePath: `/${name}`, schemaPath: `#/properties/${name}/type`, keyword: 'type', params: { type: property.type }, message: `must be ${expected}` });
+        const expected =
+          property.type === 'boolean'
+            ? 'true or false'
+            : `${property.type === 'integer' ? 'an integer' : 'a number'} in plain decimal digits`;
+        issues.push({
+          instancePath: `/${name}`,
+          schemaPath: `#/properties/${name}/type`,
+          keyword: 'type',
+          params: { type: property.type },
+          message: `must be ${expected}`,
+        });
       }
     }
     if (issues.length > 0) {

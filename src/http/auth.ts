@@ -5,18 +5,25 @@
  * Also here: CORS (closed unless CORS_ORIGINS names origins) and the OpenAPI security notes.
  */
 import cors from '@fastify/cors';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyRequest, preValidationAsyncHookHandler } from 'fastify';
 import { forbidden, unauthorized, type Authenticator, type Principal } from '../auth/authenticator.js';
 import { ANY_KEY, type RouteAuth, type RouteRule } from '../auth/scopes.js';
 import { AppError } from '../domain/errors.js';
 import type { Settings } from '../settings.js';
-import { installCreateLimit, type RequestLimiter } from './rate-limit.js';
+import type { RequestLimiter } from './rate-limit.js';
 import { ErrorEnvelope } from './schemas.js';
-import type { App } from './server.js';
+import { unencapsulated, type App } from './types.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     auth?: RouteAuth;
+    /**
+     * The route creates a session: it also counts for the user and the agent its body names
+     * (SPEC §7), once the body is parsed.
+     */
+    chargeCreate?: boolean;
+    /** Every query parameter of the route is a paging one: one that fails validation is INVALID_PAGINATION. */
+    paginationQuery?: boolean;
   }
   interface FastifyRequest {
     /** Who is calling, once authorized; null on public routes. */
@@ -81,9 +88,12 @@ function credentialsOf(request: FastifyRequest, allowQuery: boolean): string | u
 }
 
 function describeRule(rule: RouteRule): string {
-  const who =
-    rule.scope === ANY_KEY ? 'any valid API key' : `an API key with the scope \`${rule.scope}\``;
-  const token = rule.ownSessionOnly ? ', or a session token (which searches its own session only)' : rule.sessionToken ? ", or this session's token" : '';
+  const who = rule.scope === ANY_KEY ? 'any valid API key' : `an API key with the scope \`${rule.scope}\``;
+  const token = rule.ownSessionOnly
+    ? ', or a session token (which searches its own session only)'
+    : rule.sessionToken
+      ? ", or this session's token"
+      : '';
   const query = rule.queryToken ? ' The credential may also be given as `?token=`.' : '';
   return `**Requires** ${who}${token}.${query}`;
 }
@@ -94,9 +104,22 @@ const AUTH_ERRORS: Record<number, string> = {
   429: 'Rate limited (RATE_LIMITED); see Retry-After and the RateLimit-* headers',
 };
 
-export async function installSecurity(app: App, deps: SecurityDeps): Promise<void> {
+/**
+ * Before any route is added: every route's auth rule is then enforced and documented. A route
+ * whose config says `chargeCreate` gets the create limit as its own preValidation hook.
+ */
+export const security = unencapsulated('security', async (app: App, deps: SecurityDeps) => {
   const { auth, limiter, settings } = deps;
   app.decorateRequest('principal', null);
+
+  app.addHook('onRoute', (route) => {
+    if (route.config?.chargeCreate) {
+      const chargeCreate: preValidationAsyncHookHandler = async (request, reply) => {
+        if (request.principal) await limiter.chargeCreate(request, reply);
+      };
+      route.preValidation = [...(route.preValidation ? [route.preValidation].flat() : []), chargeCreate] as typeof route.preValidation;
+    }
+  });
 
   app.addHook('onRoute', (route) => {
     const methods = [route.method].flat();
@@ -144,23 +167,21 @@ export async function installSecurity(app: App, deps: SecurityDeps): Promise<voi
       if (allowQuery && request.query) delete (request.query as Record<string, unknown>).token;
       const principal = await auth.authenticate(token);
 
-      let refusal: unknown;
+      let refusal: Error | undefined;
       try {
         if (!rule) throw forbidden('This route is not open to any credentials');
         if (principal.kind === 'session' && rule.sessionToken !== true) throw forbidden('A session token cannot be used here');
         const ownSession = rule.ownSessionOnly === true && principal.kind === 'session' ? principal.sessionId : undefined;
         auth.authorize(principal, rule.scope, ownSession ?? (request.params as { sessionId?: string } | undefined)?.sessionId);
       } catch (error) {
-        refusal = error;
+        refusal = error instanceof Error ? error : new Error(String(error));
       }
       await limiter.charge(request, reply, principal, refusal === undefined);
-      if (refusal !== undefined) throw refusal;
+      if (refusal) throw refusal;
       request.principal = principal;
     } catch (error) {
       if (error instanceof AppError && error.code === 'UNAUTHORIZED') void reply.header('www-authenticate', 'Bearer');
       throw error;
     }
   });
-
-  installCreateLimit(app, limiter);
-}
+});

@@ -4,7 +4,9 @@
  * 500 INTERNAL_ERROR; no stack trace or internal message ever reaches a client.
  */
 import type { FastifyError } from 'fastify';
-import { AppError, ERROR_STATUS, type ErrorCode } from '../domain/errors.js';
+import { AppError, type ErrorCode } from '../domain/errors.js';
+import { METADATA_KEYWORD } from './ajv.js';
+import { BODY_LIMIT_BYTES } from './plugins/body.js';
 
 export interface ErrorBody {
   success: false;
@@ -32,7 +34,9 @@ export function describeValidation(issues: AjvIssue[], context: string | undefin
     if (issue.keyword === 'oneOf' || issue.keyword === 'anyOf' || issue.keyword === 'if') continue;
     const path = issue.instancePath.split('/').filter(Boolean).join('.');
     const field = (name: unknown) => (path ? `${path}.${String(name)}` : String(name));
-    if (issue.keyword === 'required') described.add(`${field(issue.params.missingProperty)}: is required`);
+    // The metadata keyword's message already names the field.
+    if (issue.keyword === METADATA_KEYWORD && issue.message) described.add(issue.message);
+    else if (issue.keyword === 'required') described.add(`${field(issue.params.missingProperty)}: is required`);
     else if (issue.keyword === 'additionalProperties') described.add(`${field(issue.params.additionalProperty)}: is not a known field`);
     else described.add(`${path || context || 'body'}: ${issue.message ?? 'is invalid'}`);
   }
@@ -48,9 +52,24 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
 };
 
 const MESSAGES: Partial<Record<ErrorCode, string>> = {
-  PAYLOAD_TOO_LARGE: 'Request body is larger than 65536 bytes',
+  PAYLOAD_TOO_LARGE: `Request body is larger than ${BODY_LIMIT_BYTES} bytes`,
   UNSUPPORTED_MEDIA_TYPE: 'Request body must be application/json',
   INVALID_JSON: 'Request body is not valid JSON',
+};
+
+/**
+ * Failures that carry only an HTTP status (from Fastify's plugins, e.g. @fastify/static), where
+ * the status names one code. Any other client error is a plain VALIDATION_ERROR.
+ */
+const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  408: 'REQUEST_TIMEOUT',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'RATE_LIMITED',
 };
 
 /** Maps anything thrown while handling a request to an AppError. */
@@ -64,26 +83,27 @@ export function toAppError(error: unknown): AppError {
   if (mapped) return new AppError(mapped, MESSAGES[mapped] ?? 'Invalid request');
   const status = fastifyError.statusCode;
   if (status === 404) return new AppError('NOT_FOUND', 'Not found');
-  if (status !== undefined && status >= 400 && status < 500) {
-    const code = (Object.keys(ERROR_STATUS) as ErrorCode[]).find((c) => ERROR_STATUS[c] === status) ?? 'VALIDATION_ERROR';
-    return new AppError(code, 'Invalid request');
-  }
+  if (status !== undefined && status >= 400 && status < 500)
+    return new AppError(STATUS_CODES[status] ?? 'VALIDATION_ERROR', 'Invalid request');
   return new AppError('INTERNAL_ERROR', 'Internal server error');
 }
 
 /**
  * Router failures that happen before any route runs. A parameter whose %-encoding is broken
- * names no resource: below a session path it is a malformed session id (404 SESSION_NOT_FOUND,
- * SPEC §4), below an agent path a malformed agent id, elsewhere an unknown path.
+ * names no resource: below one of `malformedIds`' prefixes it is a malformed id of that resource
+ * (404 with its code, SPEC §4), elsewhere an unknown path.
  */
-export function frameworkError(error: { code?: string }, url: string): AppError {
+export function frameworkError(
+  error: { code?: string },
+  url: string,
+  malformedIds: ReadonlyArray<readonly [prefix: string, notFound: () => AppError]>,
+): AppError {
   if (error.code !== 'FST_ERR_BAD_URL' && error.code !== 'FST_ERR_MAX_PARAM_LENGTH') {
     return new AppError('INTERNAL_ERROR', 'Internal server error');
   }
   const path = url.split('?')[0]!;
-  if (path.startsWith('/api/messaging/sessions/')) return new AppError('SESSION_NOT_FOUND', 'Session not found');
-  if (path.startsWith('/api/agents/')) return new AppError('AGENT_NOT_FOUND', 'Agent not found');
-  return new AppError('NOT_FOUND', `No route for ${path}`);
+  const resource = malformedIds.find(([prefix]) => path.startsWith(prefix));
+  return resource ? resource[1]() : new AppError('NOT_FOUND', `No route for ${path}`);
 }
 
 /**
@@ -94,7 +114,11 @@ export function frameworkError(error: { code?: string }, url: string): AppError 
  */
 export function clientErrorAnswer(error: { code?: string }): { status: number; reason: string; body: ErrorBody } {
   if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-    const appError = new AppError('REQUEST_TIMEOUT', 'The request did not arrive in time', 'Headers and body must arrive within the request timeout');
+    const appError = new AppError(
+      'REQUEST_TIMEOUT',
+      'The request did not arrive in time',
+      'Headers and body must arrive within the request timeout',
+    );
     return { status: 408, reason: 'Request Timeout', body: envelope(appError) };
   }
   if (error.code === 'HPE_HEADER_OVERFLOW') {

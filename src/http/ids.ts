@@ -5,7 +5,7 @@
  * for a session token, the same counter for the rate limits.
  */
 import { isUuid } from '../domain/validation.js';
-import type { App } from './server.js';
+import { unencapsulated, type App } from './types.js';
 
 /** A UUID in lower case; anything else unchanged (it is refused or not found as it is). */
 export const normaliseId = <T>(value: T): T => (typeof value === 'string' && isUuid(value) ? (value.toLowerCase() as T) : value);
@@ -21,7 +21,7 @@ function normaliseFields(record: unknown, names: readonly string[] | 'ids'): voi
   }
 }
 
-export function installIdNormalisation(app: App): void {
+export const idNormalisation = unencapsulated('id-normalisation', async (app: App) => {
   // Before authentication and rate limits, which read the path's session id.
   app.addHook('onRequest', async (request) => {
     normaliseFields(request.params, 'ids');
@@ -30,4 +30,4 @@ export function installIdNormalisation(app: App): void {
   app.addHook('preValidation', async (request) => {
     normaliseFields(request.body, ID_FIELDS);
   });
-}
+});

@@ -19,7 +19,6 @@ import { isUuid } from '../domain/validation.js';
 import type { Principal } from '../auth/authenticator.js';
 import type { SessionOwners } from '../services/session-owners.js';
 import type { Settings } from '../settings.js';
-import type { App } from './server.js';
 
 export type PolicyName = 'session' | 'user' | 'agent' | 'key';
 
@@ -42,10 +41,7 @@ export interface LimiterFactory {
 
 export const DEFAULT_WINDOWS: Readonly<Record<PolicyName, number>> = { session: 60, user: 3600, agent: 3600, key: 60 };
 
-export function policiesFrom(
-  limits: Settings['rateLimits'],
-  windows: Partial<Record<PolicyName, number>> = {},
-): Policy[] {
+export function policiesFrom(limits: Settings['rateLimits'], windows: Partial<Record<PolicyName, number>> = {}): Policy[] {
   const w = { ...DEFAULT_WINDOWS, ...windows };
   return [
     { name: 'session', points: limits.sessionPerMinute, windowSeconds: w.session },
@@ -187,8 +183,6 @@ export function tightest(outcomes: Outcome[]): Outcome {
 
 const per = (s: number): string => (s % 3600 === 0 ? `${s / 3600} h` : s % 60 === 0 ? `${s / 60} min` : `${s} s`);
 
-const CREATE_ROUTE = '/api/messaging/sessions';
-
 /** Counts requests against their windows and answers 429 once one is used up. */
 export class RequestLimiter {
   private readonly seen = new WeakMap<FastifyRequest, Outcome[]>();
@@ -273,13 +267,4 @@ function refusalOf(outcomes: Outcome[]): { error: AppError; retryAfter: number }
     { retryAfter },
   );
   return { error, retryAfter };
-}
-
-/** The create hook; the other counting happens in the auth hook, which knows the principal. */
-export function installCreateLimit(app: App, limiter: RequestLimiter): void {
-  app.addHook('preValidation', async (request, reply) => {
-    if (request.principal && request.method === 'POST' && request.routeOptions.url === CREATE_ROUTE) {
-      await limiter.chargeCreate(request, reply);
-    }
-  });
 }

@@ -18,10 +18,10 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
 };
 
 /** The route's `response` schema: its success shapes plus the error envelope per listed status. */
-export function responses(success: Record<number, TSchema>, errors: number[]): Record<number, TSchema> {
-  const all: Record<number, TSchema> = { ...success };
+export function responses<Success extends Record<number, TSchema>>(success: Success, errors: number[]): Success & Record<number, TSchema> {
+  const all: Success & Record<number, TSchema> = { ...success };
   for (const status of [...errors, 500]) {
-    all[status] = { ...ErrorEnvelope, description: ERROR_DESCRIPTIONS[status] ?? 'Error' } as TSchema;
+    all[status] = { ...ErrorEnvelope, description: ERROR_DESCRIPTIONS[status] ?? 'Error' };
   }
   return all;
 }

@@ -4,13 +4,34 @@
  * document is generated from them. Bounds come from the settings, so the document always shows
  * the limits the server actually enforces.
  */
-import { Type, type Static, type TSchema } from 'typebox';
-import { AGENT_SECRET_ENV_PATTERN, AGENT_SECRET_ENV_PREFIX } from '../domain/agent.js';
+import { Type, type Static, type TSchema, type TSchemaOptions, type TUnsafe } from 'typebox';
+import { AGENT_SECRET_ENV_PATTERN, AGENT_SECRET_ENV_PREFIX, type ProviderConfig as DomainProviderConfig } from '../domain/agent.js';
+import { ERROR_CODES, type ErrorCode } from '../domain/errors.js';
+import type { JsonObject } from '../domain/json.js';
 import { ATTACHMENT_TYPES } from '../domain/message.js';
 import { SESSION_EVENT_TYPES } from '../domain/events.js';
 import { REPLY_POLICIES } from '../domain/reply-policy.js';
-import { CONTENT_MAX_CODE_POINTS, HISTORY_LIMIT, IDEMPOTENCY_KEY_MAX_LENGTH } from '../domain/validation.js';
+import {
+  CONTENT_MAX_CODE_POINTS,
+  HISTORY_LIMIT,
+  IDEMPOTENCY_KEY_MAX_LENGTH,
+  METADATA_MAX_BYTES,
+  METADATA_MAX_DEPTH,
+} from '../domain/validation.js';
+import { METADATA_KEYWORD } from './ajv.js';
 import type { TimeoutBounds } from '../settings.js';
+
+/**
+ * One of the given strings, as a union of constants (`anyOf` of `const`s). Typed as the union of
+ * the strings: TypeBox infers nothing useful from a mapped array.
+ */
+export const Literals = <const Values extends readonly string[]>(values: Values, options: TSchemaOptions = {}): TUnsafe<Values[number]> =>
+  Type.Unsafe<Values[number]>(
+    Type.Union(
+      values.map((value) => Type.Literal(value)),
+      options,
+    ),
+  );
 
 const Uuid = (description?: string) => Type.String({ format: 'uuid', description });
 const DateTime = (description?: string) => Type.String({ format: 'date-time', description });
@@ -18,15 +39,22 @@ const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null
 /** An absolute http(s) URL. */
 export const HttpUrl = Type.String({ format: 'uri', pattern: '^[hH][tT][tT][pP][sS]?://', maxLength: 2048 });
 
-/** Free-form JSON object; its size, depth and keys are checked by domain/validation.ts. */
-export const Metadata = Type.Object({}, { additionalProperties: true, description: 'Free-form JSON object (≤16 KiB, ≤5 levels)' });
+const METADATA_DESCRIPTION = `Free-form JSON object (≤${METADATA_MAX_BYTES / 1024} KiB, ≤${METADATA_MAX_DEPTH} levels)`;
+
+/** Metadata as the API returns it. */
+export const Metadata = Type.Object({}, { additionalProperties: true, description: METADATA_DESCRIPTION });
+
+/** Metadata in a request: SPEC §5's size, depth and key rules (domain/validation.ts) are part of the schema. */
+export const metadataInput = (description = `${METADATA_DESCRIPTION}; null means {}`) =>
+  Type.Unsafe<JsonObject | null>({ type: ['object', 'null'], additionalProperties: true, description, [METADATA_KEYWORD]: true });
+export const MetadataInput = metadataInput();
 
 export const ErrorEnvelope = Type.Object(
   {
     success: Type.Literal(false),
     error: Type.Object(
       {
-        code: Type.String({ description: 'One of the error codes of the API' }),
+        code: Type.Unsafe<ErrorCode>({ type: 'string', enum: ERROR_CODES, description: 'One of the error codes of the API (SPEC §4)' }),
         message: Type.String(),
         details: Type.Optional(Type.String({ description: 'Which field or limit was at fault' })),
       },
@@ -38,14 +66,12 @@ export const ErrorEnvelope = Type.Object(
 
 export const Success = Type.Object({ success: Type.Literal(true), message: Type.String() });
 
-export const TimeoutConfig = Type.Object(
-  {
-    timeoutMinutes: Type.Integer(),
-    autoRenew: Type.Boolean(),
-    maxDurationMinutes: Type.Integer(),
-    warningThresholdMinutes: Type.Integer(),
-  },
-);
+export const TimeoutConfig = Type.Object({
+  timeoutMinutes: Type.Integer(),
+  autoRenew: Type.Boolean(),
+  maxDurationMinutes: Type.Integer(),
+  warningThresholdMinutes: Type.Integer(),
+});
 
 export function timeoutConfigPatch(bounds: TimeoutBounds) {
   const bounded = (b: { min: number; max: number }, description: string) =>
@@ -63,58 +89,63 @@ export function timeoutConfigPatch(bounds: TimeoutBounds) {
 export type TimeoutConfigPatchBody = Static<ReturnType<typeof timeoutConfigPatch>>;
 
 /** SPEC §10: what a send does while a reply is under way. */
-export const ReplyPolicy = Type.Union(REPLY_POLICIES.map((p) => Type.Literal(p)), {
+export const ReplyPolicy = Literals(REPLY_POLICIES, {
   description: '`enqueue` (default): wait for the replies under way; `reject`: 409 REPLY_IN_PROGRESS; `interrupt`: cancel them first',
 });
 
-export const SessionInfo = Type.Object(
-  {
-    sessionId: Uuid(),
-    channelId: Uuid('One channel per session, for elizaOS clients'),
-    agentId: Uuid(),
-    userId: Uuid(),
-    status: Type.Union([Type.Literal('active'), Type.Literal('expired')]),
-    createdAt: DateTime(),
-    lastActivity: DateTime(),
-    expiresAt: DateTime(),
-    timeoutConfig: TimeoutConfig,
-    renewalCount: Type.Integer(),
-    timeRemaining: Type.Integer({ description: 'Milliseconds until expiry, never negative' }),
-    isNearExpiration: Type.Boolean(),
-    metadata: Metadata,
-    replyPolicy: ReplyPolicy,
-  },
-);
+export const SessionInfo = Type.Object({
+  sessionId: Uuid(),
+  channelId: Uuid('One channel per session, for elizaOS clients'),
+  agentId: Uuid(),
+  userId: Uuid(),
+  status: Type.Union([Type.Literal('active'), Type.Literal('expired')]),
+  createdAt: DateTime(),
+  lastActivity: DateTime(),
+  expiresAt: DateTime(),
+  timeoutConfig: TimeoutConfig,
+  renewalCount: Type.Integer(),
+  timeRemaining: Type.Integer({ description: 'Milliseconds until expiry, never negative' }),
+  isNearExpiration: Type.Boolean(),
+  metadata: Metadata,
+  replyPolicy: ReplyPolicy,
+});
 
 export function createSessionBody(bounds: TimeoutBounds) {
   return Type.Object({
     agentId: Uuid('The agent to talk to'),
     userId: Uuid('The user the session belongs to'),
-    metadata: Type.Optional(Nullable(Metadata)),
+    metadata: Type.Optional(MetadataInput),
     timeoutConfig: Type.Optional(timeoutConfigPatch(bounds)),
     replyPolicy: Type.Optional(ReplyPolicy),
   });
 }
 export type CreateSessionBody = Static<ReturnType<typeof createSessionBody>>;
 
-export const ListSessionsQuery = Type.Object({
-  agentId: Type.Optional(Uuid()),
-  userId: Type.Optional(Uuid()),
-  status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('all')], { default: 'active' })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Rows to skip (default 0); not with `cursor`' })),
-  cursor: Type.Optional(
-    Type.String({ description: "The previous page's `nextCursor`: the page right after it, at the same cost however deep. Not with `offset`." }),
-  ),
-  'metadata.<key>': Type.Optional(
-    Type.String({
-      description:
-        'Stands for any number of `metadata.<key>=<value>` parameters (repeatable, at most 16, all must hold): ' +
-        "the session's top-level metadata `key` (1–64 characters of A–Z a–z 0–9 _ -) has that value: " +
-        'a string as is, a number or a boolean by its JSON text (`metadata.tier=3` matches 3 and "3").',
-    }),
-  ),
-}, { additionalProperties: true });
+export const ListSessionsQuery = Type.Object(
+  {
+    agentId: Type.Optional(Uuid()),
+    userId: Type.Optional(Uuid()),
+    status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('all')], { default: 'active' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
+    offset: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Rows to skip (default 0); not with `cursor`' }),
+    ),
+    cursor: Type.Optional(
+      Type.String({
+        description: "The previous page's `nextCursor`: the page right after it, at the same cost however deep. Not with `offset`.",
+      }),
+    ),
+    'metadata.<key>': Type.Optional(
+      Type.String({
+        description:
+          'Stands for any number of `metadata.<key>=<value>` parameters (repeatable, at most 16, all must hold): ' +
+          "the session's top-level metadata `key` (1–64 characters of A–Z a–z 0–9 _ -) has that value: " +
+          'a string as is, a number or a boolean by its JSON text (`metadata.tier=3` matches 3 and "3").',
+      }),
+    ),
+  },
+  { additionalProperties: true },
+);
 export type ListSessionsQuery = Static<typeof ListSessionsQuery> & Record<string, unknown>;
 
 export const SessionList = Type.Object({
@@ -135,7 +166,7 @@ export type SessionIdParams = Static<typeof SessionIdParams>;
 
 export const Attachment = Type.Object(
   {
-    type: Type.Union(ATTACHMENT_TYPES.map((t) => Type.Literal(t))),
+    type: Literals(ATTACHMENT_TYPES),
     url: HttpUrl,
     name: Type.Optional(Type.String({ maxLength: 255 })),
     size: Type.Optional(Type.Integer({ minimum: 0 })),
@@ -144,17 +175,15 @@ export const Attachment = Type.Object(
   { additionalProperties: false },
 );
 
-export const Message = Type.Object(
-  {
-    id: Uuid(),
-    content: Type.String(),
-    authorId: Uuid(),
-    isAgent: Type.Boolean(),
-    createdAt: DateTime(),
-    metadata: Metadata,
-    attachments: Type.Array(Attachment),
-  },
-);
+export const Message = Type.Object({
+  id: Uuid(),
+  content: Type.String(),
+  authorId: Uuid(),
+  isAgent: Type.Boolean(),
+  createdAt: DateTime(),
+  metadata: Metadata,
+  attachments: Type.Array(Attachment),
+});
 
 const TRANSPORTS = ['websocket', 'http', 'sse'] as const;
 const MODES = ['websocket', 'sync', 'stream'] as const;
@@ -162,15 +191,17 @@ const MODES = ['websocket', 'sync', 'stream'] as const;
 export const SendMessageBody = Type.Object({
   content: Type.String({ minLength: 1, maxLength: CONTENT_MAX_CODE_POINTS, description: 'Inert text, at most 10,000 characters' }),
   attachments: Type.Optional(Type.Array(Attachment, { maxItems: 10 })),
-  metadata: Type.Optional(Nullable(Metadata)),
-  transport: Type.Optional(Type.Union(TRANSPORTS.map((t) => Type.Literal(t)))),
-  mode: Type.Optional(Type.Union(MODES.map((m) => Type.Literal(m)), { description: 'Legacy alias of transport' })),
+  metadata: Type.Optional(MetadataInput),
+  transport: Type.Optional(Literals(TRANSPORTS)),
+  mode: Type.Optional(Literals(MODES, { description: 'Legacy alias of transport' })),
   ifBusy: Type.Optional(ReplyPolicy),
 });
 export type SendMessageBody = Static<typeof SendMessageBody>;
 
 export const IdempotencyHeaders = Type.Object({
-  'idempotency-key': Type.Optional(Type.String({ description: `At most ${IDEMPOTENCY_KEY_MAX_LENGTH} characters; a retry returns the first answer` })),
+  'idempotency-key': Type.Optional(
+    Type.String({ description: `At most ${IDEMPOTENCY_KEY_MAX_LENGTH} characters; a retry returns the first answer` }),
+  ),
 });
 
 export const AgentResponse = Type.Object({
@@ -197,7 +228,7 @@ export const SendMessageResponse = Type.Object({
 });
 
 export const HistoryQuery = Type.Object({
-  limit: Type.Optional(Type.String({ description: `${HISTORY_LIMIT.min}–${HISTORY_LIMIT.max}, default ${HISTORY_LIMIT.default}` })),
+  limit: Type.Optional(Type.Integer({ minimum: HISTORY_LIMIT.min, maximum: HISTORY_LIMIT.max, default: HISTORY_LIMIT.default })),
   before: Type.Optional(Type.String({ description: 'Epoch milliseconds or ISO-8601 date-time with zone: messages older than this' })),
   after: Type.Optional(Type.String({ description: 'Epoch milliseconds or ISO-8601 date-time with zone: messages newer than this' })),
 });
@@ -222,7 +253,7 @@ export const SessionsHealth = Type.Object({
 });
 
 export const SessionEvent = Type.Object({
-  type: Type.Union(SESSION_EVENT_TYPES.map((t) => Type.Literal(t))),
+  type: Literals(SESSION_EVENT_TYPES),
   sessionId: Uuid(),
   seq: Type.Integer({ minimum: 1 }),
   at: DateTime(),
@@ -237,37 +268,39 @@ export const EnvName = Type.String({
   description: `Name of an environment variable of the server; only names starting with ${AGENT_SECRET_ENV_PREFIX} may be used`,
 });
 
-export const ProviderConfig = Type.Unsafe<
-  | { type: 'eliza' }
-  | { type: 'openai'; baseUrl: string; model: string; apiKeyEnv?: string; temperature?: number; maxTokens?: number }
-  | { type: 'webhook'; url: string; secretEnv?: string; timeoutMs?: number }
->({
+const ElizaProvider = Type.Object({ type: Type.Literal('eliza') }, { additionalProperties: false });
+const OpenAiProvider = Type.Object(
+  {
+    type: Type.Literal('openai'),
+    baseUrl: HttpUrl,
+    model: Type.String({ minLength: 1, maxLength: 200 }),
+    apiKeyEnv: Type.Optional(EnvName),
+    temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2 })),
+    maxTokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+  },
+  { additionalProperties: false },
+);
+const WebhookProvider = Type.Object(
+  {
+    type: Type.Literal('webhook'),
+    url: HttpUrl,
+    secretEnv: Type.Optional(EnvName),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000 })),
+  },
+  { additionalProperties: false },
+);
+type ProviderSchemas = Static<typeof ElizaProvider> | Static<typeof OpenAiProvider> | Static<typeof WebhookProvider>;
+/** Compile-time proof that the schema and the domain's ProviderConfig describe the same values. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const providerSchemasMatch: Same<ProviderSchemas, DomainProviderConfig> = true;
+void providerSchemasMatch;
+
+/** An agent's provider: one schema per type, told apart by `type` (OpenAPI discriminator). */
+export const ProviderConfig = Type.Unsafe<DomainProviderConfig>({
   type: 'object',
   required: ['type'],
   discriminator: { propertyName: 'type' },
-  oneOf: [
-    Type.Object({ type: Type.Literal('eliza') }, { additionalProperties: false }),
-    Type.Object(
-      {
-        type: Type.Literal('openai'),
-        baseUrl: HttpUrl,
-        model: Type.String({ minLength: 1, maxLength: 200 }),
-        apiKeyEnv: Type.Optional(EnvName),
-        temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2 })),
-        maxTokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
-      },
-      { additionalProperties: false },
-    ),
-    Type.Object(
-      {
-        type: Type.Literal('webhook'),
-        url: HttpUrl,
-        secretEnv: Type.Optional(EnvName),
-        timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000 })),
-      },
-      { additionalProperties: false },
-    ),
-  ],
+  oneOf: [ElizaProvider, OpenAiProvider, WebhookProvider],
 });
 
 export function agentBody(bounds: TimeoutBounds) {
@@ -278,7 +311,7 @@ export function agentBody(bounds: TimeoutBounds) {
       system: Type.Optional(Type.String({ maxLength: 20_000 })),
       provider: ProviderConfig,
       sessionDefaults: Type.Optional(timeoutConfigPatch(bounds)),
-      metadata: Type.Optional(Nullable(Metadata)),
+      metadata: Type.Optional(MetadataInput),
     },
     { additionalProperties: false },
   );
@@ -292,7 +325,7 @@ export function agentPatchBody(bounds: TimeoutBounds) {
       system: Type.Optional(Type.String({ maxLength: 20_000 })),
       provider: Type.Optional(ProviderConfig),
       sessionDefaults: Type.Optional(timeoutConfigPatch(bounds)),
-      metadata: Type.Optional(Nullable(Metadata)),
+      metadata: Type.Optional(MetadataInput),
     },
     { additionalProperties: false },
   );

@@ -62,7 +62,10 @@ export class StreamLimits {
     private readonly max: number,
     private readonly options: StreamLimitsOptions = {},
   ) {
-    const namespace = createHash('sha256').update(options.namespace ?? '').digest('hex').slice(0, 16);
+    const namespace = createHash('sha256')
+      .update(options.namespace ?? '')
+      .digest('hex')
+      .slice(0, 16);
     this.prefix = `agent-sessions:streams:${namespace}:`;
     if (options.redis) {
       this.renewTimer = setInterval(() => void this.renew(), LEASE_MS / 3);
@@ -78,10 +81,15 @@ export class StreamLimits {
   }
 
   private refusal(): AppError {
-    return new AppError('RATE_LIMITED', 'Too many open streams', `At most ${this.max} event streams and Socket.IO connections per credential`, {
-      limit: this.max,
-      retryAfter: STREAM_RETRY_AFTER_SECONDS,
-    });
+    return new AppError(
+      'RATE_LIMITED',
+      'Too many open streams',
+      `At most ${this.max} event streams and Socket.IO connections per credential`,
+      {
+        limit: this.max,
+        retryAfter: STREAM_RETRY_AFTER_SECONDS,
+      },
+    );
   }
 
   /** Takes a place for `principal`, or throws RATE_LIMITED; the returned function gives it back (once). */

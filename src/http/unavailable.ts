@@ -9,11 +9,22 @@ import { toAppError } from './errors.js';
 
 /** toAppError, with "a backing service is away" as 503 SERVICE_UNAVAILABLE instead of 500. */
 export function describeFailure(error: unknown): AppError {
-  return isServiceUnavailable(error) ? new AppError('SERVICE_UNAVAILABLE', 'A backing service is unreachable; retry shortly') : toAppError(error);
+  return isServiceUnavailable(error)
+    ? new AppError('SERVICE_UNAVAILABLE', 'A backing service is unreachable; retry shortly')
+    : toAppError(error);
 }
 
 /** Node's socket errors for a peer that refuses, resets, vanishes or cannot be found. */
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
 
 /**
  * PostgreSQL SQLSTATEs: class 08 (connection exception), 57P01-57P03 (the server is shutting
@@ -35,7 +46,13 @@ const MESSAGES = [
 
 export function isServiceUnavailable(error: unknown, depth = 0): boolean {
   if (!error || typeof error !== 'object' || depth > 3) return false;
-  const { code, name, message, errors, cause } = error as { code?: unknown; name?: unknown; message?: unknown; errors?: unknown; cause?: unknown };
+  const { code, name, message, errors, cause } = error as {
+    code?: unknown;
+    name?: unknown;
+    message?: unknown;
+    errors?: unknown;
+    cause?: unknown;
+  };
   if (typeof code === 'string' && (NETWORK_CODES.has(code) || POSTGRES_UNAVAILABLE.test(code))) return true;
   if (name === 'MaxRetriesPerRequestError') return true;
   if (typeof message === 'string' && MESSAGES.some((pattern) => pattern.test(message))) return true;

@@ -1,59 +1,50 @@
 /**
- * One event feed for every live channel (SSE `/events`, Socket.IO): a subscriber's events of
- * one session in sequence order, each exactly once. From a known point (`Last-Event-ID`,
- * Socket.IO `lastSeq`) it first replays the stored events after it, then goes on with the live
- * ones, reading any gap back from the store (OrderedRelay). From `'live'` it starts with the
- * first live event it is given.
+ * The one event feed every live channel reads (SSE `/events`, Socket.IO rooms): a subscriber's
+ * events of one session in sequence order, each exactly once. From a known point
+ * (`Last-Event-ID`, Socket.IO `lastSeq`, or the newest event stored when it joins) it first
+ * replays the stored events after it, then goes on with the live ones, reading any gap back
+ * from the store (OrderedRelay, whose `lastDelivered` is the feed's position). The fan-out
+ * subscription is taken before the replay reads the store, so nothing committed in between is
+ * missed; after a fan-out outage every subscriber reads its gap from the store.
  */
 import type { SessionEvent } from '../domain/events.js';
 import type { Store } from '../store/store.js';
 import type { Fanout } from './fanout.js';
 import { OrderedRelay } from './relay.js';
 
-export type FeedStart = number | 'live';
+export type Deliver = (event: SessionEvent) => void;
 
+/** The events after which a session has no more: a subscriber's feed ends with them. */
+export const TERMINAL_EVENTS: ReadonlySet<string> = new Set(['session.expired', 'session.ended']);
+
+/** One subscriber's position in one session's events. */
 export class SessionFeed {
-  private relay: OrderedRelay | undefined;
+  private readonly relay: OrderedRelay;
   private closed = false;
 
-  constructor(
-    private readonly store: Pick<Store, 'eventsAfter'>,
-    readonly sessionId: string,
-    private readonly deliver: (event: SessionEvent) => void,
-    start: FeedStart,
-  ) {
-    if (start !== 'live') this.relay = this.relayAfter(start);
-  }
-
-  private relayAfter(seq: number): OrderedRelay {
-    return new OrderedRelay(
-      (afterSeq, limit) => this.store.eventsAfter(this.sessionId, afterSeq, limit),
+  constructor(store: Pick<Store, 'eventsAfter'>, sessionId: string, deliver: Deliver, after: number) {
+    this.relay = new OrderedRelay(
+      (afterSeq, limit) => store.eventsAfter(sessionId, afterSeq, limit),
       (event) => {
-        if (!this.closed) this.deliver(event);
+        if (!this.closed) deliver(event);
       },
-      seq,
+      after,
     );
   }
 
-  /** The last event delivered (0 before any). */
+  /** The last event delivered (the starting point before any). */
   get lastSeq(): number {
-    return this.relay?.lastDelivered ?? 0;
+    return this.relay.lastDelivered;
   }
 
-  /**
-   * Delivers the stored events after the last one delivered (at first: after the starting point);
-   * called once at the start and again after a fan-out outage. Nothing to do for a live-only feed
-   * that has had no event yet.
-   */
+  /** Delivers the stored events after the last one delivered: at the start and after a fan-out outage. */
   replay(): Promise<void> {
-    return this.relay ? this.relay.catchUp() : Promise.resolve();
+    return this.relay.catchUp();
   }
 
   /** A live event of the session, as the fan-out delivers it (any order, possibly repeated). */
   live(event: SessionEvent): void {
-    if (this.closed) return;
-    this.relay ??= this.relayAfter(event.seq - 1);
-    this.relay.live(event);
+    if (!this.closed) this.relay.live(event);
   }
 
   close(): void {
@@ -62,27 +53,77 @@ export class SessionFeed {
 }
 
 /**
- * A feed with its own fan-out subscription, taken before the replay reads the store so that
- * nothing committed in between is missed. `close` unsubscribes.
+ * One fan-out subscription to a session, shared by any number of subscribers (a Socket.IO room
+ * holds one per instance; an SSE stream has its own).
  */
-export function followSession(
-  store: Pick<Store, 'eventsAfter'>,
-  fanout: Pick<Fanout, 'subscribe' | 'onReconnect'>,
-  sessionId: string,
-  start: FeedStart,
-  deliver: (event: SessionEvent) => void,
-): { feed: SessionFeed; ready: Promise<void>; close(): void } {
-  const feed = new SessionFeed(store, sessionId, deliver, start);
-  const unsubscribe = fanout.subscribe(sessionId, (event) => feed.live(event));
-  // After a Redis outage, events announced while it was away are read from the store.
-  const offReconnect = fanout.onReconnect(() => void feed.replay().catch(() => {}));
-  return {
-    feed,
-    ready: feed.replay(),
-    close() {
-      feed.close();
-      unsubscribe();
-      offReconnect();
-    },
-  };
+export class FeedChannel {
+  private readonly feeds = new Set<SessionFeed>();
+  private readonly unsubscribe: () => void;
+  private readonly offReconnect: () => void;
+
+  constructor(
+    private readonly store: Pick<Store, 'eventsAfter'>,
+    fanout: Pick<Fanout, 'subscribe' | 'onReconnect'>,
+    readonly sessionId: string,
+  ) {
+    this.unsubscribe = fanout.subscribe(sessionId, (event) => {
+      for (const feed of this.feeds) feed.live(event);
+    });
+    // After a Redis outage, events announced while it was away are read from the store.
+    this.offReconnect = fanout.onReconnect(() => {
+      for (const feed of this.feeds) void feed.replay().catch(() => {});
+    });
+  }
+
+  /** A subscriber starting after `after`: the caller awaits `replay()` once to get the stored events. */
+  follow(after: number, deliver: Deliver): SessionFeed {
+    const feed = new SessionFeed(this.store, this.sessionId, deliver, after);
+    this.feeds.add(feed);
+    return feed;
+  }
+
+  /** Stops one subscriber's feed. */
+  drop(feed: SessionFeed): void {
+    feed.close();
+    this.feeds.delete(feed);
+  }
+
+  /** Stops every feed and the subscription. */
+  close(): void {
+    for (const feed of this.feeds) feed.close();
+    this.feeds.clear();
+    this.unsubscribe();
+    this.offReconnect();
+  }
+}
+
+/** A single subscriber with its own subscription: `ready` settles once the replay is done. */
+export interface Following {
+  readonly feed: SessionFeed;
+  readonly ready: Promise<void>;
+  close(): void;
+}
+
+export class EventFeed {
+  constructor(
+    private readonly store: Pick<Store, 'eventsAfter' | 'lastEventSeq'>,
+    private readonly fanout: Pick<Fanout, 'subscribe' | 'onReconnect'>,
+  ) {}
+
+  /** The sequence number of the session's newest stored event (0 before any): "from now on". */
+  newestSeq(sessionId: string): Promise<number> {
+    return this.store.lastEventSeq(sessionId);
+  }
+
+  /** A subscription to the session that several subscribers share. */
+  channel(sessionId: string): FeedChannel {
+    return new FeedChannel(this.store, this.fanout, sessionId);
+  }
+
+  /** One subscriber with its own subscription: the stored events after `after`, then the live ones. */
+  follow(sessionId: string, after: number, deliver: Deliver): Following {
+    const channel = this.channel(sessionId);
+    const feed = channel.follow(after, deliver);
+    return { feed, ready: feed.replay(), close: () => channel.close() };
+  }
 }

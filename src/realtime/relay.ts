@@ -26,17 +26,19 @@ export class OrderedRelay {
   catchUp(): Promise<void> {
     this.catchingUp = true;
     // A read that failed (the store away) must not stop every later one: chain after it anyway.
-    this.chain = this.chain.catch(() => {}).then(async () => {
-      try {
-        for (;;) {
-          const page = await this.readAfter(this.lastSeq, PAGE);
-          for (const event of page) this.send(event);
-          if (page.length < PAGE) break;
+    this.chain = this.chain
+      .catch(() => {})
+      .then(async () => {
+        try {
+          for (;;) {
+            const page = await this.readAfter(this.lastSeq, PAGE);
+            for (const event of page) this.send(event);
+            if (page.length < PAGE) break;
+          }
+        } finally {
+          this.catchingUp = false;
         }
-      } finally {
-        this.catchingUp = false;
-      }
-    });
+      });
     return this.chain;
   }
 

@@ -52,18 +52,21 @@ export class Scheduler {
 
   private schedule(delayMs: number): void {
     if (this.stopped) return;
-    this.timer = setTimeout(async () => {
-      let next: number | undefined;
-      try {
-        await this.tick();
-        next = await this.store.nextLifecycleMoment();
-      } catch (error) {
-        this.onError(error);
-      }
-      const untilNext = next === undefined ? this.options.pollMs : next - this.clock.now();
-      this.schedule(Math.max(5, Math.min(this.options.pollMs, untilNext)));
-    }, delayMs);
+    this.timer = setTimeout(() => void this.step(), delayMs);
     this.timer.unref();
+  }
+
+  /** One tick, then the next one scheduled: at the next due moment, at most `pollMs` away. */
+  private async step(): Promise<void> {
+    let next: number | undefined;
+    try {
+      await this.tick();
+      next = await this.store.nextLifecycleMoment();
+    } catch (error) {
+      this.onError(error);
+    }
+    const untilNext = next === undefined ? this.options.pollMs : next - this.clock.now();
+    this.schedule(Math.max(5, Math.min(this.options.pollMs, untilNext)));
   }
 
   private async run(): Promise<SessionEvent[]> {

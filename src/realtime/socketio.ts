@@ -13,15 +13,13 @@ import type { CredentialWatch } from '../auth/credential-watch.js';
 import { AppError } from '../domain/errors.js';
 import type { SessionEvent } from '../domain/events.js';
 import type { MessageView } from '../domain/message.js';
-import { envelope, toAppError } from '../http/errors.js';
+import { envelope } from '../http/errors.js';
 import { normaliseId } from '../http/ids.js';
 import type { StreamLimits } from '../http/streams.js';
 import { describeFailure } from '../http/unavailable.js';
 import type { SessionService } from '../services/sessions.js';
 import type { Session } from '../domain/session.js';
-import type { Store } from '../store/store.js';
-import type { Fanout } from './fanout.js';
-import { SessionFeed } from './feed.js';
+import { TERMINAL_EVENTS, type EventFeed, type FeedChannel, type SessionFeed } from './feed.js';
 import { eventsDelivered } from '../observability/metrics.js';
 
 /** The subset of the authenticator the socket layer needs. */
@@ -31,16 +29,17 @@ export interface SocketAuth {
 }
 
 export interface SocketDeps {
-  sessions: SessionService;
-  store: Store;
-  fanout: Fanout;
-  auth?: SocketAuth;
+  sessions: Pick<SessionService, 'findActive' | 'findByChannel' | 'findAgent'>;
+  /** The event feed SSE reads too: replay after a seq, then live. */
+  feed: EventFeed;
+  /** Every handshake and every join is authenticated: there is no socket without credentials. */
+  auth: SocketAuth;
   /** The HTTP rate-limit windows: a handshake counts like a request, a join like one on its session. */
-  limiter?: { chargeSocket(principal: Principal, sessionId?: string): Promise<void> };
+  limiter: { chargeSocket(principal: Principal, sessionId?: string): Promise<void> };
   /** Open event streams and Socket.IO connections per credential (SPEC §6). */
-  streams?: Pick<StreamLimits, 'acquire'>;
+  streams: Pick<StreamLimits, 'acquire'>;
   /** Disconnects sockets whose credential has been revoked or has expired since the handshake. */
-  watch?: Pick<CredentialWatch, 'watch'>;
+  credentialWatch: Pick<CredentialWatch, 'watch'>;
   corsOrigins: string[];
   /** False while the instance drains: new connections are refused so clients go elsewhere. */
   accepting?: () => boolean;
@@ -53,9 +52,11 @@ const handshakeToken = (socket: Socket): string | undefined => {
 
 /** elizaOS's message type for "join this room/channel". */
 const ELIZA_ROOM_JOINING = 1;
-const TERMINAL = new Set(['session.expired', 'session.ended']);
 
 type Ack = (answer: unknown) => void;
+
+/** What the handshake leaves on a socket: who it authenticated. */
+const principalOf = (socket: Socket) => socket.data as { principal?: Principal };
 
 export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server {
   const io = new Server(httpServer, {
@@ -69,8 +70,8 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
       callback(open ? null : 'The server is shutting down', open);
     },
   });
-  /** Per room (session): the instance's one fan-out subscription, and each member socket's feed. */
-  const rooms = new Map<string, { unsubscribe: () => void; feeds: Map<string, SessionFeed> }>();
+  /** Per room (session): the instance's one feed channel, and each member socket's feed. */
+  const rooms = new Map<string, { channel: FeedChannel; feeds: Map<string, SessionFeed> }>();
 
   /** What one socket receives of one session: the event under its type, and elizaOS's broadcast. */
   const emitter = (socket: Socket, session: Session, agentName: string) => (event: SessionEvent) => {
@@ -92,45 +93,48 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
         });
       }
     }
-    if (TERMINAL.has(event.type)) void drop(socket, session.id);
+    if (TERMINAL_EVENTS.has(event.type)) void drop(socket, session.id);
+  };
+
+  /** Stops the socket's feed of the session, if it has one. */
+  const stopFeed = (socketId: string, sessionId: string): void => {
+    const entry = rooms.get(sessionId);
+    const feed = entry?.feeds.get(socketId);
+    if (!entry || !feed) return;
+    entry.channel.drop(feed);
+    entry.feeds.delete(socketId);
   };
 
   /** Stops a socket's feed of a session and takes it out of the room. */
   const drop = async (socket: Socket, sessionId: string): Promise<void> => {
-    rooms.get(sessionId)?.feeds.get(socket.id)?.close();
-    rooms.get(sessionId)?.feeds.delete(socket.id);
+    stopFeed(socket.id, sessionId);
     await socket.leave(sessionId);
   };
 
   io.of('/').adapter.on('delete-room', (room: string) => {
-    const entry = rooms.get(room);
-    if (!entry) return;
-    entry.unsubscribe();
-    for (const feed of entry.feeds.values()) feed.close();
+    rooms.get(room)?.channel.close();
     rooms.delete(room);
   });
 
-  io.use(async (socket, next) => {
+  /** Authenticates, counts and limits a handshake; refused ones get the error envelope. */
+  const handshake = async (socket: Socket, next: (error?: Error) => void): Promise<void> => {
     try {
-      if (deps.auth) {
-        const principal = await deps.auth.authenticate(handshakeToken(socket));
-        await deps.limiter?.chargeSocket(principal);
-        // Last, so that no refusal after it leaves a place taken; given back however the socket ends.
-        const release = await deps.streams?.acquire(principal);
-        if (release) {
-          socket.once('disconnect', release);
-          socket.conn.once('close', release);
-          // The connection may have gone while the place was being taken.
-          if (socket.conn.readyState === 'closed' || socket.conn.readyState === 'closing') release();
-        }
-        socket.data.principal = principal;
-      }
+      const principal = await deps.auth.authenticate(handshakeToken(socket));
+      await deps.limiter.chargeSocket(principal);
+      // Last, so that no refusal after it leaves a place taken; given back however the socket ends.
+      const release = await deps.streams.acquire(principal);
+      socket.once('disconnect', release);
+      socket.conn.once('close', release);
+      // The connection may have gone while the place was being taken.
+      if (socket.conn.readyState === 'closed' || socket.conn.readyState === 'closing') release();
+      principalOf(socket).principal = principal;
       next();
     } catch (error) {
       const appError = describeFailure(error);
       next(Object.assign(new Error(appError.code), { data: envelope(appError) }));
     }
-  });
+  };
+  io.use((socket, next) => void handshake(socket, next));
 
   /**
    * May this socket join `sessionId`? Asked before the session is looked up, so that a refusal
@@ -138,10 +142,9 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
    * the handshake joins nothing more) and the join is counted like a request on the session.
    */
   const admit = async (socket: Socket, sessionId: string): Promise<void> => {
-    if (!deps.auth) return;
     const principal = await deps.auth.authenticate(handshakeToken(socket));
     deps.auth.authorize(principal, 'sessions:read', sessionId);
-    await deps.limiter?.chargeSocket(principal, sessionId);
+    await deps.limiter.chargeSocket(principal, sessionId);
   };
 
   /**
@@ -151,23 +154,13 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
    * read back from the store like any other.
    */
   const join = async (socket: Socket, session: Session, lastSeq?: number): Promise<void> => {
-    const agent = await deps.store.getAgent(session.agentId);
+    const agent = await deps.sessions.findAgent(session);
     // Read before anything is set up: with the store away the join fails (503) and leaves nothing.
-    const start = lastSeq ?? (await deps.store.lastEventSeq(session.id));
+    const start = lastSeq ?? (await deps.feed.newestSeq(session.id));
     let entry = rooms.get(session.id);
-    if (!entry) {
-      const feeds = new Map<string, SessionFeed>();
-      const unsubscribe = deps.fanout.subscribe(session.id, (event) => {
-        for (const feed of feeds.values()) feed.live(event);
-      });
-      // After a Redis outage, events announced while it was away are read from the store.
-      const offReconnect = deps.fanout.onReconnect(() => {
-        for (const feed of feeds.values()) void feed.replay().catch(() => {});
-      });
-      rooms.set(session.id, (entry = { unsubscribe: () => (unsubscribe(), offReconnect()), feeds }));
-    }
-    entry.feeds.get(socket.id)?.close();
-    const feed = new SessionFeed(deps.store, session.id, emitter(socket, session, agent?.name ?? 'agent'), start);
+    if (!entry) rooms.set(session.id, (entry = { channel: deps.feed.channel(session.id), feeds: new Map() }));
+    stopFeed(socket.id, session.id);
+    const feed = entry.channel.follow(start, emitter(socket, session, agent?.name ?? 'agent'));
     entry.feeds.set(socket.id, feed);
     await socket.join(session.id);
     try {
@@ -184,15 +177,13 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
   };
 
   io.on('connection', (socket) => {
-    if (socket.data.principal && deps.watch) {
-      const unwatch = deps.watch.watch(socket.data.principal as Principal, () => socket.disconnect(true));
+    const principal = principalOf(socket).principal;
+    if (principal) {
+      const unwatch = deps.credentialWatch.watch(principal, () => socket.disconnect(true));
       socket.on('disconnect', unwatch);
     }
     socket.on('disconnecting', () => {
-      for (const room of socket.rooms) {
-        rooms.get(room)?.feeds.get(socket.id)?.close();
-        rooms.get(room)?.feeds.delete(socket.id);
-      }
+      for (const room of socket.rooms) stopFeed(socket.id, room);
     });
 
     socket.on('join', async (payload: unknown, ack?: unknown) => {
@@ -222,7 +213,7 @@ export function attachSocketIo(httpServer: HttpServer, deps: SocketDeps): Server
       if (message?.type !== ELIZA_ROOM_JOINING) return;
       try {
         const channelId = normaliseId(message.payload?.channelId ?? message.payload?.roomId);
-        const session = typeof channelId === 'string' ? await deps.store.getSessionByChannel(channelId) : undefined;
+        const session = typeof channelId === 'string' ? await deps.sessions.findByChannel(channelId) : undefined;
         // A session token learns nothing about channels of other sessions: unknown ones are
         // refused the same way.
         await admit(socket, session?.id ?? '');

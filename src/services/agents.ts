@@ -116,12 +116,9 @@ export class AgentService {
     const agent = await this.get(id);
     const active = await this.store.activeSessionIdsOfAgent(agent.id, this.clock.now());
     if (active.length > 0 && !force) {
-      throw new AppError(
-        'CONFLICT',
-        `Agent has ${active.length} active session(s); end them first or use ?force=true`,
-        'activeSessions',
-        { activeSessions: active.length },
-      );
+      throw new AppError('CONFLICT', `Agent has ${active.length} active session(s); end them first or use ?force=true`, 'activeSessions', {
+        activeSessions: active.length,
+      });
     }
     for (const sessionId of active) await this.sessions.delete(sessionId).catch(ignoreGone);
     await this.store.deleteAgent(agent.id);

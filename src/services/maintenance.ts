@@ -39,7 +39,9 @@ export class Maintenance {
   start(intervalMs = 60_000): void {
     this.timer = setInterval(() => {
       if (this.running) return;
-      this.running = this.runOnce().catch(this.onError).finally(() => (this.running = undefined));
+      this.running = this.runOnce()
+        .catch(this.onError)
+        .finally(() => (this.running = undefined));
     }, intervalMs);
     this.timer.unref();
   }

@@ -5,8 +5,9 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
+import type { Agent } from '../domain/agent.js';
 import { AppError, agentNotFound, sessionNotFound } from '../domain/errors.js';
-import type { PendingEvent, SessionEvent } from '../domain/events.js';
+import type { PendingEvent } from '../domain/events.js';
 import { planHistory, shapeHistoryPage, type HistoryPage, type HistoryQuery } from '../domain/history.js';
 import type { JsonObject } from '../domain/json.js';
 import { encodeCursor } from '../domain/keyset.js';
@@ -74,7 +75,9 @@ export interface SentMessage {
 const cancelledEvent = (messageId: string, now: number): PendingEvent => ({ type: 'message.cancelled', at: now, data: { messageId } });
 
 export const hashRequest = (body: unknown): string =>
-  createHash('sha256').update(JSON.stringify(body ?? null)).digest('base64url');
+  createHash('sha256')
+    .update(JSON.stringify(body ?? null))
+    .digest('base64url');
 
 export class SessionService {
   constructor(
@@ -85,10 +88,6 @@ export class SessionService {
     /** The replies under way (SPEC §10), shared with Replies. */
     private readonly replies: ReplyRegistry = new LocalReplyRegistry(),
   ) {}
-
-  now(): number {
-    return this.clock.now();
-  }
 
   async create(input: CreateSessionInput): Promise<Session> {
     const agent = await this.store.getAgent(input.agentId);
@@ -132,7 +131,12 @@ export class SessionService {
    * the page is read, to know whether another page follows.
    */
   async list(query: Omit<SessionListQuery, 'now' | 'retentionMs'>): Promise<SessionList & { nextCursor: string | null }> {
-    const list = await this.store.listSessions({ ...query, limit: query.limit + 1, now: this.clock.now(), retentionMs: this.settings.retentionMs });
+    const list = await this.store.listSessions({
+      ...query,
+      limit: query.limit + 1,
+      now: this.clock.now(),
+      retentionMs: this.settings.retentionMs,
+    });
     const more = list.sessions.length > query.limit;
     const sessions = more ? list.sessions.slice(0, query.limit) : list.sessions;
     const last = sessions[sessions.length - 1];
@@ -181,62 +185,65 @@ export class SessionService {
    */
   async sendMessage(sessionId: string, input: SendMessageInput): Promise<SentMessage> {
     let recorded: Message | undefined;
-    const { sent, events } = await this.store.transaction(async (tx) => {
-      const now = this.clock.now();
-      const session = await this.find(sessionId, tx);
-      assertActive(session, now);
-      if (input.idempotencyKey !== undefined) {
-        const replay = await this.replayOf(tx, session, input);
-        if (replay) return { sent: replay, events: [] };
-      }
-      // Whether the session is busy matters only to a policy other than enqueue: no lookup for
-      // the common case.
-      const policy = effectivePolicy(session.replyPolicy, input.ifBusy);
-      const underWay = policy === 'enqueue' ? [] : await this.replies.pending(session.id);
-      const decision = decideSend(policy, underWay.length > 0);
-      if (decision === 'refuse') throw replyInProgress(session.id, underWay.length);
-      const cancelled = decision === 'cancel-then-store' ? await this.replies.takeAll(session.id) : [];
-      const { session: renewed, wasRenewed } = recordActivity(session, now);
-      const createdAt = nextMessageTime(renewed, now);
-      const next: Session = { ...renewed, lastMessageAt: createdAt };
-      const message: Message = {
-        id: randomUUID(),
-        sessionId: session.id,
-        content: input.content,
-        authorId: session.userId,
-        isAgent: false,
-        createdAt,
-        metadata: input.metadata,
-        attachments: input.attachments,
-        inReplyTo: null,
-      };
-      await tx.insertMessage(message);
-      if (input.idempotencyKey !== undefined) {
-        await tx.insertIdempotencyRecord({
+    const { sent, events } = await this.store
+      .transaction(async (tx) => {
+        const now = this.clock.now();
+        const session = await this.find(sessionId, tx);
+        assertActive(session, now);
+        if (input.idempotencyKey !== undefined) {
+          const replay = await this.replayOf(tx, session, input);
+          if (replay) return { sent: replay, events: [] };
+        }
+        // Whether the session is busy matters only to a policy other than enqueue: no lookup for
+        // the common case.
+        const policy = effectivePolicy(session.replyPolicy, input.ifBusy);
+        const underWay = policy === 'enqueue' ? [] : await this.replies.pending(session.id);
+        const decision = decideSend(policy, underWay.length > 0);
+        if (decision === 'refuse') throw replyInProgress(session.id, underWay.length);
+        const cancelled = decision === 'cancel-then-store' ? await this.replies.takeAll(session.id) : [];
+        const { session: renewed, wasRenewed } = recordActivity(session, now);
+        const createdAt = nextMessageTime(renewed, now);
+        const next: Session = { ...renewed, lastMessageAt: createdAt };
+        const message: Message = {
+          id: randomUUID(),
           sessionId: session.id,
-          key: input.idempotencyKey,
-          requestHash: input.requestHash,
-          messageId: message.id,
-          // A websocket-transport answer is complete at once; the others once the agent replied.
-          completed: input.transport === 'websocket',
-          createdAt: now,
-        });
-      }
-      const pending: PendingEvent[] = [
-        ...cancelled.map((id) => cancelledEvent(id, now)),
-        { type: 'message.created', at: now, data: { message: toMessageView(message) } },
-      ];
-      if (wasRenewed) pending.push(this.sessionEvent('session.renewed', next));
-      const events = await tx.saveSession(next, pending, { rearmWarning: rearmsWarning(next, now) });
-      // Last, so that nothing after it can fail the transaction and leave the record behind.
-      await this.replies.add(message);
-      recorded = message;
-      return { sent: { message, session: next, wasRenewed } as SentMessage, events };
-    }).catch(async (error: unknown) => {
-      // The commit itself failed: the reply was never under way.
-      if (recorded) await this.replies.remove(recorded);
-      throw error;
-    });
+          content: input.content,
+          authorId: session.userId,
+          isAgent: false,
+          createdAt,
+          metadata: input.metadata,
+          attachments: input.attachments,
+          inReplyTo: null,
+        };
+        await tx.insertMessage(message);
+        if (input.idempotencyKey !== undefined) {
+          await tx.insertIdempotencyRecord({
+            sessionId: session.id,
+            key: input.idempotencyKey,
+            requestHash: input.requestHash,
+            messageId: message.id,
+            // A websocket-transport answer is complete at once; the others once the agent replied.
+            completed: input.transport === 'websocket',
+            createdAt: now,
+          });
+        }
+        const pending: PendingEvent[] = [
+          ...cancelled.map((id) => cancelledEvent(id, now)),
+          { type: 'message.created', at: now, data: { message: toMessageView(message) } },
+        ];
+        if (wasRenewed) pending.push(this.sessionEvent('session.renewed', next));
+        const events = await tx.saveSession(next, pending, { rearmWarning: rearmsWarning(next, now) });
+        // Last, so that nothing after it can fail the transaction and leave the record behind.
+        await this.replies.add(message);
+        recorded = message;
+        const sent: SentMessage = { message, session: next, wasRenewed };
+        return { sent, events };
+      })
+      .catch(async (error: unknown) => {
+        // The commit itself failed: the reply was never under way.
+        if (recorded) await this.replies.remove(recorded);
+        throw error;
+      });
     this.fanout.publish(events);
     return sent;
   }
@@ -251,7 +258,10 @@ export class SessionService {
       const now = this.clock.now();
       assertActive(session, now);
       const cancelled = await this.replies.takeAll(session.id);
-      const events = await tx.appendEvents(session.id, cancelled.map((messageId) => cancelledEvent(messageId, now)));
+      const events = await tx.appendEvents(
+        session.id,
+        cancelled.map((messageId) => cancelledEvent(messageId, now)),
+      );
       return { cancelled, events };
     });
     this.fanout.publish(events);
@@ -263,10 +273,21 @@ export class SessionService {
     if (key !== undefined) await this.store.completeIdempotencyRecord(sessionId, key);
   }
 
-  async agentOf(session: Session) {
-    const agent = await this.store.getAgent(session.agentId);
+  /** The session's agent; AGENT_NOT_FOUND when it has been deleted since. */
+  async agentOf(session: Session): Promise<Agent> {
+    const agent = await this.findAgent(session);
     if (!agent) throw agentNotFound(session.agentId);
     return agent;
+  }
+
+  /** The session's agent, if it still exists. */
+  findAgent(session: Session): Promise<Agent | undefined> {
+    return this.store.getAgent(session.agentId);
+  }
+
+  /** The session that owns an elizaOS channel, if any (not checked for expiry or retention). */
+  findByChannel(channelId: string): Promise<Session | undefined> {
+    return this.store.getSessionByChannel(channelId);
   }
 
   async history(sessionId: string, query: HistoryQuery): Promise<HistoryPage> {

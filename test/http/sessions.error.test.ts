@@ -275,10 +275,15 @@ describe('PATCH timeout: validation', () => {
     const t0 = server.clock.now();
     const created = await createSession(server);
     server.clock.advance(20 * MINUTE);
-    assertValidation(await patch(created.sessionId, { timeoutMinutes: 5 }), 'timeoutConfig');
+    // The 400 names the field that would expire it, not the whole configuration.
+    const refused = await patch(created.sessionId, { timeoutMinutes: 5 });
+    assertValidation(refused, 'timeoutMinutes');
+    assert.ok(!refused.body.error.details.includes('timeoutConfig'), refused.body.error.details);
     // expiresAt == now counts as expired, so a cap landing exactly on now is refused too.
-    assertValidation(await patch(created.sessionId, { maxDurationMinutes: 20 }), 'timeoutConfig');
-    assertValidation(await patch(created.sessionId, { timeoutMinutes: 10, maxDurationMinutes: 60 }), 'timeoutConfig');
+    assertValidation(await patch(created.sessionId, { maxDurationMinutes: 20 }), 'maxDurationMinutes');
+    assertValidation(await patch(created.sessionId, { timeoutMinutes: 10, maxDurationMinutes: 60 }), 'timeoutMinutes');
+    // Both would expire it: the cap, given in the request, is named.
+    assertValidation(await patch(created.sessionId, { timeoutMinutes: 5, maxDurationMinutes: 15 }), 'maxDurationMinutes');
     const after = (await server.request('GET', `${BASE}/${created.sessionId}`)).body;
     assert.deepEqual(after.timeoutConfig, { timeoutMinutes: 30, autoRenew: true, maxDurationMinutes: 720, warningThresholdMinutes: 5 });
     assert.equal(after.expiresAt, iso(t0 + 30 * MINUTE));

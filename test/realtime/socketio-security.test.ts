@@ -117,7 +117,7 @@ describe('a revoked or expired credential', () => {
     assert.equal((await server.request('DELETE', `/api/keys/${id}`)).status, 200);
     assert.equal(codeOf(await emitAck(socket, 'join', { sessionId: s.sessionId })), 'UNAUTHORIZED');
     const disconnected = new Promise<string>((resolve) => socket.once('disconnect', resolve));
-    assert.equal(await server.app.credentials.recheck(), 1);
+    assert.equal(await server.app.credentialWatch.recheck(), 1);
     assert.equal(await disconnected, 'io server disconnect');
     assert.ok(kept.connected, 'the configured key stays connected');
   });
@@ -132,9 +132,9 @@ describe('a revoked or expired credential', () => {
     assert.equal(expiring.status, 200);
     assert.equal(lasting.status, 200);
 
-    assert.equal(await server.app.credentials.recheck(), 0, 'nothing to close yet');
+    assert.equal(await server.app.credentialWatch.recheck(), 0, 'nothing to close yet');
     server.clock.advance(10 * MINUTE);
-    assert.equal(await server.app.credentials.recheck(), 1);
+    assert.equal(await server.app.credentialWatch.recheck(), 1);
     await expiring.ended;
 
     // The other stream still delivers.
@@ -149,10 +149,10 @@ describe('a revoked or expired credential', () => {
     const s = await createSession(server, { timeoutConfig: { timeoutMinutes: 5 } });
     const socket = await connected(s.sessionToken);
     server.clock.advance(6 * MINUTE);
-    assert.equal(await server.app.credentials.recheck(), 0, 'expired, but within retention');
+    assert.equal(await server.app.credentialWatch.recheck(), 0, 'expired, but within retention');
     server.clock.advance(60 * MINUTE);
     const disconnected = new Promise<string>((resolve) => socket.once('disconnect', resolve));
-    assert.equal(await server.app.credentials.recheck(), 1);
+    assert.equal(await server.app.credentialWatch.recheck(), 1);
     assert.equal(await disconnected, 'io server disconnect');
   });
 });

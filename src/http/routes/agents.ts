@@ -3,36 +3,26 @@ import { Type } from 'typebox';
 import type { FastifyRequest } from 'fastify';
 import { ANY_KEY, grants } from '../../auth/scopes.js';
 import { toAgentSummaryView, toAgentView, type Agent as AgentRecord } from '../../domain/agent.js';
-import { validateMetadata } from '../../domain/validation.js';
 import type { Deps } from '../deps.js';
 import { responses } from '../responses.js';
-import {
-  Agent,
-  AgentAsSeen,
-  agentBody,
-  AgentIdParams,
-  agentPatchBody,
-  DeleteAgentQuery,
-  Success,
-  type AgentBody,
-  type AgentPatchBody,
-} from '../schemas.js';
-import type { App } from '../server.js';
+import { Agent, AgentAsSeen, agentBody, AgentIdParams, agentPatchBody, DeleteAgentQuery, Success } from '../schemas.js';
+import type { App } from '../types.js';
 
 const tags = ['agents'];
 
 /** SPEC §6: only a key that may manage agents sees their prompts, URLs and variable names. */
 function viewFor(request: FastifyRequest): (agent: AgentRecord) => ReturnType<typeof toAgentView> | ReturnType<typeof toAgentSummaryView> {
   const principal = request.principal;
-  const manages = principal === null || principal.kind === 'open' || (principal.kind === 'key' && grants(principal.scopes, 'agents:manage'));
+  const manages =
+    principal === null || principal.kind === 'open' || (principal.kind === 'key' && grants(principal.scopes, 'agents:manage'));
   return manages ? toAgentView : toAgentSummaryView;
 }
 
 export async function agentRoutes(app: App, deps: Deps): Promise<void> {
   const { agents, settings } = deps;
 
-  app.post<{ Body: AgentBody }>(
-    '/api/agents',
+  app.post(
+    '/',
     {
       config: { auth: { scope: 'agents:manage' } },
       schema: {
@@ -44,13 +34,13 @@ export async function agentRoutes(app: App, deps: Deps): Promise<void> {
       },
     },
     async (request, reply) => {
-      const agent = await agents.create({ ...request.body, metadata: validateMetadata(request.body.metadata) });
+      const agent = await agents.create({ ...request.body, metadata: request.body.metadata ?? {} });
       return reply.status(201).send(toAgentView(agent));
     },
   );
 
   app.get(
-    '/api/agents',
+    '/',
     {
       config: { auth: { scope: ANY_KEY } },
       schema: {
@@ -64,8 +54,8 @@ export async function agentRoutes(app: App, deps: Deps): Promise<void> {
     async (request) => ({ agents: (await agents.list()).map(viewFor(request)) }),
   );
 
-  app.get<{ Params: AgentIdParams }>(
-    '/api/agents/:agentId',
+  app.get(
+    '/:agentId',
     {
       config: { auth: { scope: ANY_KEY } },
       schema: {
@@ -80,8 +70,8 @@ export async function agentRoutes(app: App, deps: Deps): Promise<void> {
     async (request) => viewFor(request)(await agents.get(request.params.agentId)),
   );
 
-  app.patch<{ Params: AgentIdParams; Body: AgentPatchBody }>(
-    '/api/agents/:agentId',
+  app.patch(
+    '/:agentId',
     {
       config: { auth: { scope: 'agents:manage' } },
       schema: {
@@ -95,13 +85,13 @@ export async function agentRoutes(app: App, deps: Deps): Promise<void> {
     },
     async (request) => {
       const patch = { ...request.body };
-      if (patch.metadata !== undefined) patch.metadata = validateMetadata(patch.metadata);
+      if (patch.metadata !== undefined) patch.metadata = patch.metadata ?? {};
       return toAgentView(await agents.update(request.params.agentId, patch as Parameters<typeof agents.update>[1]));
     },
   );
 
-  app.delete<{ Params: AgentIdParams; Querystring: { force?: boolean } }>(
-    '/api/agents/:agentId',
+  app.delete(
+    '/:agentId',
     {
       config: { auth: { scope: 'agents:manage' } },
       schema: {

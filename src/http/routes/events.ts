@@ -7,15 +7,13 @@ import { Type } from 'typebox';
 import { validationError } from '../../domain/errors.js';
 import type { SessionEvent as StoredEvent } from '../../domain/events.js';
 import { eventsDelivered } from '../../observability/metrics.js';
-import { followSession } from '../../realtime/feed.js';
+import { TERMINAL_EVENTS } from '../../realtime/feed.js';
 import type { Deps } from '../deps.js';
 import { responses } from '../responses.js';
 import { SessionEvent, SessionIdParams } from '../schemas.js';
-import type { App } from '../server.js';
+import type { App } from '../types.js';
 import { openEventStream } from '../sse.js';
 import { STREAM_RETRY_AFTER_SECONDS } from '../streams.js';
-
-const TERMINAL = new Set(['session.expired', 'session.ended']);
 
 export function parseLastEventId(value: string | undefined): number {
   if (value === undefined || value === '') return 0;
@@ -24,10 +22,10 @@ export function parseLastEventId(value: string | undefined): number {
 }
 
 export async function eventRoutes(app: App, deps: Deps): Promise<void> {
-  const { sessions, store, fanout, settings, credentials, streams } = deps;
+  const { sessions, feed, settings, credentialWatch, streams } = deps;
 
-  app.get<{ Params: SessionIdParams; Querystring: { lastEventId?: string; token?: string }; Headers: { 'last-event-id'?: string } }>(
-    '/api/messaging/sessions/:sessionId/events',
+  app.get(
+    '/:sessionId/events',
     {
       config: { auth: { scope: 'sessions:read', sessionToken: true, queryToken: true } },
       schema: {
@@ -65,14 +63,14 @@ export async function eventRoutes(app: App, deps: Deps): Promise<void> {
       if (reply.raw.destroyed || request.raw.socket.destroyed) release();
 
       const stream = openEventStream(reply, 200, true);
-      const follow = followSession(store, fanout, session.id, after, (event: StoredEvent) => {
+      const follow = feed.follow(session.id, after, (event: StoredEvent) => {
         stream.send(event.type, event, event.seq);
         eventsDelivered.inc({ transport: 'sse' });
-        if (TERMINAL.has(event.type)) setImmediate(() => stream.end());
+        if (TERMINAL_EVENTS.has(event.type)) setImmediate(() => stream.end());
       });
       const heartbeat = setInterval(() => stream.comment('keep-alive'), settings.sseHeartbeatMs);
       heartbeat.unref();
-      const unwatch = request.principal ? credentials.watch(request.principal, () => stream.end()) : () => {};
+      const unwatch = request.principal ? credentialWatch.watch(request.principal, () => stream.end()) : () => {};
       stream.signal.addEventListener('abort', () => {
         follow.close();
         clearInterval(heartbeat);

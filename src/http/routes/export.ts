@@ -1,24 +1,24 @@
 /** GET /api/messaging/sessions/:id/export: the whole transcript, streamed (SPEC §12). */
-import { Type, type Static } from 'typebox';
-import { EXPORT_FORMATS, ExportService, type ExportFormat } from '../../services/export.js';
+import type { Readable } from 'node:stream';
+import { Type } from 'typebox';
+import { EXPORT_FORMATS, type ExportFormat } from '../../services/export.js';
 import type { Deps } from '../deps.js';
 import { responses } from '../responses.js';
-import { SessionIdParams } from '../schemas.js';
-import type { App } from '../server.js';
+import { Literals, SessionIdParams } from '../schemas.js';
+import type { App } from '../types.js';
 
 const ExportQuery = Type.Object({
-  format: Type.Optional(
-    Type.Union(EXPORT_FORMATS.map((f) => Type.Literal(f)), { default: 'json', description: 'json (default), ndjson or markdown' }),
-  ),
+  format: Type.Optional(Literals(EXPORT_FORMATS, { default: 'json', description: 'json (default), ndjson or markdown' })),
 });
 
-const transcript = (description: string) => ({ schema: { type: 'string' as const, description } });
+/** Documented as text; sent as the stream that produces it. */
+const transcript = (description: string) => ({ schema: Type.Unsafe<string | Readable>({ type: 'string', description }) });
 
 export async function exportRoutes(app: App, deps: Deps): Promise<void> {
-  const service = new ExportService(deps.store, deps.sessions, deps.clock);
+  const service = deps.exports;
 
-  app.get<{ Params: SessionIdParams; Querystring: Static<typeof ExportQuery> }>(
-    '/api/messaging/sessions/:sessionId/export',
+  app.get(
+    '/:sessionId/export',
     {
       config: { auth: { scope: 'sessions:read', sessionToken: true } },
       schema: {

@@ -4,16 +4,16 @@
  * done, and the instance is not draining), which is what a load balancer routes by.
  */
 import { Type } from 'typebox';
-import { timedPing } from '../../observability/metrics.js';
 import type { Deps } from '../deps.js';
+import { SESSIONS_PATH } from '../paths.js';
 import { ErrorEnvelope, SessionsHealth } from '../schemas.js';
-import type { App } from '../server.js';
+import type { App } from '../types.js';
 
 export async function healthRoutes(app: App, deps: Deps): Promise<void> {
-  const { store, fanout, clock, startedAt, lifecycle } = deps;
+  const { health, lifecycle } = deps;
 
   app.get(
-    '/api/messaging/sessions/health',
+    `${SESSIONS_PATH}/health`,
     {
       config: { auth: { scope: 'sessions:health' } },
       schema: {
@@ -28,11 +28,11 @@ export async function healthRoutes(app: App, deps: Deps): Promise<void> {
       },
     },
     async (request, reply) => {
-      const now = clock.now();
-      const base = { timestamp: new Date(now).toISOString(), uptime: Math.floor((Date.now() - startedAt) / 1000) };
+      const now = health.now();
+      const base = { timestamp: new Date(now).toISOString(), uptime: health.uptimeSeconds() };
       try {
-        const [counts] = await Promise.all([store.healthCounts(now), timedPing('redis', () => fanout.ping())]);
-        return { status: 'healthy' as const, ...counts, ...base };
+        const { activeSessions, expiringSoon, expiryBacklog } = await health.sessionCounts(now);
+        return { status: 'healthy' as const, activeSessions, expiringSoon, invalidSessions: expiryBacklog, ...base };
       } catch (error) {
         request.log.error({ err: error }, 'health check: store or Redis unreachable');
         return reply.status(503).send({
@@ -79,25 +79,10 @@ export async function healthRoutes(app: App, deps: Deps): Promise<void> {
       const unavailable = (details: string) =>
         reply.status(503).send({ success: false as const, error: { code: 'SERVICE_UNAVAILABLE', message: 'Not ready', details } });
       if (lifecycle.stopping || lifecycle.draining) return unavailable('The instance is shutting down');
-      const problems = await Promise.all([
-        within(timedPing('store', () => store.ping()), READY_TIMEOUT_MS).then(() => undefined, () => 'the store is unreachable'),
-        within(timedPing('redis', () => fanout.ping()), READY_TIMEOUT_MS).then(() => undefined, () => 'Redis is unreachable'),
-      ]);
-      const found = problems.filter((p) => p !== undefined);
+      const found = await health.unreadyCauses();
       if (found.length > 0) return unavailable(found.join('; '));
       if (lifecycle.stopping || lifecycle.draining) return unavailable('The instance is shutting down');
       return { status: 'ready' as const };
     },
   );
-}
-
-const READY_TIMEOUT_MS = 2000;
-
-/** Rejects when `work` has not settled within `ms`. */
-function within<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

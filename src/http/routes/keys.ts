@@ -1,15 +1,16 @@
 /** /api/keys: create (the key is in this answer and nowhere else, ever), list and revoke. */
-import { Type, type Static } from 'typebox';
+import { Type } from 'typebox';
 import { forbidden } from '../../auth/authenticator.js';
 import { validationError } from '../../domain/errors.js';
 import { NAME_MAX_LENGTH, toKeyView } from '../../auth/keys.js';
 import { grants, SCOPES } from '../../auth/scopes.js';
 import type { Deps } from '../deps.js';
 import { responses } from '../responses.js';
-import type { App } from '../server.js';
+import { Literals } from '../schemas.js';
+import type { App } from '../types.js';
 
 const tags = ['keys'];
-const ScopeSchema = Type.Union(SCOPES.map((s) => Type.Literal(s)));
+const ScopeSchema = Literals(SCOPES);
 const NullableDateTime = (description: string) => Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description });
 
 const CreateKeyBody = Type.Object(
@@ -20,7 +21,6 @@ const CreateKeyBody = Type.Object(
   },
   { additionalProperties: false },
 );
-type CreateKeyBody = Static<typeof CreateKeyBody>;
 
 const KeyFields = {
   id: Type.String(),
@@ -37,15 +37,14 @@ const KeyView = Type.Object({
   lastUsedAt: NullableDateTime('Null: never used'),
 });
 const KeyIdParams = Type.Object({ keyId: Type.String() });
-type KeyIdParams = Static<typeof KeyIdParams>;
 
 const rule = { auth: { scope: 'keys:manage' as const } };
 
 export async function keyRoutes(app: App, deps: Deps): Promise<void> {
   const { apiKeys } = deps;
 
-  app.post<{ Body: CreateKeyBody }>(
-    '/api/keys',
+  app.post(
+    '/',
     {
       config: rule,
       schema: {
@@ -61,13 +60,16 @@ export async function keyRoutes(app: App, deps: Deps): Promise<void> {
       const { name, scopes } = request.body;
       // The schema's date-time format already refuses a text that names no instant (a leap second).
       const expiresAt = request.body.expiresAt == null ? null : Date.parse(request.body.expiresAt);
-      if (expiresAt !== null && !Number.isFinite(expiresAt)) throw validationError('expiresAt: must be a date-time that names a real instant');
+      if (expiresAt !== null && !Number.isFinite(expiresAt))
+        throw validationError('expiresAt: must be a date-time that names a real instant');
       const principal = request.principal;
       if (principal?.kind === 'key') {
         const beyond = scopes.filter((s) => !grants(principal.scopes, s));
         if (beyond.length > 0) throw forbidden(`A key cannot grant scopes it does not hold: ${beyond.join(', ')}`);
         if (principal.expiresAt !== null && (expiresAt === null || expiresAt > principal.expiresAt)) {
-          throw forbidden(`A key cannot create a key that outlives it: expiresAt must be at most ${new Date(principal.expiresAt).toISOString()}`);
+          throw forbidden(
+            `A key cannot create a key that outlives it: expiresAt must be at most ${new Date(principal.expiresAt).toISOString()}`,
+          );
         }
       }
       const created = await apiKeys.create({ name, scopes, expiresAt });
@@ -77,7 +79,7 @@ export async function keyRoutes(app: App, deps: Deps): Promise<void> {
   );
 
   app.get(
-    '/api/keys',
+    '/',
     {
       config: rule,
       schema: {
@@ -90,8 +92,8 @@ export async function keyRoutes(app: App, deps: Deps): Promise<void> {
     async () => ({ keys: (await apiKeys.list()).map(toKeyView) }),
   );
 
-  app.delete<{ Params: KeyIdParams }>(
-    '/api/keys/:keyId',
+  app.delete(
+    '/:keyId',
     {
       config: rule,
       schema: {

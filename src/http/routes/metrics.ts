@@ -5,23 +5,31 @@
  */
 import { Gauge, Registry } from 'prom-client';
 import { Type } from 'typebox';
-import { registry as processRegistry, timedPing } from '../../observability/metrics.js';
+import { registry as processRegistry } from '../../observability/metrics.js';
 import type { Deps } from '../deps.js';
-import type { App } from '../server.js';
+import type { App } from '../types.js';
 
 export async function metricsRoutes(app: App, deps: Deps): Promise<void> {
-  const { store, clock, fanout } = deps;
+  const { health } = deps;
   // Per application, not module-level: several servers in one process must not share gauges.
   // The store-derived gauges live apart so that a scrape without a store omits them rather
   // than reporting zeros nobody measured.
   const instanceRegistry = new Registry();
   const storeRegistry = new Registry();
   const gauge = (registry: Registry, name: string, help: string) => new Gauge({ name, help, registers: [registry] });
-  const storeUp = gauge(instanceRegistry, 'sessions_store_up', '1 when the session store (and Redis, if configured) answered this scrape, else 0');
+  const storeUp = gauge(
+    instanceRegistry,
+    'sessions_store_up',
+    '1 when the session store (and Redis, if configured) answered this scrape, else 0',
+  );
   const streams = gauge(instanceRegistry, 'sessions_event_streams_open', 'Server-Sent Event streams open on this instance');
   const active = gauge(storeRegistry, 'sessions_active', 'Sessions not yet expired (all instances)');
   const expiringSoon = gauge(storeRegistry, 'sessions_expiring_soon', 'Active sessions inside their warning window (all instances)');
-  const backlog = gauge(storeRegistry, 'sessions_expiry_backlog', 'Sessions past expiresAt whose expiry the scheduler has not processed yet');
+  const backlog = gauge(
+    storeRegistry,
+    'sessions_expiry_backlog',
+    'Sessions past expiresAt whose expiry the scheduler has not processed yet',
+  );
 
   app.get(
     '/metrics',
@@ -39,14 +47,10 @@ export async function metricsRoutes(app: App, deps: Deps): Promise<void> {
       streams.set(app.eventStreams.size);
       let text = await processRegistry.metrics();
       try {
-        const [counts] = await Promise.all([
-          store.healthCounts(clock.now()),
-          timedPing('redis', () => fanout.ping()),
-          timedPing('store', () => store.ping()),
-        ]);
+        const counts = await health.scrape();
         active.set(counts.activeSessions);
         expiringSoon.set(counts.expiringSoon);
-        backlog.set(counts.invalidSessions);
+        backlog.set(counts.expiryBacklog);
         storeUp.set(1);
         text += await storeRegistry.metrics();
       } catch (error) {

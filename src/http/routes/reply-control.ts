@@ -2,25 +2,23 @@
  * Reply control (SPEC §10): the session's own settings (metadata, reply policy) and cancelling
  * the replies under way.
  */
-import { Type, type Static } from 'typebox';
+import { Type } from 'typebox';
 import { validationError } from '../../domain/errors.js';
-import { validateMetadata } from '../../domain/validation.js';
 import type { Deps } from '../deps.js';
 import { responses } from '../responses.js';
-import { Metadata, ReplyPolicy, SessionIdParams, SessionInfo } from '../schemas.js';
-import type { App } from '../server.js';
+import { metadataInput, ReplyPolicy, SessionIdParams, SessionInfo } from '../schemas.js';
+import type { App } from '../types.js';
 
-const BASE = '/api/messaging/sessions/:sessionId';
+const BASE = '/:sessionId';
 const tags = ['sessions'];
 
 export const SessionPatchBody = Type.Object(
   {
-    metadata: Type.Optional(Type.Union([Metadata, Type.Null()], { description: 'Replaces the whole metadata object (null: {})' })),
+    metadata: Type.Optional(metadataInput('Replaces the whole metadata object (null: {})')),
     replyPolicy: Type.Optional(ReplyPolicy),
   },
   { additionalProperties: false, description: 'At least one of the fields' },
 );
-type SessionPatchBody = Static<typeof SessionPatchBody>;
 
 export const CancelResponse = Type.Object({
   cancelled: Type.Array(Type.String({ format: 'uuid' }), { description: 'User message ids whose replies were cancelled, oldest first' }),
@@ -29,7 +27,7 @@ export const CancelResponse = Type.Object({
 export async function replyControlRoutes(app: App, deps: Deps): Promise<void> {
   const { sessions } = deps;
 
-  app.patch<{ Params: SessionIdParams; Body: SessionPatchBody }>(
+  app.patch(
     BASE,
     {
       config: { auth: { scope: 'sessions:manage' } },
@@ -49,14 +47,14 @@ export async function replyControlRoutes(app: App, deps: Deps): Promise<void> {
         throw validationError('body: give at least one of metadata, replyPolicy');
       }
       const patch = {
-        ...(body.metadata === undefined ? {} : { metadata: validateMetadata(body.metadata) }),
+        ...(body.metadata === undefined ? {} : { metadata: body.metadata ?? {} }),
         ...(body.replyPolicy === undefined ? {} : { replyPolicy: body.replyPolicy }),
       };
       return sessions.info(await sessions.updateSettings(request.params.sessionId, patch));
     },
   );
 
-  app.post<{ Params: SessionIdParams }>(
+  app.post(
     `${BASE}/cancel`,
     {
       config: { auth: { scope: 'sessions:write', sessionToken: true } },

@@ -1,11 +1,10 @@
 /** GET /api/messaging/search: full-text search of message content (SPEC §12). */
-import { Type, type Static } from 'typebox';
+import { Type } from 'typebox';
 import { SEARCH_LIMIT, SEARCH_QUERY_MAX } from '../../domain/search.js';
-import { SearchService } from '../../services/search.js';
 import type { Deps } from '../deps.js';
 import { responses } from '../responses.js';
 import { Message } from '../schemas.js';
-import type { App } from '../server.js';
+import type { App } from '../types.js';
 
 const Uuid = (description: string) => Type.String({ format: 'uuid', description });
 
@@ -28,10 +27,10 @@ const SearchResults = Type.Object({
 });
 
 export async function searchRoutes(app: App, deps: Deps): Promise<void> {
-  const service = new SearchService(deps.store, deps.clock, deps.settings.retentionMs);
+  const service = deps.search;
 
-  app.get<{ Querystring: Static<typeof SearchQuery> }>(
-    '/api/messaging/search',
+  app.get(
+    '/',
     {
       // A session token is accepted and searches its own session only.
       config: { auth: { scope: 'sessions:read', sessionToken: true, ownSessionOnly: true } },

@@ -4,7 +4,6 @@ import { generateSessionToken, hashSecret } from '../../auth/credentials.js';
 import { AppError } from '../../domain/errors.js';
 import { decodeCursor } from '../../domain/keyset.js';
 import { parseMetadataFilters } from '../../domain/list-filters.js';
-import { validateMetadata } from '../../domain/validation.js';
 import type { Deps } from '../deps.js';
 import { responses } from '../responses.js';
 import {
@@ -15,12 +14,8 @@ import {
   SessionList,
   Success,
   timeoutConfigPatch,
-  type CreateSessionBody,
-  type TimeoutConfigPatchBody,
 } from '../schemas.js';
-import type { App } from '../server.js';
-
-const BASE = '/api/messaging/sessions';
+import type { App } from '../types.js';
 
 const SessionCreated = Type.Object({
   ...SessionInfo.properties,
@@ -33,10 +28,10 @@ const tags = ['sessions'];
 export async function sessionRoutes(app: App, deps: Deps): Promise<void> {
   const { sessions, settings } = deps;
 
-  app.post<{ Body: CreateSessionBody }>(
-    BASE,
+  app.post(
+    '/',
     {
-      config: { auth: { scope: 'sessions:create' } },
+      config: { auth: { scope: 'sessions:create' }, chargeCreate: true },
       schema: {
         tags,
         summary: 'Create a session',
@@ -47,16 +42,22 @@ export async function sessionRoutes(app: App, deps: Deps): Promise<void> {
     },
     async (request, reply) => {
       const { agentId, userId, timeoutConfig, replyPolicy } = request.body;
-      const metadata = validateMetadata(request.body.metadata);
       const sessionToken = generateSessionToken();
-      const session = await sessions.create({ agentId, userId, metadata, timeoutConfig, replyPolicy, tokenHash: hashSecret(sessionToken) });
+      const session = await sessions.create({
+        agentId,
+        userId,
+        metadata: request.body.metadata ?? {},
+        timeoutConfig,
+        replyPolicy,
+        tokenHash: hashSecret(sessionToken),
+      });
       deps.owners.remember(session);
       return reply.status(201).send({ ...sessions.info(session), sessionToken });
     },
   );
 
-  app.get<{ Querystring: ListSessionsQuery }>(
-    BASE,
+  app.get(
+    '/',
     {
       config: { auth: { scope: 'sessions:read' } },
       schema: {
@@ -86,8 +87,8 @@ export async function sessionRoutes(app: App, deps: Deps): Promise<void> {
     },
   );
 
-  app.get<{ Params: SessionIdParams }>(
-    `${BASE}/:sessionId`,
+  app.get(
+    `/:sessionId`,
     {
       config: { auth: { scope: 'sessions:read', sessionToken: true } },
       schema: {
@@ -101,8 +102,8 @@ export async function sessionRoutes(app: App, deps: Deps): Promise<void> {
     async (request) => sessions.info(await sessions.findActive(request.params.sessionId)),
   );
 
-  app.delete<{ Params: SessionIdParams }>(
-    `${BASE}/:sessionId`,
+  app.delete(
+    `/:sessionId`,
     {
       config: { auth: { scope: 'sessions:manage', sessionToken: true } },
       schema: {
@@ -120,8 +121,8 @@ export async function sessionRoutes(app: App, deps: Deps): Promise<void> {
     },
   );
 
-  app.post<{ Params: SessionIdParams }>(
-    `${BASE}/:sessionId/renew`,
+  app.post(
+    `/:sessionId/renew`,
     {
       config: { auth: { scope: 'sessions:write', sessionToken: true } },
       schema: {
@@ -135,8 +136,8 @@ export async function sessionRoutes(app: App, deps: Deps): Promise<void> {
     async (request) => sessions.info(await sessions.renew(request.params.sessionId)),
   );
 
-  app.post<{ Params: SessionIdParams }>(
-    `${BASE}/:sessionId/heartbeat`,
+  app.post(
+    `/:sessionId/heartbeat`,
     {
       config: { auth: { scope: 'sessions:write', sessionToken: true } },
       schema: {
@@ -150,8 +151,8 @@ export async function sessionRoutes(app: App, deps: Deps): Promise<void> {
     async (request) => sessions.info(await sessions.heartbeat(request.params.sessionId)),
   );
 
-  app.patch<{ Params: SessionIdParams; Body: TimeoutConfigPatchBody }>(
-    `${BASE}/:sessionId/timeout`,
+  app.patch(
+    `/:sessionId/timeout`,
     {
       config: { auth: { scope: 'sessions:manage' } },
       schema: {

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import { AppError } from '../../domain/errors.js';
 import type { Deps } from '../deps.js';
-import type { App } from '../server.js';
+import type { App } from '../types.js';
 
 /**
  * The built app: `dist/web/` at the repository's root, three levels up from this file both
@@ -45,7 +45,8 @@ export async function webRoutes(app: App, _deps: Deps): Promise<void> {
     const path = request.url.split('?')[0]!;
     void reply.header('cache-control', reply.statusCode < 400 && HASHED_ASSET.test(path) ? IMMUTABLE : 'no-cache');
     // The current name (RFC 9239) rather than the older application/javascript.
-    if (String(reply.getHeader('content-type') ?? '').startsWith('application/javascript')) void reply.type('text/javascript; charset=utf-8');
+    if (String(reply.getHeader('content-type') ?? '').startsWith('application/javascript'))
+      void reply.type('text/javascript; charset=utf-8');
     return payload;
   });
 

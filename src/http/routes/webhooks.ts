@@ -1,17 +1,17 @@
 /** /api/webhooks (SPEC §11): create, list, read, change and delete webhooks; their delivery log. */
-import { Type, type Static } from 'typebox';
+import { Type } from 'typebox';
 import { DELIVERY_STATUSES, DESCRIPTION_MAX_LENGTH, WEBHOOK_EVENT_TYPES } from '../../domain/webhook.js';
 import { toDeliveryView, toWebhookView } from '../../outbound/webhooks.js';
 import type { Deps } from '../deps.js';
 import { responses } from '../responses.js';
-import { EnvName, HttpUrl } from '../schemas.js';
-import type { App } from '../server.js';
+import { EnvName, HttpUrl, Literals } from '../schemas.js';
+import type { App } from '../types.js';
 
 const tags = ['webhooks'];
 const Uuid = Type.String({ format: 'uuid' });
 const DateTime = Type.String({ format: 'date-time' });
 
-const EventType = Type.Union([...WEBHOOK_EVENT_TYPES, '*'].map((t) => Type.Literal(t)), {
+const EventType = Literals([...WEBHOOK_EVENT_TYPES, '*'], {
   description: 'An event type (message.chunk is never delivered), or "*" alone for every type',
 });
 const Events = Type.Array(EventType, { minItems: 1, uniqueItems: true });
@@ -26,12 +26,10 @@ const fields = {
 };
 
 const CreateWebhookBody = Type.Object(fields, { additionalProperties: false });
-type CreateWebhookBody = Static<typeof CreateWebhookBody>;
 const PatchWebhookBody = Type.Object(
   { ...fields, url: Type.Optional(HttpUrl), events: Type.Optional(Events) },
   { additionalProperties: false },
 );
-type PatchWebhookBody = Static<typeof PatchWebhookBody>;
 
 const WebhookView = Type.Object({
   id: Uuid,
@@ -45,7 +43,7 @@ const WebhookView = Type.Object({
   updatedAt: DateTime,
 });
 
-const Status = Type.Union(DELIVERY_STATUSES.map((s) => Type.Literal(s)));
+const Status = Literals(DELIVERY_STATUSES);
 const DeliveryView = Type.Object({
   eventId: Type.String({ description: '"<sessionId>:<seq>", the X-Event-Id of every attempt' }),
   type: Type.String(),
@@ -62,18 +60,16 @@ const DeliveriesQuery = Type.Object({
   status: Type.Optional(Status),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
 });
-type DeliveriesQuery = Static<typeof DeliveriesQuery>;
 
 const WebhookIdParams = Type.Object({ webhookId: Type.String() });
-type WebhookIdParams = Static<typeof WebhookIdParams>;
 
 const rule = { auth: { scope: 'webhooks:manage' as const } };
 
 export async function webhookRoutes(app: App, deps: Deps): Promise<void> {
   const { webhooks } = deps;
 
-  app.post<{ Body: CreateWebhookBody }>(
-    '/api/webhooks',
+  app.post(
+    '/',
     {
       config: rule,
       schema: {
@@ -89,7 +85,7 @@ export async function webhookRoutes(app: App, deps: Deps): Promise<void> {
   );
 
   app.get(
-    '/api/webhooks',
+    '/',
     {
       config: rule,
       schema: {
@@ -102,17 +98,23 @@ export async function webhookRoutes(app: App, deps: Deps): Promise<void> {
     async () => ({ webhooks: (await webhooks.list()).map(toWebhookView) }),
   );
 
-  app.get<{ Params: WebhookIdParams }>(
-    '/api/webhooks/:webhookId',
+  app.get(
+    '/:webhookId',
     {
       config: rule,
-      schema: { tags, summary: 'Get a webhook', operationId: 'getWebhook', params: WebhookIdParams, response: responses({ 200: WebhookView }, [404]) },
+      schema: {
+        tags,
+        summary: 'Get a webhook',
+        operationId: 'getWebhook',
+        params: WebhookIdParams,
+        response: responses({ 200: WebhookView }, [404]),
+      },
     },
     async (request) => toWebhookView(await webhooks.get(request.params.webhookId)),
   );
 
-  app.patch<{ Params: WebhookIdParams; Body: PatchWebhookBody }>(
-    '/api/webhooks/:webhookId',
+  app.patch(
+    '/:webhookId',
     {
       config: rule,
       schema: {
@@ -128,8 +130,8 @@ export async function webhookRoutes(app: App, deps: Deps): Promise<void> {
     async (request) => toWebhookView(await webhooks.update(request.params.webhookId, request.body)),
   );
 
-  app.delete<{ Params: WebhookIdParams }>(
-    '/api/webhooks/:webhookId',
+  app.delete(
+    '/:webhookId',
     {
       config: rule,
       schema: {
@@ -146,8 +148,8 @@ export async function webhookRoutes(app: App, deps: Deps): Promise<void> {
     },
   );
 
-  app.get<{ Params: WebhookIdParams; Querystring: DeliveriesQuery }>(
-    '/api/webhooks/:webhookId/deliveries',
+  app.get(
+    '/:webhookId/deliveries',
     {
       config: rule,
       schema: {
