@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { createServer } from 'node:net';
 import { loggerOptions } from '../../src/app.js';
 import { registry } from '../../src/observability/metrics.js';
 import { parseSettings } from '../../src/settings.js';
@@ -98,15 +97,6 @@ export async function metricValue(name: string, labels: Record<string, string>):
   return match?.value ?? 0;
 }
 
-/** A port nothing listens on (bound, then released). */
-export async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /** Every byte the server wrote to its data folder (SQLite file, WAL, …) as one string. */
 export function dataFolderText(server: TestServer): string {
   return readdirSync(server.dir)
@@ -135,29 +125,4 @@ export async function startLoggedServer(env: Record<string, string> = {}): Promi
     logs: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>),
     logText: () => lines.join('\n'),
   });
-}
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Waits until `check` holds, polling; fails after `ms`. */
-export async function eventually(check: () => boolean | Promise<boolean>, ms = 2000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(10);
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
-
-/** `promise`, or a failure naming `what` if it takes longer than `ms`. */
-export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

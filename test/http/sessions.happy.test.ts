@@ -49,10 +49,11 @@ function sessionInfo(e: Expected) {
   };
 }
 
-/** A create answer: the SessionInfo exactly, plus (once auth lands) a `sessionToken` string. */
+/** A create answer: the SessionInfo exactly, plus the session's own token (`ast_…`). */
 function assertCreated(body: any, expected: ReturnType<typeof sessionInfo>): void {
   const { sessionToken, ...info } = body;
-  if (sessionToken !== undefined) assert.equal(typeof sessionToken, 'string');
+  assert.equal(typeof sessionToken, 'string', 'a create answer carries the session token');
+  assert.match(sessionToken, /^ast_[A-Za-z0-9_-]{43}$/);
   assert.deepEqual(info, expected);
 }
 
@@ -112,30 +113,25 @@ describe('create', () => {
     assert.deepEqual(empty.body.metadata, {});
   });
 
-  test('the request timeoutConfig overrides the defaults field by field', async () => {
-    const t0 = server.clock.now();
-    const config = { timeoutMinutes: 60, warningThresholdMinutes: 10 };
-    const res = await post(server, { timeoutConfig: config });
-    assert.equal(res.status, 201, res.text);
-    assertCreated(res.body, sessionInfo({ session: res.body, now: t0, createdAt: t0, expiresAt: t0 + 60 * MINUTE, config }));
-  });
-
-  test('maxDurationMinutes below timeoutMinutes: the cap decides expiresAt', async () => {
-    const t0 = server.clock.now();
-    const config = { timeoutMinutes: 30, maxDurationMinutes: 10 };
-    const res = await post(server, { timeoutConfig: config });
-    assert.equal(res.status, 201, res.text);
-    assertCreated(res.body, sessionInfo({ session: res.body, now: t0, createdAt: t0, expiresAt: t0 + 10 * MINUTE, config }));
-  });
-
-  test('a warning window as long as the timeout makes a new session near expiration', async () => {
-    const t0 = server.clock.now();
-    const config = { timeoutMinutes: 30, warningThresholdMinutes: 30 };
-    const res = await post(server, { timeoutConfig: config });
-    assert.equal(res.status, 201, res.text);
-    assert.equal(res.body.isNearExpiration, true);
-    assertCreated(res.body, sessionInfo({ session: res.body, now: t0, createdAt: t0, expiresAt: t0 + 30 * MINUTE, config }));
-  });
+  const CONFIGS = [
+    { name: 'the request timeoutConfig overrides the defaults field by field', config: { timeoutMinutes: 60, warningThresholdMinutes: 10 }, expiresIn: 60 },
+    { name: 'maxDurationMinutes below timeoutMinutes: the cap decides expiresAt', config: { timeoutMinutes: 30, maxDurationMinutes: 10 }, expiresIn: 10 },
+    {
+      name: 'a warning window as long as the timeout makes a new session near expiration',
+      config: { timeoutMinutes: 30, warningThresholdMinutes: 30 },
+      expiresIn: 30,
+      nearExpiration: true,
+    },
+  ];
+  for (const { name, config, expiresIn, nearExpiration = false } of CONFIGS) {
+    test(name, async () => {
+      const t0 = server.clock.now();
+      const res = await post(server, { timeoutConfig: config });
+      assert.equal(res.status, 201, res.text);
+      assert.equal(res.body.isNearExpiration, nearExpiration);
+      assertCreated(res.body, sessionInfo({ session: res.body, now: t0, createdAt: t0, expiresAt: t0 + expiresIn * MINUTE, config }));
+    });
+  }
 
   test('tiers: global settings → agent sessionDefaults → request timeoutConfig', async () => {
     const tiered = await startServer({
@@ -383,125 +379,86 @@ describe('delete', () => {
   });
 });
 
-describe('renew', () => {
-  test('moves expiresAt, counts the renewal and sets lastActivity', async () => {
-    const t0 = server.clock.now();
-    const created = await createSession(server);
-    server.clock.advance(10 * MINUTE);
-    const res = await server.request('POST', `${BASE}/${created.sessionId}/renew`);
-    assert.equal(res.status, 200, res.text);
-    const expected = sessionInfo({
-      session: created,
-      now: t0 + 10 * MINUTE,
-      createdAt: t0,
-      lastActivity: t0 + 10 * MINUTE,
-      expiresAt: t0 + 40 * MINUTE,
-      renewalCount: 1,
+/**
+ * Renew and heartbeat, step by step from a new session: after `advance` minutes the call
+ * answers the whole SessionInfo (lastActivity now, `expiresAt` minutes after creation, the
+ * renewal count), and GET then gives the same.
+ */
+interface ActivityCase {
+  name: string;
+  route: 'renew' | 'heartbeat';
+  config?: Partial<typeof DEFAULT_CONFIG>;
+  steps: Array<{ advance: number; expiresAt: number; renewalCount: number }>;
+}
+
+const ACTIVITY: ActivityCase[] = [
+  {
+    name: 'renew moves expiresAt, counts the renewal and sets lastActivity',
+    route: 'renew',
+    steps: [
+      { advance: 10, expiresAt: 40, renewalCount: 1 },
+      { advance: 1, expiresAt: 41, renewalCount: 2 },
+    ],
+  },
+  {
+    name: 'renew renews even when autoRenew is off',
+    route: 'renew',
+    config: { autoRenew: false },
+    steps: [{ advance: 20, expiresAt: 50, renewalCount: 1 }],
+  },
+  {
+    name: 'a renewal that reaches the cap is clipped to it and still counts',
+    route: 'renew',
+    config: { timeoutMinutes: 30, maxDurationMinutes: 40 },
+    steps: [{ advance: 15, expiresAt: 40, renewalCount: 1 }],
+  },
+  {
+    name: 'heartbeat with autoRenew: activity renews',
+    route: 'heartbeat',
+    steps: [{ advance: 10, expiresAt: 40, renewalCount: 1 }],
+  },
+  {
+    name: 'heartbeat without autoRenew: lastActivity moves, expiresAt and renewalCount stay',
+    route: 'heartbeat',
+    config: { autoRenew: false },
+    steps: [{ advance: 10, expiresAt: 30, renewalCount: 0 }],
+  },
+  {
+    name: 'heartbeat at the max-duration cap: 200, not a renewal',
+    route: 'heartbeat',
+    config: { timeoutMinutes: 30, maxDurationMinutes: 35 },
+    steps: [
+      { advance: 10, expiresAt: 35, renewalCount: 1 },
+      { advance: 10, expiresAt: 35, renewalCount: 1 },
+    ],
+  },
+];
+
+describe('renew and heartbeat', () => {
+  for (const { name, route, config, steps } of ACTIVITY) {
+    test(name, async () => {
+      const t0 = server.clock.now();
+      const created = await createSession(server, config ? { timeoutConfig: config } : {});
+      let elapsed = 0;
+      for (const step of steps) {
+        server.clock.advance(step.advance * MINUTE);
+        elapsed += step.advance;
+        const res = await server.request('POST', `${BASE}/${created.sessionId}/${route}`);
+        assert.equal(res.status, 200, res.text);
+        const expected = sessionInfo({
+          session: created,
+          now: t0 + elapsed * MINUTE,
+          createdAt: t0,
+          lastActivity: t0 + elapsed * MINUTE,
+          expiresAt: t0 + step.expiresAt * MINUTE,
+          renewalCount: step.renewalCount,
+          ...(config ? { config } : {}),
+        });
+        assert.deepEqual(res.body, expected, `after ${elapsed} minutes`);
+        assert.deepEqual(await get(server, created.sessionId), expected, `GET after ${elapsed} minutes`);
+      }
     });
-    assert.deepEqual(res.body, expected);
-    assert.deepEqual(await get(server, created.sessionId), expected);
-
-    server.clock.advance(MINUTE);
-    const again = await server.request('POST', `${BASE}/${created.sessionId}/renew`);
-    assert.equal(again.status, 200, again.text);
-    assert.equal(again.body.renewalCount, 2);
-    assert.equal(again.body.expiresAt, iso(t0 + 41 * MINUTE));
-  });
-
-  test('renews even when autoRenew is off', async () => {
-    const t0 = server.clock.now();
-    const created = await createSession(server, { timeoutConfig: { autoRenew: false } });
-    server.clock.advance(20 * MINUTE);
-    const res = await server.request('POST', `${BASE}/${created.sessionId}/renew`);
-    assert.equal(res.status, 200, res.text);
-    assert.deepEqual(
-      res.body,
-      sessionInfo({
-        session: created,
-        now: t0 + 20 * MINUTE,
-        createdAt: t0,
-        lastActivity: t0 + 20 * MINUTE,
-        expiresAt: t0 + 50 * MINUTE,
-        renewalCount: 1,
-        config: { autoRenew: false },
-      }),
-    );
-  });
-
-  test('a renewal that reaches the cap is clipped to it and still counts', async () => {
-    const t0 = server.clock.now();
-    const created = await createSession(server, { timeoutConfig: { timeoutMinutes: 30, maxDurationMinutes: 40 } });
-    server.clock.advance(15 * MINUTE);
-    const res = await server.request('POST', `${BASE}/${created.sessionId}/renew`);
-    assert.equal(res.status, 200, res.text);
-    assert.equal(res.body.expiresAt, iso(t0 + 40 * MINUTE));
-    assert.equal(res.body.renewalCount, 1);
-  });
-});
-
-describe('heartbeat', () => {
-  test('with autoRenew: activity renews', async () => {
-    const t0 = server.clock.now();
-    const created = await createSession(server);
-    server.clock.advance(10 * MINUTE);
-    const res = await server.request('POST', `${BASE}/${created.sessionId}/heartbeat`);
-    assert.equal(res.status, 200, res.text);
-    const expected = sessionInfo({
-      session: created,
-      now: t0 + 10 * MINUTE,
-      createdAt: t0,
-      lastActivity: t0 + 10 * MINUTE,
-      expiresAt: t0 + 40 * MINUTE,
-      renewalCount: 1,
-    });
-    assert.deepEqual(res.body, expected);
-    assert.deepEqual(await get(server, created.sessionId), expected);
-  });
-
-  test('without autoRenew: lastActivity moves, expiresAt and renewalCount stay', async () => {
-    const t0 = server.clock.now();
-    const created = await createSession(server, { timeoutConfig: { autoRenew: false } });
-    server.clock.advance(10 * MINUTE);
-    const res = await server.request('POST', `${BASE}/${created.sessionId}/heartbeat`);
-    assert.equal(res.status, 200, res.text);
-    const expected = sessionInfo({
-      session: created,
-      now: t0 + 10 * MINUTE,
-      createdAt: t0,
-      lastActivity: t0 + 10 * MINUTE,
-      expiresAt: t0 + 30 * MINUTE,
-      renewalCount: 0,
-      config: { autoRenew: false },
-    });
-    assert.deepEqual(res.body, expected);
-    assert.deepEqual(await get(server, created.sessionId), expected);
-  });
-
-  test('at the max-duration cap: 200, not a renewal', async () => {
-    const t0 = server.clock.now();
-    const config = { timeoutMinutes: 30, maxDurationMinutes: 35 };
-    const created = await createSession(server, { timeoutConfig: config });
-    server.clock.advance(10 * MINUTE);
-    const first = await server.request('POST', `${BASE}/${created.sessionId}/heartbeat`);
-    assert.equal(first.status, 200, first.text);
-    assert.equal(first.body.renewalCount, 1);
-    assert.equal(first.body.expiresAt, iso(t0 + 35 * MINUTE));
-    server.clock.advance(10 * MINUTE);
-    const capped = await server.request('POST', `${BASE}/${created.sessionId}/heartbeat`);
-    assert.equal(capped.status, 200, capped.text);
-    assert.deepEqual(
-      capped.body,
-      sessionInfo({
-        session: created,
-        now: t0 + 20 * MINUTE,
-        createdAt: t0,
-        lastActivity: t0 + 20 * MINUTE,
-        expiresAt: t0 + 35 * MINUTE,
-        renewalCount: 1,
-        config,
-      }),
-    );
-  });
+  }
 });
 
 describe('PATCH timeout', () => {
