@@ -9,7 +9,6 @@ import { ADMIN_KEY, startServer, type TestServer } from '../support/server.js';
 import {
   createAgent,
   dataFolderText,
-  eventually,
   historyOf,
   metricValue,
   sendHttp,
@@ -17,8 +16,8 @@ import {
   sessionPath,
   sessionWith,
   startLoggedServer,
-  within,
 } from './helpers.js';
+import { eventually, within } from '../support/wait.js';
 
 const KEY_ENV = 'AGENT_SECRET_TEST_OPENAI_KEY';
 const API_KEY = 'sk-test-9f8e7d6c5b4a39281706f5e4d3c2b1a0';
@@ -405,7 +404,7 @@ describe('logs', () => {
       await sendHttp(logged, session.sessionId, 'hello');
       fake.behaviour = { kind: 'stream', chunks: ['fine'] };
       await sendHttp(logged, session.sessionId, 'again');
-      await eventually(() => logged.logs().some((l) => l.msg === 'agent reply failed'), 1000, 'the failure log line');
+      await eventually(() => logged.logs().some((l) => l.msg === 'agent reply failed'), 'the failure log line', { ms: 1000 });
       const line = logged.logs().find((l) => l.msg === 'agent reply failed')!;
       assert.equal(line.agentId, keyed.id);
       assert.equal(line.provider, 'openai');

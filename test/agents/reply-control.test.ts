@@ -11,7 +11,8 @@ import { startFakeWebhook, type FakeWebhook } from '../support/fake-webhook.js';
 import { MINUTE } from '../support/clock.js';
 import { ADMIN_KEY, startServer, type TestServer } from '../support/server.js';
 import { openSse } from '../support/sse-client.js';
-import { createAgent, eventually, historyOf, sendSse, sessionPath, within } from './helpers.js';
+import { eventually, within } from '../support/wait.js';
+import { createAgent, historyOf, sendSse, sessionPath } from './helpers.js';
 
 let fake: FakeOpenAI;
 let hook: FakeWebhook;
@@ -56,7 +57,7 @@ describe('cancel', () => {
     const upstreamRequest = fake.nextRequest();
     const pending = send(s.sessionId, { content: 'a long question', transport: 'http' });
     const upstream = await upstreamRequest;
-    await eventually(async () => (await eventsOf(s.sessionId)).some((e) => e.type === 'message.chunk'), 2000, 'the first chunk stored');
+    await eventually(async () => (await eventsOf(s.sessionId)).some((e) => e.type === 'message.chunk'), 'the first chunk stored');
 
     const started = Date.now();
     const res = await cancel(s.sessionId);
@@ -90,7 +91,7 @@ describe('cancel', () => {
     const next = hook.nextRequest();
     const streaming = sendSse(server, s.sessionId, 'go on');
     const request = await next;
-    await eventually(async () => (await eventsOf(s.sessionId)).some((e) => e.type === 'message.chunk'), 2000, 'the chunk');
+    await eventually(async () => (await eventsOf(s.sessionId)).some((e) => e.type === 'message.chunk'), 'the chunk');
     const res = await cancel(s.sessionId);
     assert.equal(res.status, 200);
     await within(request.closed, 1000, 'the webhook request closing');

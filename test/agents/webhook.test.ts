@@ -7,7 +7,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { startFakeWebhook, type FakeWebhook } from '../support/fake-webhook.js';
 import { startServer, USER, type TestServer } from '../support/server.js';
-import { createAgent, historyOf, metricValue, sendHttp, sendSse, sessionWith, within } from './helpers.js';
+import { within } from '../support/wait.js';
+import { createAgent, historyOf, metricValue, sendHttp, sendSse, sessionWith } from './helpers.js';
 
 const SECRET_ENV = 'AGENT_SECRET_TEST_WEBHOOK';
 const SECRET = 'whsec-test-0f1e2d3c4b5a69788796a5b4c3d2e1f0';
