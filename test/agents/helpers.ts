@@ -6,22 +6,25 @@ import { Writable } from 'node:stream';
 import { loggerOptions } from '../../src/app.js';
 import { registry } from '../../src/observability/metrics.js';
 import { parseSettings } from '../../src/settings.js';
-import { ADMIN_KEY, startServer, USER, type TestServer } from '../support/server.js';
+import type { AgentView } from '../../src/domain/agent.js';
+import type { MessageView } from '../../src/domain/message.js';
+import { ADMIN_KEY, startServer, USER, type CreatedSession, type TestServer } from '../support/server.js';
 
 export const sessionPath = (sessionId: string, rest = '') => `/api/messaging/sessions/${sessionId}${rest}`;
 
-export async function createAgent(server: TestServer, provider: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+export async function createAgent(server: TestServer, provider: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<AgentJson> {
   const res = await server.request('POST', '/api/agents', { body: { name: 'Test agent', system: 'You are a test agent.', provider, ...extra } });
   assert.equal(res.status, 201, res.text);
-  return res.body;
+  return res.body as AgentJson;
 }
 
-export async function sessionWith(server: TestServer, agentId: string, metadata: Record<string, unknown> = {}) {
+export async function sessionWith(server: TestServer, agentId: string, metadata: Record<string, unknown> = {}): Promise<CreatedSession> {
   const res = await server.request('POST', '/api/messaging/sessions', { body: { agentId, userId: USER, metadata } });
   assert.equal(res.status, 201, res.text);
-  return res.body;
+  return res.body as CreatedSession;
 }
 
+/** An http-transport send's answer: the user message with `agentResponse` or `agentError` (not typed: tests read either). */
 export async function sendHttp(server: TestServer, sessionId: string, content: string) {
   const res = await server.request('POST', sessionPath(sessionId, '/messages'), { body: { content, transport: 'http' } });
   assert.equal(res.status, 201, res.text);
@@ -29,16 +32,19 @@ export async function sendHttp(server: TestServer, sessionId: string, content: s
 }
 
 /** Oldest first, as the provider sees them. */
-export async function historyOf(server: TestServer, sessionId: string) {
+export async function historyOf(server: TestServer, sessionId: string): Promise<MessageView[]> {
   const res = await server.request('GET', sessionPath(sessionId, '/messages?limit=100'));
   assert.equal(res.status, 200, res.text);
-  return [...res.body.messages].reverse();
+  return [...(res.body as { messages: MessageView[] }).messages].reverse();
 }
 
 export interface SseEvent {
   event: string;
   data: any;
 }
+
+/** An agent as the API shows it (dates as ISO strings). */
+export type AgentJson = Omit<AgentView, 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string };
 
 /**
  * Sends a message with transport `sse` and reads the event stream. `disconnectAfter` closes the

@@ -97,7 +97,7 @@ describe('unreachable endpoints', () => {
     assert.equal(sent.agentError.code, 'AGENT_UNAVAILABLE');
     assert.ok(performance.now() - started < 1000, 'a refused connection fails at once, not at the timeout');
     const history = await historyOf(server, session.sessionId);
-    assert.deepEqual(history.map((m: any) => m.content), ['anyone?']);
+    assert.deepEqual(history.map((m) => m.content), ['anyone?']);
     assert.equal((await server.request('GET', '/healthz')).status, 200);
     // Other agents are unaffected.
     const other = await sessionWith(server, ELIZA);

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { MINUTE } from '../support/clock.js';
-import { createSession, ELIZA, startServer, USER, type TestServer } from '../support/server.js';
+import type { SessionInfo } from '../../src/domain/session.js';
+import { createSession, ELIZA, startServer, USER, type CreatedSession, type SessionList, type TestServer } from '../support/server.js';
 
 const BASE = '/api/messaging/sessions';
 const USER_B = '22222222-2222-4222-8222-222222222222';
@@ -218,10 +219,10 @@ describe('get', () => {
 
 describe('list', () => {
   let list: TestServer;
-  let s1: any, s2: any, s3: any, s4: any;
+  let s1: CreatedSession, s2: CreatedSession, s3: CreatedSession, s4: CreatedSession;
   let agent2: string;
   let t0: number;
-  const infoAt = (s: any, extra: Partial<Expected> = {}) =>
+  const infoAt = (s: SessionInfo, extra: Partial<Expected> = {}) =>
     sessionInfo({ session: s, now: list.clock.now(), createdAt: Date.parse(s.createdAt), expiresAt: Date.parse(s.expiresAt), agentId: s.agentId, userId: s.userId, config: s.timeoutConfig, ...extra });
 
   before(async () => {
@@ -239,10 +240,10 @@ describe('list', () => {
   });
   after(() => list.close());
 
-  const query = async (qs: string) => {
+  const query = async (qs: string): Promise<SessionList> => {
     const res = await list.request('GET', `${BASE}${qs}`);
     assert.equal(res.status, 200, res.text);
-    return res.body;
+    return res.body as SessionList;
   };
 
   test('default: active sessions, newest first, limit 50, offset 0, stats over every status', async () => {
@@ -267,28 +268,28 @@ describe('list', () => {
       nextCursor: null,
       stats: { totalSessions: 4, activeSessions: 3, expiredSessions: 1 },
     });
-    const [only] = expired.sessions as any[];
+    const only = expired.sessions[0]!;
     assert.equal(only.status, 'expired');
     assert.equal(only.timeRemaining, 0);
     assert.equal(only.isNearExpiration, false);
     const all = await query('?status=all');
-    assert.deepEqual(all.sessions.map((s: any) => s.sessionId), [s4, s3, s2, s1].map((s) => s.sessionId));
+    assert.deepEqual(all.sessions.map((s) => s.sessionId), [s4, s3, s2, s1].map((s) => s.sessionId));
     assert.equal(all.total, 4);
   });
 
   test('agentId and userId filter both total and stats', async () => {
     const byAgent = await query(`?agentId=${ELIZA}`);
-    assert.deepEqual(byAgent.sessions.map((s: any) => s.sessionId), [s2.sessionId, s1.sessionId]);
+    assert.deepEqual(byAgent.sessions.map((s) => s.sessionId), [s2.sessionId, s1.sessionId]);
     assert.equal(byAgent.total, 2);
     assert.deepEqual(byAgent.stats, { totalSessions: 3, activeSessions: 2, expiredSessions: 1 });
 
     const byUser = await query(`?userId=${USER}`);
-    assert.deepEqual(byUser.sessions.map((s: any) => s.sessionId), [s3.sessionId, s1.sessionId]);
+    assert.deepEqual(byUser.sessions.map((s) => s.sessionId), [s3.sessionId, s1.sessionId]);
     assert.equal(byUser.total, 2);
     assert.deepEqual(byUser.stats, { totalSessions: 3, activeSessions: 2, expiredSessions: 1 });
 
     const both = await query(`?agentId=${ELIZA}&userId=${USER}&status=all`);
-    assert.deepEqual(both.sessions.map((s: any) => s.sessionId), [s4.sessionId, s1.sessionId]);
+    assert.deepEqual(both.sessions.map((s) => s.sessionId), [s4.sessionId, s1.sessionId]);
     assert.equal(both.total, 2);
     assert.deepEqual(both.stats, { totalSessions: 2, activeSessions: 1, expiredSessions: 1 });
 
@@ -313,8 +314,8 @@ describe('list', () => {
       nextCursor: Buffer.from(`s.${Date.parse(s2.createdAt)}.${s2.sessionId}`).toString('base64url'),
       stats: { totalSessions: 4, activeSessions: 3, expiredSessions: 1 },
     });
-    assert.deepEqual((await query('?status=all&limit=1')).sessions.map((s: any) => s.sessionId), [s4.sessionId]);
-    assert.deepEqual((await query('?status=all&limit=100&offset=3')).sessions.map((s: any) => s.sessionId), [s1.sessionId]);
+    assert.deepEqual((await query('?status=all&limit=1')).sessions.map((s) => s.sessionId), [s4.sessionId]);
+    assert.deepEqual((await query('?status=all&limit=100&offset=3')).sessions.map((s) => s.sessionId), [s1.sessionId]);
     const beyond = await query('?status=all&offset=10');
     assert.deepEqual(beyond.sessions, []);
     assert.equal(beyond.total, 4);

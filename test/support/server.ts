@@ -7,6 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp, type AppOptions, type Application } from '../../src/app.js';
+import type { MessageView } from '../../src/domain/message.js';
+import type { SessionInfo } from '../../src/domain/session.js';
 import { parseSettings } from '../../src/settings.js';
 import { ManualClock } from './clock.js';
 import { createTestDatabase, dropTestDatabase } from './postgres.js';
@@ -145,9 +147,31 @@ export async function readResponse(response: Response): Promise<TestResponse> {
   return { status: response.status, headers: response.headers, body: parsed, text };
 }
 
-/** Creates a session with the built-in agent and returns its SessionInfo. */
-export async function createSession(server: TestServer, body: Record<string, unknown> = {}): Promise<any> {
+/** GET …/sessions/:id/messages: a page of history, newest first. */
+export interface HistoryPage {
+  messages: MessageView[];
+  hasMore: boolean;
+  cursors: { before: number | null; after: number | null };
+}
+
+/** GET /api/messaging/sessions. */
+export interface SessionList {
+  sessions: SessionInfo[];
+  total: number;
+  limit: number;
+  offset: number;
+  nextCursor: string | null;
+  stats: { totalSessions: number; activeSessions: number; expiredSessions: number };
+}
+
+/** What a create answers: the session's SessionInfo and its own token. */
+export interface CreatedSession extends SessionInfo {
+  sessionToken: string;
+}
+
+/** Creates a session with the built-in agent and returns its SessionInfo and token. */
+export async function createSession(server: TestServer, body: Record<string, unknown> = {}): Promise<CreatedSession> {
   const res = await server.request('POST', '/api/messaging/sessions', { body: { agentId: ELIZA, userId: USER, ...body } });
   if (res.status !== 201) throw new Error(`create failed: ${res.status} ${res.text}`);
-  return res.body;
+  return res.body as CreatedSession;
 }
