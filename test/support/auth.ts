@@ -25,5 +25,6 @@ export async function createKey(
 ): Promise<{ key: string; id: string }> {
   const res = await call(server, 'POST', '/api/keys', { token: ADMIN_KEY, body: { name: `test ${scopes.join(' ')}`.slice(0, 100), scopes, ...extra } });
   if (res.status !== 201) throw new Error(`key create failed: ${res.status} ${res.text}`);
-  return { key: res.body.key, id: res.body.id };
+  const { key, id } = res.body as { key: string; id: string };
+  return { key, id };
 }

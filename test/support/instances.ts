@@ -96,7 +96,7 @@ export interface ProcessOptions {
   readyPath?: '/healthz' | '/readyz';
 }
 
-/** `node --import tsx src/main.ts` on `databaseUrl`, waited for until `readyPath` answers 200. */
+/** `node --import tsx src/main.ts` on `databaseUrl`, waited for (up to a minute: tsx compiles at start, slow on a busy machine) until `readyPath` answers 200. */
 export async function startProcess(options: ProcessOptions): Promise<ServerProcess> {
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {};
@@ -111,8 +111,8 @@ export async function startProcess(options: ProcessOptions): Promise<ServerProce
   });
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const running: ServerProcess = {
     child,
@@ -134,7 +134,7 @@ export async function startProcess(options: ProcessOptions): Promise<ServerProce
     );
   };
   try {
-    await poll(status, (answer) => answer === 200, `the server process to answer ${ready}`, { ms: 30_000, every: 100 });
+    await poll(status, (answer) => answer === 200, `the server process to answer ${ready}`, { ms: 60_000, every: 100 });
   } catch (error) {
     await running.kill9();
     throw error instanceof Error ? new Error(`${error.message}\n${output}`) : error;

@@ -107,6 +107,16 @@ export async function startServer(
   };
 }
 
+/** Runs `fn` with a server of its own (so that the data holds exactly what `fn` made), then stops it. */
+export async function withServer<T>(fn: (server: TestServer) => Promise<T>, env: Record<string, string> = {}): Promise<T> {
+  const server = await startServer(env);
+  try {
+    return await fn(server);
+  } finally {
+    await server.close();
+  }
+}
+
 /**
  * The one HTTP client of the tests. An event stream answers 200 and never ends, so its body is
  * not read: the connection is dropped as soon as the headers are in.
