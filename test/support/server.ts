@@ -118,8 +118,9 @@ export async function withServer<T>(fn: (server: TestServer) => Promise<T>, env:
 }
 
 /**
- * The one HTTP client of the tests. An event stream answers 200 and never ends, so its body is
- * not read: the connection is dropped as soon as the headers are in.
+ * The one HTTP client of the tests. An event stream (GET …/events) answers 200 and never ends,
+ * so its body is not read: the connection is dropped as soon as the headers are in. A send's
+ * stream (POST with transport sse) ends with the reply, and is read whole.
  */
 export async function send(base: string, method: string, path: string, options: RequestOptions = {}): Promise<TestResponse> {
   const headers: Record<string, string> = { ...options.headers };
@@ -138,7 +139,7 @@ export async function send(base: string, method: string, path: string, options: 
   }
   const controller = new AbortController();
   const response = await fetch(url, { method, headers, body, signal: controller.signal });
-  if ((response.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+  if (method === 'GET' && (response.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
     controller.abort();
     return { status: response.status, headers: response.headers, body: undefined, text: '' };
   }
