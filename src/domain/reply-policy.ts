@@ -10,9 +10,6 @@ export type ReplyPolicy = (typeof REPLY_POLICIES)[number];
 
 export const DEFAULT_REPLY_POLICY: ReplyPolicy = 'enqueue';
 
-export const isReplyPolicy = (value: unknown): value is ReplyPolicy =>
-  typeof value === 'string' && (REPLY_POLICIES as readonly string[]).includes(value);
-
 /**
  * - `store`: store the message and queue its reply.
  * - `cancel-then-store`: cancel the replies under way (as `cancel` does), then store.

@@ -46,8 +46,3 @@ export function parseSearchQuery(q: string | undefined): string[] {
   if (words.length === 0) throw validationError('q: must contain at least one letter or digit');
   return words;
 }
-
-/** Whether `folded` text contains every word (the rule the stores implement; used by tests). */
-export function matchesAll(folded: string, words: readonly string[]): boolean {
-  return words.every((w) => folded.includes(w));
-}

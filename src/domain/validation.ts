@@ -93,10 +93,6 @@ export function inspectJson(value: unknown, path = ''): JsonShape {
   return { forbiddenKey, depth, nulAt };
 }
 
-export const findForbiddenKey = (value: unknown, path = ''): string | undefined => inspectJson(value, path).forbiddenKey;
-
-export const nestingDepth = (value: unknown): number => inspectJson(value).depth;
-
 /** `null` or absent metadata means `{}`; anything else must be a small, shallow JSON object. */
 export function validateMetadata(value: unknown, field = 'metadata'): JsonObject {
   if (value === undefined || value === null) return {};

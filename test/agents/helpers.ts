@@ -3,26 +3,28 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { createServer } from 'node:net';
 import { loggerOptions } from '../../src/app.js';
 import { registry } from '../../src/observability/metrics.js';
 import { parseSettings } from '../../src/settings.js';
-import { ADMIN_KEY, startServer, USER, type TestServer } from '../support/server.js';
+import type { AgentView } from '../../src/domain/agent.js';
+import type { MessageView } from '../../src/domain/message.js';
+import { ADMIN_KEY, startServer, USER, type CreatedSession, type TestServer } from '../support/server.js';
 
 export const sessionPath = (sessionId: string, rest = '') => `/api/messaging/sessions/${sessionId}${rest}`;
 
-export async function createAgent(server: TestServer, provider: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+export async function createAgent(server: TestServer, provider: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<AgentJson> {
   const res = await server.request('POST', '/api/agents', { body: { name: 'Test agent', system: 'You are a test agent.', provider, ...extra } });
   assert.equal(res.status, 201, res.text);
-  return res.body;
+  return res.body as AgentJson;
 }
 
-export async function sessionWith(server: TestServer, agentId: string, metadata: Record<string, unknown> = {}) {
+export async function sessionWith(server: TestServer, agentId: string, metadata: Record<string, unknown> = {}): Promise<CreatedSession> {
   const res = await server.request('POST', '/api/messaging/sessions', { body: { agentId, userId: USER, metadata } });
   assert.equal(res.status, 201, res.text);
-  return res.body;
+  return res.body as CreatedSession;
 }
 
+/** An http-transport send's answer: the user message with `agentResponse` or `agentError` (not typed: tests read either). */
 export async function sendHttp(server: TestServer, sessionId: string, content: string) {
   const res = await server.request('POST', sessionPath(sessionId, '/messages'), { body: { content, transport: 'http' } });
   assert.equal(res.status, 201, res.text);
@@ -30,16 +32,19 @@ export async function sendHttp(server: TestServer, sessionId: string, content: s
 }
 
 /** Oldest first, as the provider sees them. */
-export async function historyOf(server: TestServer, sessionId: string) {
+export async function historyOf(server: TestServer, sessionId: string): Promise<MessageView[]> {
   const res = await server.request('GET', sessionPath(sessionId, '/messages?limit=100'));
   assert.equal(res.status, 200, res.text);
-  return [...res.body.messages].reverse();
+  return [...(res.body as { messages: MessageView[] }).messages].reverse();
 }
 
 export interface SseEvent {
   event: string;
   data: any;
 }
+
+/** An agent as the API shows it (dates as ISO strings). */
+export type AgentJson = Omit<AgentView, 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string };
 
 /**
  * Sends a message with transport `sse` and reads the event stream. `disconnectAfter` closes the
@@ -98,15 +103,6 @@ export async function metricValue(name: string, labels: Record<string, string>):
   return match?.value ?? 0;
 }
 
-/** A port nothing listens on (bound, then released). */
-export async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /** Every byte the server wrote to its data folder (SQLite file, WAL, …) as one string. */
 export function dataFolderText(server: TestServer): string {
   return readdirSync(server.dir)
@@ -135,29 +131,4 @@ export async function startLoggedServer(env: Record<string, string> = {}): Promi
     logs: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>),
     logText: () => lines.join('\n'),
   });
-}
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Waits until `check` holds, polling; fails after `ms`. */
-export async function eventually(check: () => boolean | Promise<boolean>, ms = 2000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(10);
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
-
-/** `promise`, or a failure naming `what` if it takes longer than `ms`. */
-export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

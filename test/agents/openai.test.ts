@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { startFakeOpenAI, type FakeOpenAI, type RecordedRequest } from '../support/fake-openai.js';
 import { ADMIN_KEY, startServer, type TestServer } from '../support/server.js';
+import type { AgentJson } from './helpers.js';
 import {
   createAgent,
   dataFolderText,
-  eventually,
   historyOf,
   metricValue,
   sendHttp,
@@ -17,8 +17,8 @@ import {
   sessionPath,
   sessionWith,
   startLoggedServer,
-  within,
 } from './helpers.js';
+import { eventually, within } from '../support/wait.js';
 
 const KEY_ENV = 'AGENT_SECRET_TEST_OPENAI_KEY';
 const API_KEY = 'sk-test-9f8e7d6c5b4a39281706f5e4d3c2b1a0';
@@ -26,7 +26,7 @@ process.env[KEY_ENV] = API_KEY;
 
 let fake: FakeOpenAI;
 let server: TestServer;
-let agent: any;
+let agent: AgentJson;
 
 /** The server closed its request to the model well before any timeout: the reply was cancelled. */
 async function assertCancelled(upstream: RecordedRequest): Promise<void> {
@@ -170,11 +170,11 @@ describe('replies', () => {
     const history = await historyOf(server, session.sessionId);
     assert.equal(history.length, 2);
     assert.deepEqual(
-      history.map((m: any) => [m.isAgent, m.content]),
+      history.map((m) => [m.isAgent, m.content]),
       [[false, 'hello'], [true, 'Hello, world.']],
     );
-    assert.equal(history[1].id, sent.agentResponse.id);
-    assert.equal(history[1].authorId, agent.id);
+    assert.equal(history[1]?.id, sent.agentResponse.id);
+    assert.equal(history[1]?.authorId, agent.id);
   });
 
   test('sse transport: chunks relayed in order, concatenating to the stored reply', async () => {
@@ -191,8 +191,8 @@ describe('replies', () => {
     assert.ok(chunks.every((c) => c.messageId === done.message.id));
     assert.equal(done.message.content, 'The quick brown fox jumps');
     const history = await historyOf(server, session.sessionId);
-    assert.equal(history[1].content, chunks.map((c) => c.chunk).join(''));
-    assert.equal(history[1].id, done.message.id);
+    assert.equal(history[1]?.content, chunks.map((c) => c.chunk).join(''));
+    assert.equal(history[1]?.id, done.message.id);
   });
 
   test('websocket transport: the reply is stored after the 201', async () => {
@@ -201,7 +201,7 @@ describe('replies', () => {
     assert.equal(res.status, 201);
     await server.app.replies.idle();
     const history = await historyOf(server, session.sessionId);
-    assert.deepEqual(history.map((m: any) => m.content), ['async please', 'Hello, world.']);
+    assert.deepEqual(history.map((m) => m.content), ['async please', 'Hello, world.']);
   });
 
   test('streamed reasoning becomes the thought in metadata and in agentResponse', async () => {
@@ -211,7 +211,7 @@ describe('replies', () => {
     assert.equal(sent.agentResponse.text, '42');
     assert.equal(sent.agentResponse.thought, 'Let me think.');
     const history = await historyOf(server, session.sessionId);
-    assert.deepEqual(history[1].metadata, { thought: 'Let me think.' });
+    assert.deepEqual(history[1]?.metadata, { thought: 'Let me think.' });
   });
 });
 
@@ -228,7 +228,7 @@ describe('failures', () => {
     const upstream = await next;
     await assertCancelled(upstream);
     const history = await historyOf(server, session.sessionId);
-    assert.deepEqual(history.map((m: any) => [m.isAgent, m.content]), [[false, 'are you there?']]);
+    assert.deepEqual(history.map((m) => [m.isAgent, m.content]), [[false, 'are you there?']]);
   });
 
   test('a model that never sends headers times out too', async () => {
@@ -250,7 +250,7 @@ describe('failures', () => {
     assert.ok(!sent.agentError.message.includes('internal upstream detail'));
     assert.equal(sent.agentResponse, undefined);
     const history = await historyOf(server, session.sessionId);
-    assert.deepEqual(history.map((m: any) => m.content), ['hello']);
+    assert.deepEqual(history.map((m) => m.content), ['hello']);
   });
 
   test('a malformed stream gives an error event over sse, and nothing is stored for the agent', async () => {
@@ -263,7 +263,7 @@ describe('failures', () => {
     assert.equal(last.data.code, 'AGENT_FAILED');
     assert.ok(!events.some((e) => e.event === 'done'));
     const history = await historyOf(server, session.sessionId);
-    assert.deepEqual(history.map((m: any) => m.content), ['hello']);
+    assert.deepEqual(history.map((m) => m.content), ['hello']);
   });
 
   test('a malformed stream over http gives agentError', async () => {
@@ -282,7 +282,7 @@ describe('failures', () => {
     const dropped = await sendHttp(server, session.sessionId, 'two');
     assert.equal(dropped.agentError.code, 'AGENT_FAILED');
     const history = await historyOf(server, session.sessionId);
-    assert.deepEqual(history.map((m: any) => m.content), ['one', 'two']);
+    assert.deepEqual(history.map((m) => m.content), ['one', 'two']);
   });
 
   test('failures are counted by provider and code', async () => {
@@ -309,7 +309,7 @@ describe('cancellation', () => {
     await server.app.replies.idle();
     assert.equal(upstream.abortedByClient, false, 'the upstream request ran to its end');
     const history = await historyOf(server, session.sessionId);
-    assert.deepEqual(history.map((m: any) => m.content), ['talk to me', 'first second third']);
+    assert.deepEqual(history.map((m) => m.content), ['talk to me', 'first second third']);
     const stored = await server.app.store.eventsAfter(session.sessionId, 0, 100);
     const created = stored.filter((e) => e.type === 'message.created').map((e) => (e.data as any).message.content);
     assert.deepEqual(created, ['talk to me', 'first second third'], 'on /events too');
@@ -334,7 +334,7 @@ describe('cancellation', () => {
     await server.app.replies.idle();
     assert.equal(upstream.abortedByClient, false);
     const history = await historyOf(server, session.sessionId);
-    assert.deepEqual(history.map((m: any) => m.content), ['never mind', 'thinking done']);
+    assert.deepEqual(history.map((m) => m.content), ['never mind', 'thinking done']);
   });
 
   test('ending the session cancels the upstream request', async () => {
@@ -388,7 +388,7 @@ describe('queued replies', () => {
         [{ role: 'user', content: 'u2' }, { role: 'user', content: 'u3' }],
       ]);
       const history = await historyOf(local, session.sessionId);
-      assert.deepEqual(history.map((m: any) => m.content), ['u1', 'u2', 'u3', 'slow reply', 'slow reply', 'slow reply']);
+      assert.deepEqual(history.map((m) => m.content), ['u1', 'u2', 'u3', 'slow reply', 'slow reply', 'slow reply']);
     } finally {
       await local.close();
     }
@@ -405,7 +405,7 @@ describe('logs', () => {
       await sendHttp(logged, session.sessionId, 'hello');
       fake.behaviour = { kind: 'stream', chunks: ['fine'] };
       await sendHttp(logged, session.sessionId, 'again');
-      await eventually(() => logged.logs().some((l) => l.msg === 'agent reply failed'), 1000, 'the failure log line');
+      await eventually(() => logged.logs().some((l) => l.msg === 'agent reply failed'), 'the failure log line', { ms: 1000 });
       const line = logged.logs().find((l) => l.msg === 'agent reply failed')!;
       assert.equal(line.agentId, keyed.id);
       assert.equal(line.provider, 'openai');

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
 import { ELIZA, startServer, type TestServer } from '../support/server.js';
-import { closedPort, createAgent, historyOf, sendHttp, sessionWith } from './helpers.js';
+import { freePort } from '../support/ports.js';
+import { createAgent, historyOf, sendHttp, sessionWith } from './helpers.js';
 
 let server: TestServer;
 let fake: FakeOpenAI;
@@ -88,7 +89,7 @@ describe('agents over /api/agents', () => {
 
 describe('unreachable endpoints', () => {
   test('an openai agent pointing at a closed port: agentError on send, the server carries on', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const agent = await createAgent(server, { type: 'openai', baseUrl: `http://127.0.0.1:${port}/v1`, model: 'm' });
     const session = await sessionWith(server, agent.id);
     const started = performance.now();
@@ -96,7 +97,7 @@ describe('unreachable endpoints', () => {
     assert.equal(sent.agentError.code, 'AGENT_UNAVAILABLE');
     assert.ok(performance.now() - started < 1000, 'a refused connection fails at once, not at the timeout');
     const history = await historyOf(server, session.sessionId);
-    assert.deepEqual(history.map((m: any) => m.content), ['anyone?']);
+    assert.deepEqual(history.map((m) => m.content), ['anyone?']);
     assert.equal((await server.request('GET', '/healthz')).status, 200);
     // Other agents are unaffected.
     const other = await sessionWith(server, ELIZA);
@@ -104,7 +105,7 @@ describe('unreachable endpoints', () => {
   });
 
   test('a webhook agent pointing at a closed port: agentError on send', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const agent = await createAgent(server, { type: 'webhook', url: `http://127.0.0.1:${port}/hook` });
     const session = await sessionWith(server, agent.id);
     const sent = await sendHttp(server, session.sessionId, 'anyone?');
@@ -112,7 +113,7 @@ describe('unreachable endpoints', () => {
   });
 
   test('agents whose endpoints are down at start-up do not stop the server', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'agent-sessions-agents-'));
     const id = '22222222-2222-4222-8222-222222222222';
     writeFileSync(

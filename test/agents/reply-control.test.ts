@@ -11,13 +11,14 @@ import { startFakeWebhook, type FakeWebhook } from '../support/fake-webhook.js';
 import { MINUTE } from '../support/clock.js';
 import { ADMIN_KEY, startServer, type TestServer } from '../support/server.js';
 import { openSse } from '../support/sse-client.js';
-import { createAgent, eventually, historyOf, sendSse, sessionPath, within } from './helpers.js';
+import { eventually, within } from '../support/wait.js';
+import { createAgent, historyOf, sendSse, sessionPath, type AgentJson } from './helpers.js';
 
 let fake: FakeOpenAI;
 let hook: FakeWebhook;
 let server: TestServer;
-let model: any;
-let webhook: any;
+let model: AgentJson;
+let webhook: AgentJson;
 
 before(async () => {
   fake = await startFakeOpenAI();
@@ -56,7 +57,7 @@ describe('cancel', () => {
     const upstreamRequest = fake.nextRequest();
     const pending = send(s.sessionId, { content: 'a long question', transport: 'http' });
     const upstream = await upstreamRequest;
-    await eventually(async () => (await eventsOf(s.sessionId)).some((e) => e.type === 'message.chunk'), 2000, 'the first chunk stored');
+    await eventually(async () => (await eventsOf(s.sessionId)).some((e) => e.type === 'message.chunk'), 'the first chunk stored');
 
     const started = Date.now();
     const res = await cancel(s.sessionId);
@@ -71,7 +72,7 @@ describe('cancel', () => {
     assert.equal(sent.body.agentResponse, undefined);
 
     await server.app.replies.idle();
-    assert.deepEqual((await historyOf(server, s.sessionId)).map((m: any) => m.content), ['a long question'], 'no agent message');
+    assert.deepEqual((await historyOf(server, s.sessionId)).map((m) => m.content), ['a long question'], 'no agent message');
     const events = await eventsOf(s.sessionId);
     const cancelled = events.filter((e) => e.type === 'message.cancelled');
     assert.equal(cancelled.length, 1);
@@ -90,7 +91,7 @@ describe('cancel', () => {
     const next = hook.nextRequest();
     const streaming = sendSse(server, s.sessionId, 'go on');
     const request = await next;
-    await eventually(async () => (await eventsOf(s.sessionId)).some((e) => e.type === 'message.chunk'), 2000, 'the chunk');
+    await eventually(async () => (await eventsOf(s.sessionId)).some((e) => e.type === 'message.chunk'), 'the chunk');
     const res = await cancel(s.sessionId);
     assert.equal(res.status, 200);
     await within(request.closed, 1000, 'the webhook request closing');
@@ -101,7 +102,7 @@ describe('cancel', () => {
     assert.equal(typeof events[2]!.data.message, 'string');
     assert.deepEqual(res.body, { cancelled: [events[0]!.data.id] });
     await server.app.replies.idle();
-    assert.deepEqual((await historyOf(server, s.sessionId)).map((m: any) => m.content), ['go on']);
+    assert.deepEqual((await historyOf(server, s.sessionId)).map((m) => m.content), ['go on']);
     assert.deepEqual(await cancelledIds(s.sessionId), [events[0]!.data.id]);
   });
 
@@ -117,7 +118,7 @@ describe('cancel', () => {
     await server.app.replies.idle();
     assert.deepEqual(await cancelledIds(s.sessionId), [one.body.id, two.body.id]);
     assert.equal(fake.requests.filter((r) => JSON.stringify(r.body).includes('"two"')).length, 0, 'the waiting one never reached the model');
-    assert.deepEqual((await historyOf(server, s.sessionId)).map((m: any) => m.content), ['one', 'two']);
+    assert.deepEqual((await historyOf(server, s.sessionId)).map((m) => m.content), ['one', 'two']);
   });
 
   test('an idle session answers an empty list; unknown 404, expired 410; a session token cancels its own session only', async () => {
@@ -171,7 +172,7 @@ describe('a disconnect is not a cancel', () => {
     assert.equal(created.content, 'It is a long story');
     assert.equal(upstream.abortedByClient, false);
     await server.app.replies.idle();
-    assert.deepEqual((await historyOf(server, s.sessionId)).map((m: any) => m.content), ['tell me', 'It is a long story']);
+    assert.deepEqual((await historyOf(server, s.sessionId)).map((m) => m.content), ['tell me', 'It is a long story']);
     assert.deepEqual(await cancelledIds(s.sessionId), []);
   });
 });
@@ -188,7 +189,7 @@ describe('reply policies with two and three messages in flight', () => {
     release();
     await server.app.replies.idle();
     const history = await historyOf(server, s.sessionId);
-    assert.deepEqual(history.map((m: any) => [m.content, m.isAgent]), [
+    assert.deepEqual(history.map((m) => [m.content, m.isAgent]), [
       ['first', false], ['second', false], ['third', false], ['re: x', true], ['re: x', true], ['re: x', true],
     ]);
     const asked = fake.requests.slice(before).map((r) => (r.body.messages as Array<{ content: string }>).at(-1)!.content);
@@ -223,7 +224,7 @@ describe('reply policies with two and three messages in flight', () => {
       'nothing renewed',
     );
     assert.equal(await notChunks(), eventsBefore, 'nothing emitted');
-    assert.deepEqual((await historyOf(server, s.sessionId)).map((m: any) => m.content), ['first'], 'nothing stored');
+    assert.deepEqual((await historyOf(server, s.sessionId)).map((m) => m.content), ['first'], 'nothing stored');
 
     // The send's own ifBusy wins over the session's policy.
     const queued = await send(s.sessionId, { content: 'queued', ifBusy: 'enqueue' });
@@ -267,7 +268,7 @@ describe('reply policies with two and three messages in flight', () => {
     const events = await eventsOf(s.sessionId);
     const order = events.filter((e) => e.type !== 'message.chunk').map((e) => (e.type === 'message.cancelled' ? 'cancelled' : (e.data as any).message?.content ?? e.type));
     assert.deepEqual(order.filter((t) => t !== 'session.renewed' && t !== 'session.created'), ['first', 'second', 'cancelled', 'cancelled', 'third', 'the answer']);
-    assert.deepEqual((await historyOf(server, s.sessionId)).map((m: any) => m.content), ['first', 'second', 'third', 'the answer']);
+    assert.deepEqual((await historyOf(server, s.sessionId)).map((m) => m.content), ['first', 'second', 'third', 'the answer']);
   });
 
   test('invalid ifBusy is a 400 naming the field, and stores nothing', async () => {

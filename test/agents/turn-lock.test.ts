@@ -8,16 +8,28 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { redisTurnLock, type TurnLock } from '../../src/agents/turn-lock.js';
-import { closedPort } from './helpers.js';
+import { eventually, sleep } from '../support/wait.js';
+import { freePort } from '../support/ports.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = `test:turn:${randomUUID()}`;
 
-/** Settles to 'pending' if `promise` has not settled within a few event-loop turns. */
-async function state(promise: Promise<unknown>): Promise<'settled' | 'pending'> {
-  const marker = Symbol('pending');
-  const result = await Promise.race([promise.then(() => 'settled' as const, () => 'settled' as const), new Promise((r) => setTimeout(() => r(marker), 60))]);
-  return result === marker ? 'pending' : 'settled';
+/**
+ * The same Redis, with every `SET … NX` of the lock written down in `log` as `<who> took` or
+ * `<who> refused`: what each contender tried and got is observable, in order.
+ */
+function recorded(redis: Redis, log: string[], who: string): Redis {
+  const set = redis.set.bind(redis) as (...args: unknown[]) => Promise<string | null>;
+  return new Proxy(redis, {
+    get(target, property, receiver) {
+      if (property !== 'set') return Reflect.get(target, property, receiver) as unknown;
+      return async (...args: unknown[]) => {
+        const answer = await set(...args);
+        log.push(`${who} ${answer === 'OK' ? 'took' : 'refused'}`);
+        return answer;
+      };
+    },
+  });
 }
 
 describe('redisTurnLock', { skip: process.env.TEST_REDIS === '0' ? 'Redis not reachable' : undefined }, () => {
@@ -32,21 +44,54 @@ describe('redisTurnLock', { skip: process.env.TEST_REDIS === '0' ? 'Redis not re
 
   const never = () => new AbortController().signal;
 
-  test('one turn per session at a time; the next starts when it is released', async () => {
+  test('one turn per session at a time; the next starts only after it is released', async () => {
     const session = randomUUID();
-    const release = await lock.acquire(session, never());
-    assert.equal(await redis.pttl(`${PREFIX}:${session}`) > 0, true, 'the lock has a TTL');
-    const second = lock.acquire(session, never());
-    assert.equal(await state(second), 'pending');
-    await release();
-    const releaseSecond = await second;
-    assert.equal(await state(lock.acquire(session, never())), 'pending', 'now the second holds it');
+    const key = `${PREFIX}:${session}`;
+    const log: string[] = [];
+    const contender = (who: string) => redisTurnLock(recorded(redis, log, who), { prefix: PREFIX, pollMs: 5 });
+    const [first, second, third] = [contender('first'), contender('second'), contender('third')];
+
+    const releaseFirst = await first.acquire(session, never());
+    assert.ok((await redis.pttl(key)) > 0, 'the lock has a TTL');
+    const secondTurn = second.acquire(session, never()).then((release) => {
+      log.push('second holds');
+      return release;
+    });
+    // The waiter asked, and was refused, several times while the first held the turn.
+    await eventually(() => log.filter((e) => e === 'second refused').length >= 3, 'the second contender refused three times');
+    assert.equal(log.includes('second holds'), false);
+    log.push('first releases');
+    await releaseFirst();
+    const releaseSecond = await secondTurn;
+    const released = log.indexOf('first releases');
+    assert.deepEqual(
+      log.slice(0, released).filter((e) => e !== 'second refused'),
+      ['first took'],
+      'nobody took the turn while the first held it',
+    );
+    assert.deepEqual(
+      log.slice(released).filter((e) => e !== 'second refused'),
+      ['first releases', 'second took', 'second holds'],
+      'the second took it once it was released',
+    );
+
+    // Now the second holds it: a third contender is refused until it gives up.
+    const giveUp = new AbortController();
+    const thirdTurn = third.acquire(session, giveUp.signal);
+    await eventually(() => log.includes('third refused'), 'the third contender refused');
+    giveUp.abort(new Error('gave up'));
+    await assert.rejects(thirdTurn, /gave up/);
+    assert.equal(log.includes('third took'), false);
     await releaseSecond();
+    assert.equal(await redis.exists(key), 0, 'released');
   });
 
   test('other sessions do not wait', async () => {
-    const release = await lock.acquire(randomUUID(), never());
-    const other = await lock.acquire(randomUUID(), never());
+    const log: string[] = [];
+    const observed = redisTurnLock(recorded(redis, log, 'x'), { prefix: PREFIX, pollMs: 5 });
+    const release = await observed.acquire(randomUUID(), never());
+    const other = await observed.acquire(randomUUID(), never());
+    assert.deepEqual(log, ['x took', 'x took'], 'each session taken at the first try');
     await other();
     await release();
   });
@@ -90,7 +135,7 @@ describe('redisTurnLock', { skip: process.env.TEST_REDIS === '0' ? 'Redis not re
     // Renewed every 200 ms; a busy machine would have to stall the event loop for 400 ms to fail this.
     const keptAlive = redisTurnLock(redis, { prefix: PREFIX, ttlMs: 600, pollMs: 5 });
     const release = await keptAlive.acquire(session, never());
-    await new Promise((r) => setTimeout(r, 1500));
+    await sleep(1500);
     assert.equal(await redis.exists(`${PREFIX}:${session}`), 1, 'renewed every ttl/3');
     await release();
     assert.equal(await redis.exists(`${PREFIX}:${session}`), 0);
@@ -98,7 +143,7 @@ describe('redisTurnLock', { skip: process.env.TEST_REDIS === '0' ? 'Redis not re
 });
 
 test('without Redis, a turn goes ahead and the trouble is reported', async () => {
-  const down = new Redis(`redis://127.0.0.1:${await closedPort()}`, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
+  const down = new Redis(`redis://127.0.0.1:${await freePort()}`, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
   down.on('error', () => {});
   const reported: unknown[] = [];
   const lock = redisTurnLock(down, { onUnavailable: (error) => reported.push(error) });

@@ -7,7 +7,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { startFakeWebhook, type FakeWebhook } from '../support/fake-webhook.js';
 import { startServer, USER, type TestServer } from '../support/server.js';
-import { createAgent, historyOf, metricValue, sendHttp, sendSse, sessionWith, within } from './helpers.js';
+import { within } from '../support/wait.js';
+import { createAgent, historyOf, metricValue, sendHttp, sendSse, sessionWith } from './helpers.js';
 
 const SECRET_ENV = 'AGENT_SECRET_TEST_WEBHOOK';
 const SECRET = 'whsec-test-0f1e2d3c4b5a69788796a5b4c3d2e1f0';
@@ -103,9 +104,9 @@ describe('replies', () => {
       { text: 'Booked.', thought: 'The user wants a table.', actions: ['BOOK_TABLE', 'REPLY'] },
     );
     const history = await historyOf(server, session.sessionId);
-    assert.equal(history[1].isAgent, true);
-    assert.equal(history[1].content, 'Booked.');
-    assert.deepEqual(history[1].metadata, { thought: 'The user wants a table.', actions: ['BOOK_TABLE', 'REPLY'] });
+    assert.equal(history[1]?.isAgent, true);
+    assert.equal(history[1]?.content, 'Booked.');
+    assert.deepEqual(history[1]?.metadata, { thought: 'The user wants a table.', actions: ['BOOK_TABLE', 'REPLY'] });
   });
 
   test('an SSE reply is relayed chunk by chunk and stored whole', async () => {
@@ -116,7 +117,7 @@ describe('replies', () => {
     const chunks = events.filter((e) => e.event === 'chunk').map((e) => e.data.chunk);
     assert.deepEqual(chunks, ['Once ', 'upon ', 'a time']);
     const history = await historyOf(server, session.sessionId);
-    assert.equal(history[1].content, chunks.join(''));
+    assert.equal(history[1]?.content, chunks.join(''));
     assert.equal(events.at(-1)!.data.message.content, 'Once upon a time');
   });
 
@@ -172,7 +173,7 @@ describe('failures', () => {
     await within(request.closed, 500, 'the webhook request closing');
     assert.equal(request.abortedByClient, true);
     const history = await historyOf(server, session.sessionId);
-    assert.deepEqual(history.map((m: any) => m.content), ['hurry']);
+    assert.deepEqual(history.map((m) => m.content), ['hurry']);
   });
 
   test('HTTP 500 gives agentError and keeps the user message', async () => {
@@ -183,7 +184,7 @@ describe('failures', () => {
     assert.equal(sent.agentError.code, 'AGENT_FAILED');
     assert.match(sent.agentError.message, /500/);
     const history = await historyOf(server, session.sessionId);
-    assert.deepEqual(history.map((m: any) => m.content), ['hello']);
+    assert.deepEqual(history.map((m) => m.content), ['hello']);
     assert.equal(await metricValue('agent_failures_total', { provider: 'webhook', code: 'AGENT_FAILED' }), before + 1);
   });
 
@@ -236,7 +237,7 @@ describe('failures', () => {
     await within(request.closed, 500, 'the webhook request closing');
     assert.equal(request.abortedByClient, true);
     const history = await historyOf(server, session.sessionId);
-    assert.deepEqual(history.map((m: any) => m.content), ['say a lot']);
+    assert.deepEqual(history.map((m) => m.content), ['say a lot']);
   });
 
   test('a client that disconnects mid-stream does not cancel the webhook request (SPEC §10)', async () => {
@@ -249,6 +250,6 @@ describe('failures', () => {
     await server.app.replies.idle();
     assert.equal(request.abortedByClient, false);
     const history = await historyOf(server, session.sessionId);
-    assert.deepEqual(history.map((m: any) => m.content), ['go on', 'partial and the rest']);
+    assert.deepEqual(history.map((m) => m.content), ['go on', 'partial and the rest']);
   });
 });

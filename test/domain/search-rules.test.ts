@@ -7,7 +7,10 @@ import { describe, test } from 'node:test';
 import { AppError } from '../../src/domain/errors.js';
 import { decodeCursor, encodeCursor } from '../../src/domain/keyset.js';
 import { filterTargets, parseMetadataFilters } from '../../src/domain/list-filters.js';
-import { foldForSearch, matchesAll, parseSearchQuery, searchWords } from '../../src/domain/search.js';
+import { foldForSearch, parseSearchQuery, searchWords } from '../../src/domain/search.js';
+
+/** Whether folded text contains every word: the rule the stores implement. */
+const matchesAll = (folded: string, words: readonly string[]): boolean => words.every((w) => folded.includes(w));
 
 const code = (fn: () => unknown): string => {
   try {

@@ -9,9 +9,8 @@ import {
   METADATA_MAX_BYTES,
   METADATA_MAX_DEPTH,
   countCodePoints,
-  findForbiddenKey,
+  inspectJson,
   isUuid,
-  nestingDepth,
   parseCursor,
   parseHistoryLimit,
   validateContent,
@@ -28,6 +27,11 @@ function assertValidationError(fn: () => unknown, details?: string | RegExp): Ap
   else if (details) assert.match(error.details ?? '', details);
   return error;
 }
+
+/** The path of the first forbidden key (`__proto__`, `constructor`, `prototype`), after `path`. */
+const findForbiddenKey = (value: unknown, path = ''): string | undefined => inspectJson(value, path).forbiddenKey;
+/** How many levels of objects and arrays deep `value` goes. */
+const nestingDepth = (value: unknown): number => inspectJson(value).depth;
 
 const bytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value), 'utf8');
 

@@ -5,19 +5,17 @@
  * answered and stored) and fails a reply that outlives it with `agentError`, then exits 0.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { createApp } from '../../src/app.js';
 import { parseSettings } from '../../src/settings.js';
 import { startFakeWebhook } from '../support/fake-webhook.js';
-import { freePort } from '../support/private-redis.js';
+import { startProcess, type ServerProcess } from '../support/instances.js';
 import { send, USER } from '../support/server.js';
+import { eventually, poll } from '../support/wait.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const KEY = 'drain-test-key-0123456789abcdef';
 const BASE = '/api/messaging/sessions';
 
@@ -31,39 +29,14 @@ async function storedContents(dir: string, sessionId: string): Promise<string[]>
   }
 }
 
-async function startProcess(databasePath: string, graceSeconds: number, extra: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string; exited: Promise<number | null> }> {
-  const port = await freePort();
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of ['REDIS_URL', 'AGENTS_DIR', 'AUTH_DISABLED', 'HOST']) delete env[name];
-  Object.assign(env, {
-    DATABASE_URL: databasePath,
-    PORT: String(port),
-    LOG_LEVEL: 'silent',
-    SESSIONS_API_KEY: KEY,
-    SHUTDOWN_GRACE_SECONDS: String(graceSeconds),
-    ...extra,
-  });
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${output}`);
-    const ready = await fetch(`${url}/readyz`).then((r) => r.status, () => 0);
-    if (ready === 200) return { child, url, exited };
-    if (Date.now() > deadline) throw new Error(`server did not become ready:\n${output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const startDraining = (databasePath: string, graceSeconds: number, extra: Record<string, string> = {}): Promise<ServerProcess> =>
+  startProcess({ databaseUrl: databasePath, key: KEY, readyPath: '/readyz', env: { SHUTDOWN_GRACE_SECONDS: String(graceSeconds), ...extra } });
 
 test('SIGTERM drains: not ready, 503 to new requests, streams told to retry, in-flight work finishes or fails, exit 0', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'agent-sessions-drain-'));
   let release!: () => void;
   const hook = await startFakeWebhook({ kind: 'gated', release: new Promise<void>((r) => (release = r)), text: 'finished in time' });
-  const server = await startProcess(join(dir, 'sessions.db'), 2);
+  const server = await startDraining(join(dir, 'sessions.db'), 2);
   const call = (method: string, path: string, body?: unknown) => send(server.url, method, path, { token: KEY, body });
   try {
     assert.deepEqual((await call('GET', '/readyz')).body, { status: 'ready' });
@@ -81,14 +54,13 @@ test('SIGTERM drains: not ready, 503 to new requests, streams told to retry, in-
 
     server.child.kill('SIGTERM');
     // Draining: not ready, new requests refused with the envelope (a new connection each time).
-    let refused;
-    for (let i = 0; i < 50; i++) {
-      refused = await send(server.url, 'GET', path, { token: KEY, headers: { connection: 'close' } });
-      if (refused.status === 503) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    assert.equal(refused!.status, 503);
-    assert.deepEqual(refused!.body, {
+    const refused = await poll(
+      () => send(server.url, 'GET', path, { token: KEY, headers: { connection: 'close' } }),
+      (res) => res.status === 503,
+      'new requests to be refused',
+      { ms: 1000, every: 20 },
+    );
+    assert.deepEqual(refused.body, {
       success: false,
       error: { code: 'SERVICE_UNAVAILABLE', message: 'The server is shutting down', details: 'Retry on another instance' },
     });
@@ -109,7 +81,7 @@ test('SIGTERM drains: not ready, 503 to new requests, streams told to retry, in-
     // The reply was stored before the process went.
     assert.deepEqual(await storedContents(dir, session.sessionId), ['will you make it?', 'finished in time']);
   } finally {
-    if (server.child.exitCode === null) server.child.kill('SIGKILL');
+    await server.kill9();
     await hook.close();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -118,7 +90,7 @@ test('SIGTERM drains: not ready, 503 to new requests, streams told to retry, in-
 test('SIGTERM: a reply still running when the grace period ends fails with agentError and nothing is stored for it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'agent-sessions-drain-'));
   const hook = await startFakeWebhook({ kind: 'gated', release: new Promise<void>(() => {}), text: 'never' });
-  const server = await startProcess(join(dir, 'sessions.db'), 1);
+  const server = await startDraining(join(dir, 'sessions.db'), 1);
   const call = (method: string, path: string, body?: unknown) => send(server.url, method, path, { token: KEY, body });
   try {
     const agent = await call('POST', '/api/agents', { name: 'Stuck', provider: { type: 'webhook', url: hook.url, timeoutMs: 60_000 } });
@@ -148,7 +120,7 @@ test('SIGTERM: a reply still running when the grace period ends fails with agent
 
     assert.deepEqual(await storedContents(dir, session.sessionId), ['hello?']);
   } finally {
-    if (server.child.exitCode === null) server.child.kill('SIGKILL');
+    await server.kill9();
     await hook.close();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -156,19 +128,17 @@ test('SIGTERM: a reply still running when the grace period ends fails with agent
 
 test('SIGTERM with SHUTDOWN_DELAY_SECONDS: not ready at once, still serving until the delay is over', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'agent-sessions-drain-'));
-  const server = await startProcess(join(dir, 'sessions.db'), 1, { SHUTDOWN_DELAY_SECONDS: '2' });
+  const server = await startDraining(join(dir, 'sessions.db'), 1, { SHUTDOWN_DELAY_SECONDS: '2' });
   const fresh = { connection: 'close' };
   try {
     const session = (await send(server.url, 'POST', BASE, { token: KEY, body: { agentId: '00000000-0000-4000-8000-000000000001', userId: USER } })).body;
     server.child.kill('SIGTERM');
-    let ready = 200;
-    for (let i = 0; i < 50 && ready === 200; i++) ready = (await send(server.url, 'GET', '/readyz', { token: null, headers: fresh })).status;
-    assert.equal(ready, 503);
+    await eventually(async () => (await send(server.url, 'GET', '/readyz', { token: null, headers: fresh })).status === 503, 'not ready', { ms: 1000, every: 0 });
     const served = await send(server.url, 'GET', `${BASE}/${session.sessionId}`, { token: KEY, headers: fresh });
     assert.equal(served.status, 200, 'still serving during the delay');
     assert.equal(await server.exited, 0);
   } finally {
-    if (server.child.exitCode === null) server.child.kill('SIGKILL');
+    await server.kill9();
     rmSync(dir, { recursive: true, force: true });
   }
 });

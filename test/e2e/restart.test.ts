@@ -5,77 +5,20 @@
  * timestamps and order, idempotency keys, deletions.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
+import { startProcess as startServerProcess, type ServerProcess } from '../support/instances.js';
 import { ELIZA, send, USER, type RequestOptions, type TestResponse } from '../support/server.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const KEY = 'restart-test-key-0123456789abcdef';
 const BASE = '/api/messaging/sessions';
 const USER_B = '22222222-2222-4222-8222-222222222222';
 
-/** Settings a developer's environment might carry that would change what this test runs. */
-const SETTINGS_TO_CLEAR = [
-  'HOST', 'REDIS_URL', 'AGENTS_DIR', 'AUTH_DISABLED', 'CONTENT_POLICY', 'CORS_ORIGINS', 'SESSION_RETENTION_MINUTES',
-  'SESSION_DEFAULT_TIMEOUT_MINUTES', 'SESSION_MIN_TIMEOUT_MINUTES', 'SESSION_MAX_TIMEOUT_MINUTES',
-  'SESSION_MAX_DURATION_MINUTES', 'SESSION_WARNING_THRESHOLD_MINUTES', 'RATE_LIMIT_SESSION_PER_MINUTE',
-  'RATE_LIMIT_USER_PER_HOUR', 'RATE_LIMIT_AGENT_PER_HOUR', 'RATE_LIMIT_KEY_PER_MINUTE',
-];
-
-interface Running {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-}
-
-async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
-/** Starts `node --import tsx src/main.ts` and waits until /healthz answers. */
-async function startProcess(databasePath: string): Promise<Running> {
-  const port = await freePort();
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of SETTINGS_TO_CLEAR) delete env[name];
-  Object.assign(env, { DATABASE_URL: databasePath, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'silent', SESSIONS_API_KEY: KEY });
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${output}`);
-    try {
-      const res = await fetch(`${url}/healthz`);
-      if (res.status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`server did not start within 30 s:\n${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return { child, url, output: () => output };
-}
-
-async function kill9(running: Running): Promise<void> {
-  if (running.child.exitCode !== null || running.child.signalCode !== null) return;
-  const exited = new Promise((resolve) => running.child.once('exit', resolve));
-  running.child.kill('SIGKILL');
-  await exited;
-}
+type Running = ServerProcess;
+const startProcess = (databasePath: string): Promise<Running> => startServerProcess({ databaseUrl: databasePath, key: KEY });
+const kill9 = (running: Running): Promise<void> => running.kill9();
 
 let dir: string;
 let first: Running | undefined;

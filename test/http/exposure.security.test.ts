@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { BROWSER_SKIP, launchBrowser, openPage } from '../support/browser.js';
 import { call, createKey } from '../support/auth.js';
-import { ADMIN_KEY, ELIZA, USER, createSession, startServer, type TestServer } from '../support/server.js';
+import { ADMIN_KEY, ELIZA, createSession, startServer, type TestServer } from '../support/server.js';
 
 const S = '/api/messaging/sessions';
 const SUMMARY_KEYS = ['createdAt', 'id', 'metadata', 'name', 'provider', 'sessionDefaults', 'updatedAt'];

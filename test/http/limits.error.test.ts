@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ADMIN_KEY, ELIZA, USER, createSession, startServer, type TestServer } from '../support/server.js';
+import { ELIZA, USER, createSession, startServer, type TestServer } from '../support/server.js';
 import { storeSnapshot } from '../support/snapshot.js';
 
 const S = '/api/messaging/sessions';
@@ -26,21 +26,8 @@ function assertEnvelope(res: { status: number; body: any; text: string }, status
 }
 
 /** Sends raw bytes with a chosen content type. */
-async function sendBytes(path: string, bytes: Uint8Array | string, contentType: string, method = 'POST') {
-  const response = await fetch(server.url + path, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': contentType },
-    body: bytes,
-  });
-  const text = await response.text();
-  let body: any;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  return { status: response.status, body, text };
-}
+const sendBytes = (path: string, bytes: Uint8Array | string, contentType: string, method = 'POST') =>
+  server.request(method, path, { raw: bytes, headers: { 'content-type': contentType } });
 
 describe('dates name a real instant', () => {
   test('a key expiring on a leap second is 400 naming expiresAt, and no key is stored', async () => {

@@ -147,12 +147,9 @@ after(() => server.close());
 
 describe('every route, every kind of credential', () => {
   for (const routeCase of CASES) {
-    test(routeCase.route, async (t) => {
+    test(routeCase.route, async () => {
       const [method, path] = routeCase.route.split(' ') as [string, string];
-      if (!server.app.server.hasRoute({ method: method as 'GET', url: path })) {
-        t.skip('route not registered in this build');
-        return;
-      }
+      assert.ok(server.app.server.hasRoute({ method: method as 'GET', url: path }), `${routeCase.route} is not registered`);
       const rule = ROUTE_AUTH[routeCase.route];
       assert.ok(rule, `ROUTE_AUTH has no entry for ${routeCase.route}`);
       const seen: string[] = [];

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { MINUTE } from '../support/clock.js';
-import { createSession, ELIZA, startServer, USER, type TestServer } from '../support/server.js';
+import type { SessionInfo } from '../../src/domain/session.js';
+import { createSession, ELIZA, startServer, USER, type CreatedSession, type SessionList, type TestServer } from '../support/server.js';
 
 const BASE = '/api/messaging/sessions';
 const USER_B = '22222222-2222-4222-8222-222222222222';
@@ -49,10 +50,11 @@ function sessionInfo(e: Expected) {
   };
 }
 
-/** A create answer: the SessionInfo exactly, plus (once auth lands) a `sessionToken` string. */
+/** A create answer: the SessionInfo exactly, plus the session's own token (`ast_…`). */
 function assertCreated(body: any, expected: ReturnType<typeof sessionInfo>): void {
   const { sessionToken, ...info } = body;
-  if (sessionToken !== undefined) assert.equal(typeof sessionToken, 'string');
+  assert.equal(typeof sessionToken, 'string', 'a create answer carries the session token');
+  assert.match(sessionToken, /^ast_[A-Za-z0-9_-]{43}$/);
   assert.deepEqual(info, expected);
 }
 
@@ -112,30 +114,25 @@ describe('create', () => {
     assert.deepEqual(empty.body.metadata, {});
   });
 
-  test('the request timeoutConfig overrides the defaults field by field', async () => {
-    const t0 = server.clock.now();
-    const config = { timeoutMinutes: 60, warningThresholdMinutes: 10 };
-    const res = await post(server, { timeoutConfig: config });
-    assert.equal(res.status, 201, res.text);
-    assertCreated(res.body, sessionInfo({ session: res.body, now: t0, createdAt: t0, expiresAt: t0 + 60 * MINUTE, config }));
-  });
-
-  test('maxDurationMinutes below timeoutMinutes: the cap decides expiresAt', async () => {
-    const t0 = server.clock.now();
-    const config = { timeoutMinutes: 30, maxDurationMinutes: 10 };
-    const res = await post(server, { timeoutConfig: config });
-    assert.equal(res.status, 201, res.text);
-    assertCreated(res.body, sessionInfo({ session: res.body, now: t0, createdAt: t0, expiresAt: t0 + 10 * MINUTE, config }));
-  });
-
-  test('a warning window as long as the timeout makes a new session near expiration', async () => {
-    const t0 = server.clock.now();
-    const config = { timeoutMinutes: 30, warningThresholdMinutes: 30 };
-    const res = await post(server, { timeoutConfig: config });
-    assert.equal(res.status, 201, res.text);
-    assert.equal(res.body.isNearExpiration, true);
-    assertCreated(res.body, sessionInfo({ session: res.body, now: t0, createdAt: t0, expiresAt: t0 + 30 * MINUTE, config }));
-  });
+  const CONFIGS = [
+    { name: 'the request timeoutConfig overrides the defaults field by field', config: { timeoutMinutes: 60, warningThresholdMinutes: 10 }, expiresIn: 60 },
+    { name: 'maxDurationMinutes below timeoutMinutes: the cap decides expiresAt', config: { timeoutMinutes: 30, maxDurationMinutes: 10 }, expiresIn: 10 },
+    {
+      name: 'a warning window as long as the timeout makes a new session near expiration',
+      config: { timeoutMinutes: 30, warningThresholdMinutes: 30 },
+      expiresIn: 30,
+      nearExpiration: true,
+    },
+  ];
+  for (const { name, config, expiresIn, nearExpiration = false } of CONFIGS) {
+    test(name, async () => {
+      const t0 = server.clock.now();
+      const res = await post(server, { timeoutConfig: config });
+      assert.equal(res.status, 201, res.text);
+      assert.equal(res.body.isNearExpiration, nearExpiration);
+      assertCreated(res.body, sessionInfo({ session: res.body, now: t0, createdAt: t0, expiresAt: t0 + expiresIn * MINUTE, config }));
+    });
+  }
 
   test('tiers: global settings → agent sessionDefaults → request timeoutConfig', async () => {
     const tiered = await startServer({
@@ -222,10 +219,10 @@ describe('get', () => {
 
 describe('list', () => {
   let list: TestServer;
-  let s1: any, s2: any, s3: any, s4: any;
+  let s1: CreatedSession, s2: CreatedSession, s3: CreatedSession, s4: CreatedSession;
   let agent2: string;
   let t0: number;
-  const infoAt = (s: any, extra: Partial<Expected> = {}) =>
+  const infoAt = (s: SessionInfo, extra: Partial<Expected> = {}) =>
     sessionInfo({ session: s, now: list.clock.now(), createdAt: Date.parse(s.createdAt), expiresAt: Date.parse(s.expiresAt), agentId: s.agentId, userId: s.userId, config: s.timeoutConfig, ...extra });
 
   before(async () => {
@@ -243,10 +240,10 @@ describe('list', () => {
   });
   after(() => list.close());
 
-  const query = async (qs: string) => {
+  const query = async (qs: string): Promise<SessionList> => {
     const res = await list.request('GET', `${BASE}${qs}`);
     assert.equal(res.status, 200, res.text);
-    return res.body;
+    return res.body as SessionList;
   };
 
   test('default: active sessions, newest first, limit 50, offset 0, stats over every status', async () => {
@@ -271,28 +268,28 @@ describe('list', () => {
       nextCursor: null,
       stats: { totalSessions: 4, activeSessions: 3, expiredSessions: 1 },
     });
-    const [only] = expired.sessions as any[];
+    const only = expired.sessions[0]!;
     assert.equal(only.status, 'expired');
     assert.equal(only.timeRemaining, 0);
     assert.equal(only.isNearExpiration, false);
     const all = await query('?status=all');
-    assert.deepEqual(all.sessions.map((s: any) => s.sessionId), [s4, s3, s2, s1].map((s) => s.sessionId));
+    assert.deepEqual(all.sessions.map((s) => s.sessionId), [s4, s3, s2, s1].map((s) => s.sessionId));
     assert.equal(all.total, 4);
   });
 
   test('agentId and userId filter both total and stats', async () => {
     const byAgent = await query(`?agentId=${ELIZA}`);
-    assert.deepEqual(byAgent.sessions.map((s: any) => s.sessionId), [s2.sessionId, s1.sessionId]);
+    assert.deepEqual(byAgent.sessions.map((s) => s.sessionId), [s2.sessionId, s1.sessionId]);
     assert.equal(byAgent.total, 2);
     assert.deepEqual(byAgent.stats, { totalSessions: 3, activeSessions: 2, expiredSessions: 1 });
 
     const byUser = await query(`?userId=${USER}`);
-    assert.deepEqual(byUser.sessions.map((s: any) => s.sessionId), [s3.sessionId, s1.sessionId]);
+    assert.deepEqual(byUser.sessions.map((s) => s.sessionId), [s3.sessionId, s1.sessionId]);
     assert.equal(byUser.total, 2);
     assert.deepEqual(byUser.stats, { totalSessions: 3, activeSessions: 2, expiredSessions: 1 });
 
     const both = await query(`?agentId=${ELIZA}&userId=${USER}&status=all`);
-    assert.deepEqual(both.sessions.map((s: any) => s.sessionId), [s4.sessionId, s1.sessionId]);
+    assert.deepEqual(both.sessions.map((s) => s.sessionId), [s4.sessionId, s1.sessionId]);
     assert.equal(both.total, 2);
     assert.deepEqual(both.stats, { totalSessions: 2, activeSessions: 1, expiredSessions: 1 });
 
@@ -317,8 +314,8 @@ describe('list', () => {
       nextCursor: Buffer.from(`s.${Date.parse(s2.createdAt)}.${s2.sessionId}`).toString('base64url'),
       stats: { totalSessions: 4, activeSessions: 3, expiredSessions: 1 },
     });
-    assert.deepEqual((await query('?status=all&limit=1')).sessions.map((s: any) => s.sessionId), [s4.sessionId]);
-    assert.deepEqual((await query('?status=all&limit=100&offset=3')).sessions.map((s: any) => s.sessionId), [s1.sessionId]);
+    assert.deepEqual((await query('?status=all&limit=1')).sessions.map((s) => s.sessionId), [s4.sessionId]);
+    assert.deepEqual((await query('?status=all&limit=100&offset=3')).sessions.map((s) => s.sessionId), [s1.sessionId]);
     const beyond = await query('?status=all&offset=10');
     assert.deepEqual(beyond.sessions, []);
     assert.equal(beyond.total, 4);
@@ -383,125 +380,86 @@ describe('delete', () => {
   });
 });
 
-describe('renew', () => {
-  test('moves expiresAt, counts the renewal and sets lastActivity', async () => {
-    const t0 = server.clock.now();
-    const created = await createSession(server);
-    server.clock.advance(10 * MINUTE);
-    const res = await server.request('POST', `${BASE}/${created.sessionId}/renew`);
-    assert.equal(res.status, 200, res.text);
-    const expected = sessionInfo({
-      session: created,
-      now: t0 + 10 * MINUTE,
-      createdAt: t0,
-      lastActivity: t0 + 10 * MINUTE,
-      expiresAt: t0 + 40 * MINUTE,
-      renewalCount: 1,
+/**
+ * Renew and heartbeat, step by step from a new session: after `advance` minutes the call
+ * answers the whole SessionInfo (lastActivity now, `expiresAt` minutes after creation, the
+ * renewal count), and GET then gives the same.
+ */
+interface ActivityCase {
+  name: string;
+  route: 'renew' | 'heartbeat';
+  config?: Partial<typeof DEFAULT_CONFIG>;
+  steps: Array<{ advance: number; expiresAt: number; renewalCount: number }>;
+}
+
+const ACTIVITY: ActivityCase[] = [
+  {
+    name: 'renew moves expiresAt, counts the renewal and sets lastActivity',
+    route: 'renew',
+    steps: [
+      { advance: 10, expiresAt: 40, renewalCount: 1 },
+      { advance: 1, expiresAt: 41, renewalCount: 2 },
+    ],
+  },
+  {
+    name: 'renew renews even when autoRenew is off',
+    route: 'renew',
+    config: { autoRenew: false },
+    steps: [{ advance: 20, expiresAt: 50, renewalCount: 1 }],
+  },
+  {
+    name: 'a renewal that reaches the cap is clipped to it and still counts',
+    route: 'renew',
+    config: { timeoutMinutes: 30, maxDurationMinutes: 40 },
+    steps: [{ advance: 15, expiresAt: 40, renewalCount: 1 }],
+  },
+  {
+    name: 'heartbeat with autoRenew: activity renews',
+    route: 'heartbeat',
+    steps: [{ advance: 10, expiresAt: 40, renewalCount: 1 }],
+  },
+  {
+    name: 'heartbeat without autoRenew: lastActivity moves, expiresAt and renewalCount stay',
+    route: 'heartbeat',
+    config: { autoRenew: false },
+    steps: [{ advance: 10, expiresAt: 30, renewalCount: 0 }],
+  },
+  {
+    name: 'heartbeat at the max-duration cap: 200, not a renewal',
+    route: 'heartbeat',
+    config: { timeoutMinutes: 30, maxDurationMinutes: 35 },
+    steps: [
+      { advance: 10, expiresAt: 35, renewalCount: 1 },
+      { advance: 10, expiresAt: 35, renewalCount: 1 },
+    ],
+  },
+];
+
+describe('renew and heartbeat', () => {
+  for (const { name, route, config, steps } of ACTIVITY) {
+    test(name, async () => {
+      const t0 = server.clock.now();
+      const created = await createSession(server, config ? { timeoutConfig: config } : {});
+      let elapsed = 0;
+      for (const step of steps) {
+        server.clock.advance(step.advance * MINUTE);
+        elapsed += step.advance;
+        const res = await server.request('POST', `${BASE}/${created.sessionId}/${route}`);
+        assert.equal(res.status, 200, res.text);
+        const expected = sessionInfo({
+          session: created,
+          now: t0 + elapsed * MINUTE,
+          createdAt: t0,
+          lastActivity: t0 + elapsed * MINUTE,
+          expiresAt: t0 + step.expiresAt * MINUTE,
+          renewalCount: step.renewalCount,
+          ...(config ? { config } : {}),
+        });
+        assert.deepEqual(res.body, expected, `after ${elapsed} minutes`);
+        assert.deepEqual(await get(server, created.sessionId), expected, `GET after ${elapsed} minutes`);
+      }
     });
-    assert.deepEqual(res.body, expected);
-    assert.deepEqual(await get(server, created.sessionId), expected);
-
-    server.clock.advance(MINUTE);
-    const again = await server.request('POST', `${BASE}/${created.sessionId}/renew`);
-    assert.equal(again.status, 200, again.text);
-    assert.equal(again.body.renewalCount, 2);
-    assert.equal(again.body.expiresAt, iso(t0 + 41 * MINUTE));
-  });
-
-  test('renews even when autoRenew is off', async () => {
-    const t0 = server.clock.now();
-    const created = await createSession(server, { timeoutConfig: { autoRenew: false } });
-    server.clock.advance(20 * MINUTE);
-    const res = await server.request('POST', `${BASE}/${created.sessionId}/renew`);
-    assert.equal(res.status, 200, res.text);
-    assert.deepEqual(
-      res.body,
-      sessionInfo({
-        session: created,
-        now: t0 + 20 * MINUTE,
-        createdAt: t0,
-        lastActivity: t0 + 20 * MINUTE,
-        expiresAt: t0 + 50 * MINUTE,
-        renewalCount: 1,
-        config: { autoRenew: false },
-      }),
-    );
-  });
-
-  test('a renewal that reaches the cap is clipped to it and still counts', async () => {
-    const t0 = server.clock.now();
-    const created = await createSession(server, { timeoutConfig: { timeoutMinutes: 30, maxDurationMinutes: 40 } });
-    server.clock.advance(15 * MINUTE);
-    const res = await server.request('POST', `${BASE}/${created.sessionId}/renew`);
-    assert.equal(res.status, 200, res.text);
-    assert.equal(res.body.expiresAt, iso(t0 + 40 * MINUTE));
-    assert.equal(res.body.renewalCount, 1);
-  });
-});
-
-describe('heartbeat', () => {
-  test('with autoRenew: activity renews', async () => {
-    const t0 = server.clock.now();
-    const created = await createSession(server);
-    server.clock.advance(10 * MINUTE);
-    const res = await server.request('POST', `${BASE}/${created.sessionId}/heartbeat`);
-    assert.equal(res.status, 200, res.text);
-    const expected = sessionInfo({
-      session: created,
-      now: t0 + 10 * MINUTE,
-      createdAt: t0,
-      lastActivity: t0 + 10 * MINUTE,
-      expiresAt: t0 + 40 * MINUTE,
-      renewalCount: 1,
-    });
-    assert.deepEqual(res.body, expected);
-    assert.deepEqual(await get(server, created.sessionId), expected);
-  });
-
-  test('without autoRenew: lastActivity moves, expiresAt and renewalCount stay', async () => {
-    const t0 = server.clock.now();
-    const created = await createSession(server, { timeoutConfig: { autoRenew: false } });
-    server.clock.advance(10 * MINUTE);
-    const res = await server.request('POST', `${BASE}/${created.sessionId}/heartbeat`);
-    assert.equal(res.status, 200, res.text);
-    const expected = sessionInfo({
-      session: created,
-      now: t0 + 10 * MINUTE,
-      createdAt: t0,
-      lastActivity: t0 + 10 * MINUTE,
-      expiresAt: t0 + 30 * MINUTE,
-      renewalCount: 0,
-      config: { autoRenew: false },
-    });
-    assert.deepEqual(res.body, expected);
-    assert.deepEqual(await get(server, created.sessionId), expected);
-  });
-
-  test('at the max-duration cap: 200, not a renewal', async () => {
-    const t0 = server.clock.now();
-    const config = { timeoutMinutes: 30, maxDurationMinutes: 35 };
-    const created = await createSession(server, { timeoutConfig: config });
-    server.clock.advance(10 * MINUTE);
-    const first = await server.request('POST', `${BASE}/${created.sessionId}/heartbeat`);
-    assert.equal(first.status, 200, first.text);
-    assert.equal(first.body.renewalCount, 1);
-    assert.equal(first.body.expiresAt, iso(t0 + 35 * MINUTE));
-    server.clock.advance(10 * MINUTE);
-    const capped = await server.request('POST', `${BASE}/${created.sessionId}/heartbeat`);
-    assert.equal(capped.status, 200, capped.text);
-    assert.deepEqual(
-      capped.body,
-      sessionInfo({
-        session: created,
-        now: t0 + 20 * MINUTE,
-        createdAt: t0,
-        lastActivity: t0 + 20 * MINUTE,
-        expiresAt: t0 + 35 * MINUTE,
-        renewalCount: 1,
-        config,
-      }),
-    );
-  });
+  }
 });
 
 describe('PATCH timeout', () => {

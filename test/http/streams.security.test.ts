@@ -8,8 +8,10 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { io as connect, type Socket } from 'socket.io-client';
 import { createKey } from '../support/auth.js';
+import { joinInstance } from '../support/instances.js';
 import { createSession, startServer, type TestServer } from '../support/server.js';
 import { openSse, type SseConnection } from '../support/sse-client.js';
+import { poll } from '../support/wait.js';
 
 const S = '/api/messaging/sessions';
 const LIMIT = 3;
@@ -33,8 +35,8 @@ async function stream(sessionId: string, token: string): Promise<SseConnection> 
 }
 
 async function refusedStream(sessionId: string, token: string) {
-  const res = await fetch(`${server.url}${S}/${sessionId}/events`, { headers: { authorization: `Bearer ${token}` } });
-  return { status: res.status, retryAfter: res.headers.get('retry-after'), body: JSON.parse(await res.text()) };
+  const res = await server.request('GET', `${S}/${sessionId}/events`, { token });
+  return { status: res.status, retryAfter: res.headers.get('retry-after'), body: res.body };
 }
 
 function socket(token: string): Promise<{ socket: Socket; refused?: any }> {
@@ -48,17 +50,16 @@ function socket(token: string): Promise<{ socket: Socket; refused?: any }> {
 
 /** The server gives a place back when it sees the connection close: poll until it has. */
 async function eventuallyOpens(sessionId: string, token: string): Promise<SseConnection> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const sse = await openSse(`${server.url}${S}/${sessionId}/events`, { headers: { authorization: `Bearer ${token}` } });
-    if (sse.status === 200) {
-      streams.push(sse);
-      return sse;
-    }
-    sse.close();
-    if (Date.now() > deadline) assert.fail('the closed stream never gave its place back');
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  const sse = await poll(() => tryStream(server, sessionId, token), (s) => s.status === 200, 'the closed stream to give its place back', { ms: 10_000, every: 20 });
+  streams.push(sse);
+  return sse;
+}
+
+/** One attempt at a stream on `where`; a refused one is closed at once. */
+async function tryStream(where: TestServer, sessionId: string, token: string): Promise<SseConnection> {
+  const sse = await openSse(`${where.url}${S}/${sessionId}/events`, { headers: { authorization: `Bearer ${token}` } });
+  if (sse.status !== 200) sse.close();
+  return sse;
 }
 
 describe('MAX_STREAMS_PER_CREDENTIAL', () => {
@@ -117,7 +118,7 @@ const scaled = process.env.TEST_STORE === 'postgres';
 
 describe('MAX_STREAMS_PER_CREDENTIAL across a fleet', () => {
   test('two instances on one database and Redis share the count', { skip: scaled ? false : 'scaled mode only (runs in the PostgreSQL + Redis pass)' }, async () => {
-    const other = await startServer({ MAX_STREAMS_PER_CREDENTIAL: String(LIMIT) }, server.clock, server.storage);
+    const other = await joinInstance(server, { MAX_STREAMS_PER_CREDENTIAL: String(LIMIT) });
     const opened: SseConnection[] = [];
     try {
       const { key } = await createKey(server, ['sessions:read']);
@@ -132,9 +133,9 @@ describe('MAX_STREAMS_PER_CREDENTIAL across a fleet', () => {
       assert.equal((await on(server)).status, 200);
       assert.equal((await on(other)).status, 200);
 
-      const res = await fetch(`${other.url}${S}/${session.sessionId}/events`, { headers: { authorization: `Bearer ${key}` } });
+      const res = await other.request('GET', `${S}/${session.sessionId}/events`, { token: key });
       assert.equal(res.status, 429);
-      assert.equal(((await res.json()) as any).error.code, 'RATE_LIMITED');
+      assert.equal(res.body.error.code, 'RATE_LIMITED');
       const { refused } = await new Promise<{ refused?: any }>((resolve) => {
         const s = connect(other.url, { path: '/socket.io', auth: { token: key }, transports: ['websocket'], reconnection: false });
         sockets.push(s);
@@ -145,14 +146,11 @@ describe('MAX_STREAMS_PER_CREDENTIAL across a fleet', () => {
 
       // A place given back on one instance can be taken on the other.
       first.close();
-      const deadline = Date.now() + 10_000;
-      for (;;) {
-        const again = await on(other);
-        if (again.status === 200) break;
-        again.close();
-        if (Date.now() > deadline) assert.fail('the place closed on one instance was never free on the other');
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      const again = await poll(() => tryStream(other, session.sessionId, key), (s) => s.status === 200, 'the place closed on one instance to be free on the other', {
+        ms: 10_000,
+        every: 20,
+      });
+      opened.push(again);
     } finally {
       opened.forEach((s) => s.close());
       await other.close({ keepData: true });

@@ -175,7 +175,7 @@ test('filters: agentId, event types; a disabled webhook queues nothing; a delete
   const dropped = await webhook(server, { url: `${rec.origin}/dropped` });
 
   const s = await createSession(server); // ELIZA's
-  const o = await createSession(server, { agentId: other.body.id });
+  await createSession(server, { agentId: other.body.id }); // the other agent's: for its webhook only
   // A deleted session's events, session.ended included, are still delivered.
   assert.equal((await server.request('DELETE', `/api/messaging/sessions/${s.sessionId}`)).status, 200);
   assert.equal((await deliveries(server, dropped.id)).length, 3);

@@ -5,91 +5,28 @@
  * database deliver every event once, in order per session (scaled pass).
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { ManualClock } from '../support/clock.js';
+import { startInstances, startProcess, type ServerProcess } from '../support/instances.js';
 import { createTestDatabase, dropTestDatabase } from '../support/postgres.js';
 import { startRecordingServer, type RecordedRequest } from '../support/recording-server.js';
-import { randomUUID } from 'node:crypto';
-import { ELIZA, createSession, send, startServer } from '../support/server.js';
+import { ELIZA, UNLIMITED_RATES, createSession, send, type TestServer } from '../support/server.js';
+import { eventually, poll, sleep } from '../support/wait.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const KEY = 'webhook-instances-key-0123456789abcdef';
 const scaled = process.env.TEST_STORE === 'postgres';
-
-async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
-interface Running {
-  child: ChildProcess;
-  url: string;
-}
-
-/** `node --import tsx src/main.ts` on `databaseUrl`, waited for until /healthz answers. */
-async function startProcess(databaseUrl: string, env: Record<string, string>): Promise<Running> {
-  const port = await freePort();
-  const childEnv: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of Object.keys(childEnv)) {
-    if (/^(REDIS_URL|HOST|AUTH_DISABLED|AGENTS_DIR|WEBHOOK_|OUTBOUND_|SESSION_|RATE_LIMIT_)/.test(name)) delete childEnv[name];
-  }
-  Object.assign(childEnv, {
-    DATABASE_URL: databaseUrl,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'silent',
-    SESSIONS_API_KEY: KEY,
-    // Scaled runs share Redis, and its rate-limit windows (the configured key's among them),
-    // with the other suites; this test is not about them.
-    RATE_LIMIT_SESSION_PER_MINUTE: '1000000',
-    RATE_LIMIT_USER_PER_HOUR: '1000000',
-    RATE_LIMIT_AGENT_PER_HOUR: '1000000',
-    RATE_LIMIT_KEY_PER_MINUTE: '1000000',
-    ...env,
-  });
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${output}`);
-    try {
-      if ((await fetch(`${url}/healthz`)).status === 200) return { child, url };
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`server did not start within 30 s:\n${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-async function kill9(running: Running): Promise<void> {
-  if (running.child.exitCode !== null || running.child.signalCode !== null) return;
-  const exited = new Promise((resolve) => running.child.once('exit', resolve));
-  running.child.kill('SIGKILL');
-  await exited;
-}
 
 test('a delivery held by an instance killed with SIGKILL is sent by the next one, same event id', { timeout: 90_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'agent-sessions-webhook-kill-'));
   const databaseUrl = scaled ? await createTestDatabase() : join(dir, 'sessions.db');
-  const env = { WEBHOOK_TIMEOUT_SECONDS: '1', ...(scaled ? { REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379' } : {}) };
-  let first: Running | undefined;
-  let second: Running | undefined;
+  // Scaled runs share Redis, and its rate-limit windows (the configured key's among them),
+  // with the other suites; this test is not about them.
+  const env = { ...UNLIMITED_RATES, WEBHOOK_TIMEOUT_SECONDS: '1', ...(scaled ? { REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379' } : {}) };
+  let first: ServerProcess | undefined;
+  let second: ServerProcess | undefined;
   // The first attempt is never answered: its instance dies while holding the delivery.
   let answered = 0;
   const receiver = await startRecordingServer(async (request: RecordedRequest, res) => {
@@ -98,7 +35,7 @@ test('a delivery held by an instance killed with SIGKILL is sent by the next one
     res.writeHead(200).end();
   });
   try {
-    first = await startProcess(databaseUrl, env);
+    first = await startProcess({ databaseUrl, key: KEY, env });
     const hook = await send(first.url, 'POST', '/api/webhooks', { token: KEY, body: { url: receiver.origin, events: ['session.created'] } });
     assert.equal(hook.status, 201, hook.text);
     const firstAttempt = receiver.nextRequest();
@@ -106,27 +43,28 @@ test('a delivery held by an instance killed with SIGKILL is sent by the next one
     assert.equal(created.status, 201);
     const held = await firstAttempt;
     assert.equal(held.headers['x-event-id'], `${created.body.sessionId}:1`);
-    await kill9(first);
+    await first.kill9();
 
     const retried = receiver.nextRequest();
     const restartedAt = Date.now();
-    second = await startProcess(databaseUrl, env);
+    second = await startProcess({ databaseUrl, key: KEY, env });
     const again = await retried;
     assert.equal(again.headers['x-event-id'], held.headers['x-event-id']);
     assert.equal(again.rawBody.toString(), held.rawBody.toString(), 'the same delivery, byte for byte');
     // The lease (2 × WEBHOOK_TIMEOUT_SECONDS + 2 s) had to run out first; then the poll found it.
     assert.ok(Date.now() - restartedAt < 15_000);
 
-    let log: any[] = [];
-    for (let i = 0; i < 50; i++) {
-      log = (await send(second.url, 'GET', `/api/webhooks/${hook.body.id}/deliveries`, { token: KEY })).body.deliveries;
-      if (log[0]?.status === 'delivered') break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    assert.deepEqual([log.length, log[0].status, log[0].attempts, log[0].lastStatus], [1, 'delivered', 1, 200]);
+    const running = second;
+    const log = await poll(
+      async () => (await send(running.url, 'GET', `/api/webhooks/${hook.body.id}/deliveries`, { token: KEY })).body.deliveries as Array<Record<string, unknown>>,
+      (deliveries) => deliveries[0]?.status === 'delivered',
+      'the delivery to be marked delivered',
+      { every: 100 },
+    );
+    assert.deepEqual(log.map((d) => [d.status, d.attempts, d.lastStatus]), [['delivered', 1, 200]]);
     assert.equal(receiver.requests.length, 2, 'no other attempt');
   } finally {
-    for (const running of [first, second]) if (running) await kill9(running);
+    for (const running of [first, second]) await running?.kill9();
     await receiver.close();
     if (scaled) await dropTestDatabase(databaseUrl);
     rmSync(dir, { recursive: true, force: true });
@@ -134,13 +72,11 @@ test('a delivery held by an instance killed with SIGKILL is sent by the next one
 });
 
 test('three instances deliver every event once, in order per session', { skip: scaled ? false : 'scaled mode only (runs in the PostgreSQL + Redis pass)', timeout: 60_000 }, async () => {
-  const clock = new ManualClock();
-  const a = await startServer({}, clock, undefined, { background: true });
-  const b = await startServer({}, clock, a.storage, { background: true });
-  const c = await startServer({}, clock, a.storage, { background: true });
+  const fleet = await startInstances(3, {}, { background: true });
+  const [a, b, c] = fleet.all as [TestServer, TestServer, TestServer];
   const receiver = await startRecordingServer(async (_request, res) => {
     // A little work per request, so that attempts overlap across instances.
-    await new Promise((resolve) => setTimeout(resolve, 2));
+    await sleep(2);
     res.writeHead(200).end();
   });
   try {
@@ -162,9 +98,10 @@ test('three instances deliver every event once, in order per session', { skip: s
       }),
     );
     const expected = sessions.length * 5 * hooks.length;
-    const deadline = Date.now() + 20_000;
-    while (receiver.requests.length < expected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-    await new Promise((resolve) => setTimeout(resolve, 600)); // a duplicate would arrive by now
+    await eventually(() => receiver.requests.length >= expected, 'every delivery', { ms: 20_000, every: 50 });
+    // Stopped instances send nothing more (attempts in flight finish first): a duplicate would
+    // have arrived by then.
+    await fleet.close();
     assert.equal(receiver.requests.length, expected, 'every event to every webhook, once');
     const seen = new Set(receiver.requests.map((r) => `${r.headers['x-webhook-id']} ${r.headers['x-event-id']}`));
     assert.equal(seen.size, expected, 'no duplicates');
@@ -178,8 +115,6 @@ test('three instances deliver every event once, in order per session', { skip: s
     }
   } finally {
     await receiver.close();
-    await c.close({ keepData: true });
-    await b.close({ keepData: true });
-    await a.close();
+    await fleet.close();
   }
 });

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, test } from 'node:test';
 import { MINUTE } from '../support/clock.js';
 import { ADMIN_KEY, createSession, startServer, type TestServer } from '../support/server.js';
 import { openSse, type SseConnection, type SseFrame } from '../support/sse-client.js';
+import { eventually } from '../support/wait.js';
 
 let server: TestServer;
 beforeEach(async () => {
@@ -20,10 +21,6 @@ async function take(conn: SseConnection, count: number): Promise<SseFrame[]> {
   return frames;
 }
 
-async function waitFor(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setImmediate(r));
-  assert.ok(check());
-}
 
 test('live events arrive in seq order, with id = seq and the event JSON as data', async () => {
   const s = await createSession(server);
@@ -87,7 +84,7 @@ test('a reconnect with Last-Event-ID gets every missed event once, then live one
 test('warning and expiry are pushed; the stream then ends and nothing leaks', async () => {
   const s = await createSession(server, { timeoutConfig: { timeoutMinutes: 5, warningThresholdMinutes: 2 } });
   const conn = await openSse(eventsUrl(s.sessionId), { headers: auth });
-  await waitFor(() => server.app.fanout.subscriberCount(s.sessionId) === 1);
+  await eventually(() => server.app.fanout.subscriberCount(s.sessionId) === 1, '1 subscriber(s)');
   assert.equal((await conn.next()).event, 'session.created');
   server.clock.advance(3 * MINUTE);
   await server.app.scheduler.tick();
@@ -100,13 +97,13 @@ test('warning and expiry are pushed; the stream then ends and nothing leaks', as
   assert.equal(expired.event, 'session.expired');
   assert.equal(expired.data.seq, 3);
   await conn.ended;
-  await waitFor(() => server.app.fanout.subscriberCount(s.sessionId) === 0);
+  await eventually(() => server.app.fanout.subscriberCount(s.sessionId) === 0, '0 subscriber(s)');
 });
 
 test('DELETE ends the stream with session.ended', async () => {
   const s = await createSession(server);
   const conn = await openSse(eventsUrl(s.sessionId), { headers: auth });
-  await waitFor(() => server.app.fanout.subscriberCount(s.sessionId) === 1);
+  await eventually(() => server.app.fanout.subscriberCount(s.sessionId) === 1, '1 subscriber(s)');
   assert.equal((await conn.next()).event, 'session.created');
   await server.request('DELETE', `/api/messaging/sessions/${s.sessionId}`);
   const ended = await conn.next();
@@ -118,16 +115,15 @@ test('DELETE ends the stream with session.ended', async () => {
 test('a client that goes away is unsubscribed', async () => {
   const s = await createSession(server);
   const conns = await Promise.all([1, 2, 3].map(() => openSse(eventsUrl(s.sessionId), { headers: auth })));
-  await waitFor(() => server.app.fanout.subscriberCount(s.sessionId) === 3);
+  await eventually(() => server.app.fanout.subscriberCount(s.sessionId) === 3, '3 subscriber(s)');
   conns.forEach((c) => c.close());
-  await waitFor(() => server.app.fanout.subscriberCount(s.sessionId) === 0);
+  await eventually(() => server.app.fanout.subscriberCount(s.sessionId) === 0, '0 subscriber(s)');
 });
 
 test('heartbeat comments keep an idle stream alive', async () => {
   const s = await createSession(server);
   const conn = await openSse(eventsUrl(s.sessionId), { headers: auth });
-  for (let i = 0; i < 300 && !conn.comments.includes('keep-alive'); i++) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(conn.comments.includes('keep-alive'));
+  await eventually(() => conn.comments.includes('keep-alive'), 'a keep-alive comment');
   conn.close();
 });
 

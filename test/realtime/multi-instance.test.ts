@@ -5,19 +5,19 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ManualClock, MINUTE } from '../support/clock.js';
-import { ADMIN_KEY, createSession, startServer } from '../support/server.js';
+import { MINUTE } from '../support/clock.js';
+import { withInstances } from '../support/instances.js';
+import { ADMIN_KEY, createSession, type TestServer } from '../support/server.js';
 import { openSse } from '../support/sse-client.js';
 import { startFakeOpenAI } from '../support/fake-openai.js';
-import { createAgent, sendHttp, sessionPath, sessionWith, within } from '../agents/helpers.js';
+import { within } from '../support/wait.js';
+import { createAgent, sendHttp, sessionPath, sessionWith } from '../agents/helpers.js';
 
 const scaled = process.env.TEST_STORE === 'postgres';
 
 test('events cross instances; lifecycle events are emitted exactly once', { skip: scaled ? false : 'scaled mode only (runs in the PostgreSQL + Redis pass)' }, async () => {
-  const clock = new ManualClock();
-  const a = await startServer({}, clock);
-  const b = await startServer({}, clock, a.storage);
-  try {
+  await withInstances(2, {}, async ({ all, clock }) => {
+    const [a, b] = all as [TestServer, TestServer];
     const s = await createSession(a, { timeoutConfig: { timeoutMinutes: 5, warningThresholdMinutes: 1 } });
     const onB = await openSse(`${b.url}/api/messaging/sessions/${s.sessionId}/events`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
     const sent = await a.request('POST', `/api/messaging/sessions/${s.sessionId}/messages`, { body: { content: 'hello from A', transport: 'http' } });
@@ -35,68 +35,61 @@ test('events cross instances; lifecycle events are emitted exactly once', { skip
     const seqs = (await a.app.store.eventsAfter(s.sessionId, 0, 100)).map((e) => e.seq);
     assert.deepEqual(seqs, seqs.map((_, i) => i + 1), 'no gaps, no duplicates');
     onB.close();
-  } finally {
-    await b.close({ keepData: true });
-    await a.close();
-  }
+  });
 });
 
 test('a session deleted on one instance cancels the reply running on another', { skip: scaled ? false : 'scaled mode only (runs in the PostgreSQL + Redis pass)' }, async () => {
-  const clock = new ManualClock();
-  const a = await startServer({ AGENT_TIMEOUT_SECONDS: '30' }, clock);
-  const b = await startServer({ AGENT_TIMEOUT_SECONDS: '30' }, clock, a.storage);
-  const fake = await startFakeOpenAI({ kind: 'hang', before: ['thinking '] });
-  try {
-    const agent = await createAgent(a, { type: 'openai', baseUrl: fake.baseUrl, model: 'm' });
-    const session = await sessionWith(a, agent.id);
-    const upstreamRequest = fake.nextRequest();
-    const pending = sendHttp(a, session.sessionId, 'a long question');
-    const upstream = await upstreamRequest;
-    const deleted = await b.request('DELETE', sessionPath(session.sessionId));
-    assert.equal(deleted.status, 200, deleted.text);
-    // Far below the 30 s reply timeout: the session.ended event crossed over through Redis.
-    await within(upstream.closed, 2000, 'the upstream request on instance A closing');
-    assert.equal(upstream.abortedByClient, true);
-    const sent = await pending;
-    assert.equal(sent.agentError.code, 'AGENT_CANCELLED');
-  } finally {
-    await fake.close();
-    await b.close({ keepData: true });
-    await a.close();
-  }
+  await withInstances(2, { AGENT_TIMEOUT_SECONDS: '30' }, async ({ all }) => {
+    const [a, b] = all as [TestServer, TestServer];
+    const fake = await startFakeOpenAI({ kind: 'hang', before: ['thinking '] });
+    try {
+      const agent = await createAgent(a, { type: 'openai', baseUrl: fake.baseUrl, model: 'm' });
+      const session = await sessionWith(a, agent.id);
+      const upstreamRequest = fake.nextRequest();
+      const pending = sendHttp(a, session.sessionId, 'a long question');
+      const upstream = await upstreamRequest;
+      const deleted = await b.request('DELETE', sessionPath(session.sessionId));
+      assert.equal(deleted.status, 200, deleted.text);
+      // Far below the 30 s reply timeout: the session.ended event crossed over through Redis.
+      await within(upstream.closed, 2000, 'the upstream request on instance A closing');
+      assert.equal(upstream.abortedByClient, true);
+      const sent = await pending;
+      assert.equal(sent.agentError.code, 'AGENT_CANCELLED');
+    } finally {
+      await fake.close();
+    }
+  });
 });
 
 test('replies of one session are produced one at a time across instances', { skip: scaled ? false : 'scaled mode only (runs in the PostgreSQL + Redis pass)' }, async () => {
-  const clock = new ManualClock();
-  const a = await startServer({}, clock);
-  const b = await startServer({}, clock, a.storage);
-  const fake = await startFakeOpenAI({ kind: 'stream', chunks: ['one ', 'two ', 'three'], delayMs: 80 });
-  try {
-    const agent = await createAgent(a, { type: 'openai', baseUrl: fake.baseUrl, model: 'm' });
-    const session = await sessionWith(a, agent.id);
-    const firstRequest = fake.nextRequest();
-    const toA = await a.request('POST', sessionPath(session.sessionId, '/messages'), { body: { content: 'first, to A' } });
-    assert.equal(toA.status, 201, toA.text);
-    const first = await firstRequest;
-    let firstClosed = false;
-    void first.closed.then(() => (firstClosed = true));
+  await withInstances(2, {}, async ({ all }) => {
+    const [a, b] = all as [TestServer, TestServer];
+    const fake = await startFakeOpenAI({ kind: 'stream', chunks: ['one ', 'two ', 'three'], delayMs: 80 });
+    try {
+      const agent = await createAgent(a, { type: 'openai', baseUrl: fake.baseUrl, model: 'm' });
+      const session = await sessionWith(a, agent.id);
+      const firstRequest = fake.nextRequest();
+      const toA = await a.request('POST', sessionPath(session.sessionId, '/messages'), { body: { content: 'first, to A' } });
+      assert.equal(toA.status, 201, toA.text);
+      const first = await firstRequest;
+      let firstClosed = false;
+      void first.closed.then(() => (firstClosed = true));
 
-    const secondRequest = fake.nextRequest();
-    const toB = await b.request('POST', sessionPath(session.sessionId, '/messages'), { body: { content: 'second, to B' } });
-    assert.equal(toB.status, 201, toB.text);
-    const second = await secondRequest;
-    assert.equal(firstClosed, true, "B called the model only after A's reply was over");
-    assert.equal(second.body.messages.at(-1).content, 'second, to B');
+      const secondRequest = fake.nextRequest();
+      const toB = await b.request('POST', sessionPath(session.sessionId, '/messages'), { body: { content: 'second, to B' } });
+      assert.equal(toB.status, 201, toB.text);
+      const second = await secondRequest;
+      assert.equal(firstClosed, true, "B called the model only after A's reply was over");
+      assert.equal(second.body.messages.at(-1).content, 'second, to B');
 
-    await Promise.all([a.app.replies.idle(), b.app.replies.idle()]);
-    const history = await a.request('GET', sessionPath(session.sessionId, '/messages?limit=10'));
-    assert.deepEqual(
-      history.body.messages.map((m: any) => m.content).reverse(),
-      ['first, to A', 'second, to B', 'one two three', 'one two three'],
-    );
-  } finally {
-    await fake.close();
-    await b.close({ keepData: true });
-    await a.close();
-  }
+      await Promise.all([a.app.replies.idle(), b.app.replies.idle()]);
+      const history = await a.request('GET', sessionPath(session.sessionId, '/messages?limit=10'));
+      assert.deepEqual(
+        history.body.messages.map((m: any) => m.content).reverse(),
+        ['first, to A', 'second, to B', 'one two three', 'one two three'],
+      );
+    } finally {
+      await fake.close();
+    }
+  });
 });

@@ -10,6 +10,7 @@ import { ADMIN_KEY, createSession, startServer } from '../support/server.js';
 import { ManualClock, MINUTE } from '../support/clock.js';
 import { openSse } from '../support/sse-client.js';
 import { haveRedisServer, PrivateRedis } from '../support/private-redis.js';
+import { eventually } from '../support/wait.js';
 
 const skip = haveRedisServer() ? false : 'redis-server is not installed';
 
@@ -54,19 +55,16 @@ test('events stored during a Redis outage reach SSE and Socket.IO subscribers af
     await redis.start();
     const frame = await sse.next(15_000);
     assert.deepEqual([frame.event, frame.id], ['session.warning', '2']);
-    for (let i = 0; i < 500 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    await eventually(() => seen.length > 0, 'the warning on the socket', { ms: 10_000 });
     assert.deepEqual(seen, [['session.warning', 2]]);
 
     // Back to normal: the next event arrives live, once, everywhere.
-    for (let i = 0; i < 100; i++) {
-      if ((await server.request('GET', '/readyz', { token: null })).status === 200) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await eventually(async () => (await server.request('GET', '/readyz', { token: null })).status === 200, 'ready again');
     const renewed = await server.request('POST', `/api/messaging/sessions/${s.sessionId}/renew`);
     assert.equal(renewed.status, 200, renewed.text);
     const next = await sse.next(5000);
     assert.deepEqual([next.event, next.id], ['session.renewed', '3']);
-    for (let i = 0; i < 250 && seen.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    await eventually(() => seen.length >= 2, 'the renewal on the socket');
     assert.deepEqual(seen, [['session.warning', 2], ['session.renewed', 3]]);
     sse.close();
   } finally {

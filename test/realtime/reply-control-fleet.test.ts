@@ -5,29 +5,28 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ManualClock } from '../support/clock.js';
-import { startServer, type TestServer } from '../support/server.js';
+import { withInstances } from '../support/instances.js';
+import type { TestServer } from '../support/server.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
-import { createAgent, sendHttp, sessionPath, sessionWith, within } from '../agents/helpers.js';
+import { within } from '../support/wait.js';
+import { createAgent, sendHttp, sessionPath, sessionWith } from '../agents/helpers.js';
 
 const scaled = process.env.TEST_STORE === 'postgres';
 const skip = scaled ? false : 'scaled mode only (runs in the PostgreSQL + Redis pass)';
 
 /** Two instances on one database and Redis, a model that hangs, an agent on it and a session. */
 async function fleet(fn: (f: { a: TestServer; b: TestServer; fake: FakeOpenAI; sessionId: string }) => Promise<void>): Promise<void> {
-  const clock = new ManualClock();
-  const a = await startServer({ AGENT_TIMEOUT_SECONDS: '30' }, clock);
-  const b = await startServer({ AGENT_TIMEOUT_SECONDS: '30' }, clock, a.storage);
-  const fake = await startFakeOpenAI({ kind: 'hang', before: ['thinking '] });
-  try {
-    const agent = await createAgent(a, { type: 'openai', baseUrl: fake.baseUrl, model: 'm' });
-    const session = await sessionWith(a, agent.id);
-    await fn({ a, b, fake, sessionId: session.sessionId });
-  } finally {
-    await fake.close();
-    await b.close({ keepData: true });
-    await a.close();
-  }
+  await withInstances(2, { AGENT_TIMEOUT_SECONDS: '30' }, async ({ all }) => {
+    const [a, b] = all as [TestServer, TestServer];
+    const fake = await startFakeOpenAI({ kind: 'hang', before: ['thinking '] });
+    try {
+      const agent = await createAgent(a, { type: 'openai', baseUrl: fake.baseUrl, model: 'm' });
+      const session = await sessionWith(a, agent.id);
+      await fn({ a, b, fake, sessionId: session.sessionId });
+    } finally {
+      await fake.close();
+    }
+  });
 }
 
 test('a reply running on B is cancelled from A; B knows the session is busy for A', { skip }, () =>

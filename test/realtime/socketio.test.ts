@@ -5,6 +5,7 @@ import type { Socket } from 'socket.io-client';
 import { MINUTE } from '../support/clock.js';
 import { ADMIN_KEY, createSession, startServer, type TestServer } from '../support/server.js';
 import { emitAck, openSocket } from '../support/socketio-client.js';
+import { eventually } from '../support/wait.js';
 
 let server: TestServer;
 const sockets: Socket[] = [];
@@ -25,10 +26,6 @@ function record(socket: Socket) {
   return seen;
 }
 
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 300 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(check(), `timed out waiting for ${what}`);
-}
 
 test('join, then messages, chunks and messageBroadcast arrive under their type names', async () => {
   const s = await createSession(server);
@@ -37,8 +34,8 @@ test('join, then messages, chunks and messageBroadcast arrive under their type n
   assert.deepEqual(await emitAck(socket, 'join', { sessionId: s.sessionId }), { ok: true });
   const sent = await server.request('POST', `/api/messaging/sessions/${s.sessionId}/messages`, { body: { content: 'Hello there', transport: 'http' } });
   assert.equal(sent.status, 201);
-  await until(() => seen.some((e) => e.name === 'messageBroadcast'), 'messageBroadcast');
-  await until(() => seen.filter((e) => e.name === 'message.created').length === 2, 'both messages');
+  await eventually(() => seen.some((e) => e.name === 'messageBroadcast'), 'messageBroadcast');
+  await eventually(() => seen.filter((e) => e.name === 'message.created').length === 2, 'both messages');
 
   const created = seen.filter((e) => e.name === 'message.created').map((e) => e.payload);
   assert.equal(created[0].data.message.id, sent.body.id);
@@ -70,15 +67,15 @@ test('warning and expiry are pushed; the room is cleaned up after expiry', async
   await emitAck(socket, 'join', { sessionId: s.sessionId });
   server.clock.advance(4 * MINUTE);
   await server.app.scheduler.tick();
-  await until(() => seen.some((e) => e.name === 'session.warning'), 'warning');
+  await eventually(() => seen.some((e) => e.name === 'session.warning'), 'warning');
   server.clock.advance(1 * MINUTE);
   await server.app.scheduler.tick();
-  await until(() => seen.some((e) => e.name === 'session.expired'), 'expiry');
+  await eventually(() => seen.some((e) => e.name === 'session.expired'), 'expiry');
   assert.deepEqual(seen.filter((e) => e.name.startsWith('session.')).map((e) => [e.name, e.payload.seq]), [
     ['session.warning', 2],
     ['session.expired', 3],
   ]);
-  await until(() => server.app.fanout.subscriberCount(s.sessionId) === 0, 'room cleanup');
+  await eventually(() => server.app.fanout.subscriberCount(s.sessionId) === 0, 'room cleanup');
 });
 
 test('the elizaOS room-joining message joins the session owning the channel', async () => {
@@ -89,7 +86,7 @@ test('the elizaOS room-joining message joins the session owning the channel', as
   await server.request('POST', `/api/messaging/sessions/${s.sessionId}/heartbeat`);
   server.clock.advance(1000);
   await server.request('POST', `/api/messaging/sessions/${s.sessionId}/messages`, { body: { content: 'hi', transport: 'http' } });
-  await until(() => seen.some((e) => e.name === 'messageBroadcast'), 'messageBroadcast');
+  await eventually(() => seen.some((e) => e.name === 'messageBroadcast'), 'messageBroadcast');
   assert.equal(seen.find((e) => e.name === 'messageBroadcast')!.payload.roomId, s.channelId);
 });
 
@@ -105,7 +102,7 @@ test('leave and disconnect unsubscribe; one subscription per room however many m
   await server.request('POST', `/api/messaging/sessions/${s.sessionId}/heartbeat`);
   assert.equal(server.app.fanout.subscriberCount(s.sessionId), 1, 'b is still there');
   b.close();
-  await until(() => server.app.fanout.subscriberCount(s.sessionId) === 0, 'unsubscribe on disconnect');
+  await eventually(() => server.app.fanout.subscriberCount(s.sessionId) === 0, 'unsubscribe on disconnect');
   assert.equal(seenByA.filter((e) => e.name === 'session.renewed').length, 0, 'a left before the renewal');
 });
 

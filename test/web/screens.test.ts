@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import type { Page } from 'playwright-core';
 import { MINUTE } from '../support/clock.js';
-import { ADMIN_KEY, createSession, startServer, type TestServer } from '../support/server.js';
+import { ADMIN_KEY, createSession, withServer } from '../support/server.js';
 import { S, answerDialog, assertAccessible, it, screenshot, sendInPage, signInWithKey, waitForText, webSuite, withPage } from './support.js';
 
 declare const document: any, window: any, MutationObserver: any;
@@ -17,15 +17,6 @@ const suite = webSuite();
 const U1 = '11111111-1111-4111-8111-111111111111';
 const HOSTILE_NAME = '<img src=x onerror="window.__pwned=1">Mallory';
 const HOSTILE_METADATA = { note: '<script>window.__pwned=2</script>', '<b>key</b>': '<i onmouseover="window.__pwned=3">v</i>' };
-
-async function withServer(fn: (server: TestServer) => Promise<void>): Promise<void> {
-  const server = await startServer();
-  try {
-    await fn(server);
-  } finally {
-    await server.close();
-  }
-}
 
 /** Nothing hostile became markup or ran. */
 async function assertInert(page: Page): Promise<void> {

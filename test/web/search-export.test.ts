@@ -10,21 +10,12 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe } from 'node:test';
 import type { Page } from 'playwright-core';
-import { createSession, startServer, type TestServer } from '../support/server.js';
+import { createSession, withServer } from '../support/server.js';
 import { S, assertAccessible, it, sendInPage, signInWithKey, waitForText, webSuite, withPage } from './support.js';
 
 declare const document: any, window: any;
 
 const suite = webSuite();
-
-async function withServer(fn: (server: TestServer) => Promise<void>): Promise<void> {
-  const server = await startServer();
-  try {
-    await fn(server);
-  } finally {
-    await server.close();
-  }
-}
 
 const shownResults = (page: Page): Promise<string[]> =>
   page.$$eval('#search-list li .content', (nodes) => nodes.map((n) => (n as any).textContent as string));

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import type { Page } from 'playwright-core';
 import { MINUTE } from '../support/clock.js';
-import { ADMIN_KEY, createSession, startServer, type TestServer } from '../support/server.js';
+import { ADMIN_KEY, createSession, withServer, type TestServer } from '../support/server.js';
 import { S, answerDialog, it, sendInPage, shownMessages, signInWithKey, storedMessages, waitForText, webSuite, withPage } from './support.js';
 
 declare const document: any;
@@ -19,16 +19,6 @@ const U1 = '11111111-1111-4111-8111-111111111111';
 const U2 = '22222222-2222-4222-8222-222222222222';
 /** The list's refresh interval (web/src/views/sessions-view.ts). */
 const REFRESH_MS = 15_000;
-
-/** A server of the test's own, so that the list holds exactly what the test made. */
-async function withServer(fn: (server: TestServer) => Promise<void>): Promise<void> {
-  const server = await startServer();
-  try {
-    await fn(server);
-  } finally {
-    await server.close();
-  }
-}
 
 /** The list as the API answers it (newest first): the ids. */
 async function apiList(server: TestServer, query: string): Promise<{ ids: string[]; body: any }> {
