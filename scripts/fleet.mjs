@@ -46,12 +46,17 @@ if (!existsSync(join(ROOT, 'dist', 'main.js'))) fail('dist/main.js is missing: r
 
 /** HAProxy from Debian's packages, installed when missing (as root). */
 function haproxyPath() {
-  const found = spawnSync('sh', ['-c', 'command -v haproxy || ls /usr/sbin/haproxy 2>/dev/null'], { encoding: 'utf8' }).stdout.trim().split('\n')[0];
+  const found = spawnSync('sh', ['-c', 'command -v haproxy || ls /usr/sbin/haproxy 2>/dev/null'], { encoding: 'utf8' })
+    .stdout.trim()
+    .split('\n')[0];
   if (found) return found;
   if (process.getuid?.() !== 0) fail('haproxy is not installed: apt-get install haproxy');
   console.log('fleet: installing haproxy (apt-get)');
   spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-  const installed = spawnSync('apt-get', ['install', '-y', '-qq', 'haproxy'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  const installed = spawnSync('apt-get', ['install', '-y', '-qq', 'haproxy'], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
   if (installed.status !== 0) fail('apt-get install haproxy failed');
   return '/usr/sbin/haproxy';
 }
@@ -88,7 +93,12 @@ const prefix = (name, stream, target) => {
 };
 
 let stopping = false;
-const instances = Array.from({ length: options.instances }, (_, i) => ({ name: `app${i + 1}`, port: options.port + 1 + i, child: undefined, exited: undefined }));
+const instances = Array.from({ length: options.instances }, (_, i) => ({
+  name: `app${i + 1}`,
+  port: options.port + 1 + i,
+  child: undefined,
+  exited: undefined,
+}));
 
 function startInstance(instance) {
   const child = spawn(process.execPath, [join(ROOT, 'dist', 'main.js')], {
@@ -177,7 +187,10 @@ const config = template.replace(/^(\s*# BEGIN servers.*\n)[\s\S]*?(^\s*# END ser
 if (config === template) fail('deploy/haproxy.cfg has no "# BEGIN servers" … "# END servers" block');
 const configPath = join(dir, 'haproxy.cfg');
 writeFileSync(configPath, config);
-haproxy = spawn(haproxyBin, ['-db', '-f', configPath], { env: { ...env, LB_BIND: `127.0.0.1:${options.port}` }, stdio: ['ignore', 'pipe', 'pipe'] });
+haproxy = spawn(haproxyBin, ['-db', '-f', configPath], {
+  env: { ...env, LB_BIND: `127.0.0.1:${options.port}` },
+  stdio: ['ignore', 'pipe', 'pipe'],
+});
 haproxyExited = new Promise((resolve) => haproxy.once('exit', resolve));
 prefix('haproxy', haproxy.stdout, process.stdout);
 prefix('haproxy', haproxy.stderr, process.stderr);

@@ -47,7 +47,10 @@ try {
     progress: { every: 5000, report: (done) => console.log(`  ${done} cases, ${((Date.now() - started) / 1000).toFixed(0)} s`) },
   });
   const seconds = (Date.now() - started) / 1000;
-  const byStatus = [...statuses.entries()].sort(([a], [b]) => a - b).map(([s, n]) => `${s}: ${n}`).join(', ');
+  const byStatus = [...statuses.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([s, n]) => `${s}: ${n}`)
+    .join(', ');
   console.log(`fuzz: ${cases} cases passed in ${seconds.toFixed(1)} s (${(cases / seconds).toFixed(0)}/s), seed ${seed}`);
   console.log(`  statuses: ${byStatus}`);
 } catch (error) {

@@ -30,7 +30,9 @@ if (missing.length > 0) {
 const build = spawnSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);
 
-const files = readdirSync('test/fleet').filter((f) => f.endsWith('.test.ts')).map((f) => join('test/fleet', f));
+const files = readdirSync('test/fleet')
+  .filter((f) => f.endsWith('.test.ts'))
+  .map((f) => join('test/fleet', f));
 const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
   stdio: 'inherit',
 });

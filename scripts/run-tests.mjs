@@ -84,7 +84,11 @@ if (explicit.length > 0) process.exit(run(explicit, process.env.TEST_STORE ? { T
 
 // Pass 1, embedded mode: every suite (the store contract suite covers PostgreSQL itself).
 // test/fleet is `npm run test:fleet` (its own services, HAProxy, several processes).
-let status = run(findTests('test').filter((file) => !file.startsWith(join('test', 'fleet'))).sort());
+let status = run(
+  findTests('test')
+    .filter((file) => !file.startsWith(join('test', 'fleet')))
+    .sort(),
+);
 
 // Pass 2, scaled mode: the real-server suites again on PostgreSQL with Redis fan-out.
 const SCALED_SUITES = [

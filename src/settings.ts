@@ -69,7 +69,10 @@ export interface Settings {
 }
 
 export class SettingsError extends Error {
-  constructor(readonly setting: string, problem: string) {
+  constructor(
+    readonly setting: string,
+    problem: string,
+  ) {
     super(`Invalid setting ${setting}: ${problem}`);
     this.name = 'SettingsError';
   }
@@ -185,7 +188,10 @@ export function parseSettings(...sources: Source[]): Settings {
   if (redisUrl !== undefined && !/^rediss?:\/\//i.test(redisUrl)) {
     throw new SettingsError('REDIS_URL', 'must start with redis:// or rediss://');
   }
-  const corsOrigins = (read.string('CORS_ORIGINS') ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  const corsOrigins = (read.string('CORS_ORIGINS') ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
   for (const origin of corsOrigins) {
     if (origin !== '*' && !/^https?:\/\/[^/\s]+$/i.test(origin)) {
       throw new SettingsError('CORS_ORIGINS', `"${origin}" is not an origin such as https://app.example.com`);

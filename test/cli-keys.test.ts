@@ -27,7 +27,11 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
         done();
       },
     });
-  const code = await run(argv, sink((s) => (out += s)), sink((s) => (err += s)));
+  const code = await run(
+    argv,
+    sink((s) => (out += s)),
+    sink((s) => (err += s)),
+  );
   return { code, out, err };
 }
 

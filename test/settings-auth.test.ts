@@ -31,7 +31,8 @@ after(() => {
 function programEnv(dir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of Object.keys(env)) {
-    if (/^(SESSIONS_API_KEY|AUTH_DISABLED|HOST|PORT|DATABASE_URL|REDIS_URL|LOG_LEVEL|AGENTS_DIR|CORS_ORIGINS)$/.test(name)) delete env[name];
+    if (/^(SESSIONS_API_KEY|AUTH_DISABLED|HOST|PORT|DATABASE_URL|REDIS_URL|LOG_LEVEL|AGENTS_DIR|CORS_ORIGINS)$/.test(name))
+      delete env[name];
   }
   return { ...env, DATABASE_URL: join(dir, 'sessions.db'), PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'debug', ...extra };
 }
@@ -62,13 +63,13 @@ function runProgram(env: NodeJS.ProcessEnv, cwd: string): Promise<Running> {
         // signal handlers, which come right after them).
         void fetch(`${match[1]}/healthz`).then(() =>
           resolve({
-          url: match[1]!,
-          stdout: () => stdout,
-          stop: async () => {
-            child.kill('SIGTERM');
-            const code = await exited;
-            return { code, stdout, stderr };
-          },
+            url: match[1]!,
+            stdout: () => stdout,
+            stop: async () => {
+              child.kill('SIGTERM');
+              const code = await exited;
+              return { code, stdout, stderr };
+            },
           }),
         );
       }
@@ -140,7 +141,10 @@ describe('the first start makes an admin key', () => {
     const lines = stopped.stdout.split('\n');
     assert.equal(lines.filter((l) => l.includes(key)).length, 1);
     const logLines = lines.filter((l) => l.startsWith('{'));
-    assert.ok(logLines.some((l) => l.includes('"request"')), 'debug access lines were written');
+    assert.ok(
+      logLines.some((l) => l.includes('"request"')),
+      'debug access lines were written',
+    );
     assert.ok(logLines.every((l) => !l.includes(key)));
     assert.ok(!stopped.stderr.includes(key));
 
@@ -183,7 +187,10 @@ describe('the first start makes an admin key', () => {
     const app = await createApp({ ...settings, apiKey: undefined }, { background: false });
     try {
       assert.equal(app.generatedAdminKey, undefined);
-      assert.deepEqual((await app.store.listApiKeys()).map((k) => k.name), ['ci']);
+      assert.deepEqual(
+        (await app.store.listApiKeys()).map((k) => k.name),
+        ['ci'],
+      );
     } finally {
       await app.close();
     }

@@ -36,8 +36,22 @@ const invalid = (env: Record<string, string>, setting: string) => assertSettingE
  * added later does not break these tests, while every one listed here is checked exactly.
  */
 const KNOWN = [
-  'port', 'host', 'database', 'redisUrl', 'contentPolicy', 'apiKey', 'sessionDefaults', 'bounds', 'retentionMs',
-  'agentTimeoutMs', 'agentHistoryMessages', 'agentsDir', 'rateLimits', 'corsOrigins', 'authDisabled', 'logLevel',
+  'port',
+  'host',
+  'database',
+  'redisUrl',
+  'contentPolicy',
+  'apiKey',
+  'sessionDefaults',
+  'bounds',
+  'retentionMs',
+  'agentTimeoutMs',
+  'agentHistoryMessages',
+  'agentsDir',
+  'rateLimits',
+  'corsOrigins',
+  'authDisabled',
+  'logLevel',
 ] as const;
 
 type KnownSettings = Pick<Settings, (typeof KNOWN)[number]>;
@@ -87,31 +101,33 @@ describe('parseSettings defaults', () => {
 
 describe('parseSettings values', () => {
   test('every setting read from its variable', () => {
-    const settings = known(parseSettings({
-      PORT: '8080',
-      HOST: '0.0.0.0',
-      DATABASE_URL: 'postgres://app@db:5432/sessions',
-      REDIS_URL: 'redis://cache:6379',
-      CONTENT_POLICY: 'strict',
-      SESSIONS_API_KEY: 'secret-key',
-      SESSION_DEFAULT_TIMEOUT_MINUTES: '45',
-      SESSION_MIN_TIMEOUT_MINUTES: '10',
-      SESSION_MAX_TIMEOUT_MINUTES: '120',
-      SESSION_MAX_DURATION_MINUTES: '600',
-      SESSION_WARNING_THRESHOLD_MINUTES: '3',
-      SESSION_RETENTION_MINUTES: '60',
-      AGENT_TIMEOUT_SECONDS: '30',
-      AGENT_HISTORY_MESSAGES: '8',
-      AGENTS_DIR: './agents',
-      RATE_LIMIT_SESSION_PER_MINUTE: '10',
-      RATE_LIMIT_USER_PER_HOUR: '100',
-      RATE_LIMIT_AGENT_PER_HOUR: '200',
-      RATE_LIMIT_KEY_PER_MINUTE: '300',
-      CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
-      LOG_LEVEL: 'debug',
-      DATABASE_POOL_SIZE: '25',
-      SHUTDOWN_GRACE_SECONDS: '12',
-    }));
+    const settings = known(
+      parseSettings({
+        PORT: '8080',
+        HOST: '0.0.0.0',
+        DATABASE_URL: 'postgres://app@db:5432/sessions',
+        REDIS_URL: 'redis://cache:6379',
+        CONTENT_POLICY: 'strict',
+        SESSIONS_API_KEY: 'secret-key',
+        SESSION_DEFAULT_TIMEOUT_MINUTES: '45',
+        SESSION_MIN_TIMEOUT_MINUTES: '10',
+        SESSION_MAX_TIMEOUT_MINUTES: '120',
+        SESSION_MAX_DURATION_MINUTES: '600',
+        SESSION_WARNING_THRESHOLD_MINUTES: '3',
+        SESSION_RETENTION_MINUTES: '60',
+        AGENT_TIMEOUT_SECONDS: '30',
+        AGENT_HISTORY_MESSAGES: '8',
+        AGENTS_DIR: './agents',
+        RATE_LIMIT_SESSION_PER_MINUTE: '10',
+        RATE_LIMIT_USER_PER_HOUR: '100',
+        RATE_LIMIT_AGENT_PER_HOUR: '200',
+        RATE_LIMIT_KEY_PER_MINUTE: '300',
+        CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
+        LOG_LEVEL: 'debug',
+        DATABASE_POOL_SIZE: '25',
+        SHUTDOWN_GRACE_SECONDS: '12',
+      }),
+    );
     assert.deepEqual(settings, {
       port: 8080,
       host: '0.0.0.0',

@@ -168,7 +168,13 @@ export class Replies {
       if (!(await this.registry.has(message))) throw replyCancelled();
       const history = await this.historyBefore(message);
       const { text, extras } = await this.collect(
-        providerFor(agent.provider, { timeoutMs, fetch: this.settings.fetch }).reply({ agent, session: current, history, message, signal: controller.signal }),
+        providerFor(agent.provider, { timeoutMs, fetch: this.settings.fetch }).reply({
+          agent,
+          session: current,
+          history,
+          message,
+          signal: controller.signal,
+        }),
         controller.signal,
         (chunk, index) => {
           if (index === 0) agentFirstChunk.observe({ provider }, (performance.now() - startedAt) / 1000);

@@ -147,7 +147,11 @@ export class RedisReplyRegistry implements ReplyRegistry {
     this.owned.set(member(message), message);
     const key = this.key(message.sessionId);
     await this.attempt(async () => {
-      await this.redis.multi().zadd(key, this.deadline(), member(message)).pexpire(key, this.leaseMs * 2).exec();
+      await this.redis
+        .multi()
+        .zadd(key, this.deadline(), member(message))
+        .pexpire(key, this.leaseMs * 2)
+        .exec();
     }, undefined);
   }
 

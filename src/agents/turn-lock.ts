@@ -59,9 +59,12 @@ export function redisTurnLock(redis: Redis, options: RedisTurnLockOptions = {}):
         if (taken === 'OK') break;
         await waitOrAbort(pollMs, signal);
       }
-      const keepAlive = setInterval(() => {
-        redis.eval(RENEW, 1, key, token, ttlMs).catch(() => {});
-      }, Math.floor(ttlMs / 3));
+      const keepAlive = setInterval(
+        () => {
+          redis.eval(RENEW, 1, key, token, ttlMs).catch(() => {});
+        },
+        Math.floor(ttlMs / 3),
+      );
       keepAlive.unref();
       let released = false;
       return async () => {

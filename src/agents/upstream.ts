@@ -27,7 +27,11 @@ export function abortReason(signal: AbortSignal): AgentError {
 export function secretFromEnv(name: string, what: string): string {
   // Agents stored before the rule existed may name any variable: those are not read.
   if (!isAgentSecretEnvName(name)) {
-    throw agentFailure('AGENT_UNAVAILABLE', `The agent's ${what} is not configured`, new Error(`environment variable ${name} is not an ${AGENT_SECRET_ENV_PREFIX}… variable`));
+    throw agentFailure(
+      'AGENT_UNAVAILABLE',
+      `The agent's ${what} is not configured`,
+      new Error(`environment variable ${name} is not an ${AGENT_SECRET_ENV_PREFIX}… variable`),
+    );
   }
   const value = process.env[name];
   if (value === undefined || value === '') {
@@ -107,7 +111,17 @@ export function describeCause(error: unknown, secrets: readonly string[] = []): 
 
 /** Connection-level failures (nothing listening, DNS, reset before an answer) as opposed to bad answers. */
 export function isUnreachable(error: unknown): boolean {
-  const codes = ['OUTBOUND_REFUSED', 'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT'];
+  const codes = [
+    'OUTBOUND_REFUSED',
+    'ECONNREFUSED',
+    'ECONNRESET',
+    'ENOTFOUND',
+    'EAI_AGAIN',
+    'EHOSTUNREACH',
+    'ENETUNREACH',
+    'UND_ERR_SOCKET',
+    'UND_ERR_CONNECT_TIMEOUT',
+  ];
   let current: unknown = error;
   for (let depth = 0; current instanceof Error && depth < 5; depth++) {
     const code = (current as { code?: unknown }).code;

@@ -50,7 +50,8 @@ function parsePiece(raw: string, what: string): Piece {
     throw agentFailure('AGENT_FAILED', `The webhook sent ${what} that is not a JSON object`);
   }
   const { text, thought, actions } = value as Record<string, unknown>;
-  if (text !== undefined && typeof text !== 'string') throw agentFailure('AGENT_FAILED', `The webhook sent ${what} whose text is not a string`);
+  if (text !== undefined && typeof text !== 'string')
+    throw agentFailure('AGENT_FAILED', `The webhook sent ${what} whose text is not a string`);
   if (thought !== undefined && thought !== null && typeof thought !== 'string') {
     throw agentFailure('AGENT_FAILED', `The webhook sent ${what} whose thought is not a string`);
   }
@@ -112,7 +113,8 @@ async function* sseData(body: AsyncIterable<Uint8Array>): AsyncGenerator<{ event
     if (field === 'data') {
       // Many short data lines make one long frame: the limit holds for the frame.
       size += value.length + 1;
-      if (size > MAX_WEBHOOK_FRAME_BYTES) throw agentFailure('AGENT_FAILED', `The webhook sent an event longer than ${MAX_WEBHOOK_FRAME_BYTES} characters`);
+      if (size > MAX_WEBHOOK_FRAME_BYTES)
+        throw agentFailure('AGENT_FAILED', `The webhook sent an event longer than ${MAX_WEBHOOK_FRAME_BYTES} characters`);
       data.push(value);
     } else if (field === 'event') {
       event = value;
@@ -188,7 +190,11 @@ export function webhookProvider(config: WebhookConfig, fetchImpl: typeof globalT
         if (!response.ok) {
           // The receiver's own words go to the logs only; clients get the status.
           const said = await readPrefix(stream, 1024).catch(() => '');
-          throw agentFailure('AGENT_FAILED', `The webhook answered HTTP ${response.status}`, new Error(`HTTP ${response.status} ${said}`.trim()));
+          throw agentFailure(
+            'AGENT_FAILED',
+            `The webhook answered HTTP ${response.status}`,
+            new Error(`HTTP ${response.status} ${said}`.trim()),
+          );
         }
         const format = formatOf(response.headers.get('content-type'));
         if (format === 'json') {
@@ -205,7 +211,8 @@ export function webhookProvider(config: WebhookConfig, fetchImpl: typeof globalT
           }
         } else {
           for await (const frame of sseData(stream)) {
-            if (frame.event === 'error') throw agentFailure('AGENT_FAILED', 'The webhook reported an error in its stream', new Error(frame.data));
+            if (frame.event === 'error')
+              throw agentFailure('AGENT_FAILED', 'The webhook reported an error in its stream', new Error(frame.data));
             if (frame.event !== 'message' || frame.data.trim() === '[DONE]') continue;
             const piece = parsePiece(frame.data, 'an event');
             merge(piece);
@@ -215,7 +222,11 @@ export function webhookProvider(config: WebhookConfig, fetchImpl: typeof globalT
       } catch (error) {
         if (request.signal.aborted) throw abortReason(request.signal);
         if (error instanceof AgentError) throw error;
-        throw agentFailure('AGENT_FAILED', 'The webhook dropped the connection before the reply was complete', new Error(describeCause(error)));
+        throw agentFailure(
+          'AGENT_FAILED',
+          'The webhook dropped the connection before the reply was complete',
+          new Error(describeCause(error)),
+        );
       } finally {
         // Whatever ended the reply early, the connection is not left open.
         if (response.body && !response.bodyUsed) await response.body.cancel().catch(() => {});

@@ -74,7 +74,14 @@ export async function run(argv: string[], out: Output = process.stdout, err: Out
         const expiresRaw = flags.get('expires-at');
         const expiresAt = expiresRaw === undefined ? null : Date.parse(expiresRaw);
         if (Number.isNaN(expiresAt)) throw new UsageError(`--expires-at "${expiresRaw}" is not a date-time`);
-        const created = await keys.create({ name, scopes: scopes.split(',').map((s) => s.trim()).filter(Boolean), expiresAt });
+        const created = await keys.create({
+          name,
+          scopes: scopes
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+          expiresAt,
+        });
         const view = toKeyView(created.record);
         err.write(
           `created API key ${view.id} "${view.name}" scopes ${view.scopes.join(',')}` +
@@ -88,7 +95,15 @@ export async function run(argv: string[], out: Output = process.stdout, err: Out
         if (rest.length > 0) throw new UsageError('list takes no arguments');
         for (const k of (await keys.list()).map(toKeyView)) {
           out.write(
-            [k.id, k.prefix + '…', k.name, k.scopes.join(','), `created ${k.createdAt}`, `expires ${k.expiresAt ?? 'never'}`, `last used ${k.lastUsedAt ?? 'never'}`].join('  ') + '\n',
+            [
+              k.id,
+              k.prefix + '…',
+              k.name,
+              k.scopes.join(','),
+              `created ${k.createdAt}`,
+              `expires ${k.expiresAt ?? 'never'}`,
+              `last used ${k.lastUsedAt ?? 'never'}`,
+            ].join('  ') + '\n',
           );
         }
         return 0;

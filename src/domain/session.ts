@@ -62,10 +62,7 @@ export interface SessionStatus {
 }
 
 /** Merges the configuration tiers, lowest first: global defaults, agent defaults, request. */
-export function resolveTimeoutConfig(
-  defaults: TimeoutConfig,
-  ...tiers: Array<TimeoutConfigPatch | undefined>
-): TimeoutConfig {
+export function resolveTimeoutConfig(defaults: TimeoutConfig, ...tiers: Array<TimeoutConfigPatch | undefined>): TimeoutConfig {
   const config = { ...defaults };
   for (const tier of tiers) {
     if (!tier) continue;
@@ -81,10 +78,7 @@ export function resolveTimeoutConfig(
 
 /** `expiresAt = min(lastRenewal + timeout, createdAt + maxDuration)`. */
 export function computeExpiresAt(createdAt: number, lastRenewal: number, config: TimeoutConfig): number {
-  return Math.min(
-    lastRenewal + config.timeoutMinutes * MINUTE_MS,
-    createdAt + config.maxDurationMinutes * MINUTE_MS,
-  );
+  return Math.min(lastRenewal + config.timeoutMinutes * MINUTE_MS, createdAt + config.maxDurationMinutes * MINUTE_MS);
 }
 
 export type NewSessionInput = Pick<Session, 'id' | 'channelId' | 'agentId' | 'userId' | 'metadata' | 'config'> &
@@ -105,12 +99,10 @@ export function createSession(input: NewSessionInput, now: number): Session {
 
 export const isExpired = (session: Session, now: number): boolean => now >= session.expiresAt;
 
-export const timeRemaining = (session: Session, now: number): number =>
-  Math.max(0, session.expiresAt - now);
+export const timeRemaining = (session: Session, now: number): number => Math.max(0, session.expiresAt - now);
 
 /** The instant the session enters its warning window. */
-export const warningStartsAt = (session: Session): number =>
-  session.expiresAt - session.config.warningThresholdMinutes * MINUTE_MS;
+export const warningStartsAt = (session: Session): number => session.expiresAt - session.config.warningThresholdMinutes * MINUTE_MS;
 
 export function isNearExpiration(session: Session, now: number): boolean {
   const remaining = timeRemaining(session, now);
@@ -118,8 +110,7 @@ export function isNearExpiration(session: Session, now: number): boolean {
 }
 
 /** Expired sessions are kept for the retention period, then they are gone (404). */
-export const isPastRetention = (session: Session, now: number, retentionMs: number): boolean =>
-  now >= session.expiresAt + retentionMs;
+export const isPastRetention = (session: Session, now: number, retentionMs: number): boolean => now >= session.expiresAt + retentionMs;
 
 /** Throws 410 when the session has expired; every operation but DELETE and list calls this. */
 export function assertActive(session: Session, now: number): void {
@@ -181,7 +172,10 @@ export function applyTimeoutPatch(session: Session, patch: TimeoutConfigPatch, n
     const byCap = session.createdAt + config.maxDurationMinutes * MINUTE_MS <= now;
     const byTimeout = session.lastRenewal + config.timeoutMinutes * MINUTE_MS <= now;
     const field = byCap && (!byTimeout || patch.maxDurationMinutes !== undefined) ? 'maxDurationMinutes' : 'timeoutMinutes';
-    throw validationError(`${field}: the new configuration would expire the session immediately`, 'Timeout change would expire the session');
+    throw validationError(
+      `${field}: the new configuration would expire the session immediately`,
+      'Timeout change would expire the session',
+    );
   }
   return { ...session, config, expiresAt };
 }

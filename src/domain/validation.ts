@@ -160,7 +160,8 @@ function isCalendarDate(iso: string): boolean {
 }
 
 /** The 400 of a bad cursor, offset or limit; `details` names the parameter. */
-export const invalidPagination = (details: string): AppError => new AppError('INVALID_PAGINATION', 'Invalid pagination parameters', details);
+export const invalidPagination = (details: string): AppError =>
+  new AppError('INVALID_PAGINATION', 'Invalid pagination parameters', details);
 
 /** A history cursor: epoch milliseconds or an ISO-8601 date-time with a zone. */
 export function parseCursor(value: string | undefined, name: 'before' | 'after'): number | undefined {

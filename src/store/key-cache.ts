@@ -55,7 +55,10 @@ export class ApiKeyCache {
   fill(ticket: number, record: ApiKeyRecord): void {
     if (ticket !== this.generation) return;
     if (this.entries.size >= (this.options.capacity ?? 1000)) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(record.keyHash, { record: Object.freeze({ ...record, scopes: Object.freeze([...record.scopes]) as ApiKeyRecord['scopes'] }), at: this.now() });
+    this.entries.set(record.keyHash, {
+      record: Object.freeze({ ...record, scopes: Object.freeze([...record.scopes]) as ApiKeyRecord['scopes'] }),
+      at: this.now(),
+    });
   }
 
   /** Called by every write to any key, before it commits. */

@@ -12,8 +12,14 @@ import { ADMIN_KEY, startServer, USER, type CreatedSession, type TestServer } fr
 
 export const sessionPath = (sessionId: string, rest = '') => `/api/messaging/sessions/${sessionId}${rest}`;
 
-export async function createAgent(server: TestServer, provider: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<AgentJson> {
-  const res = await server.request('POST', '/api/agents', { body: { name: 'Test agent', system: 'You are a test agent.', provider, ...extra } });
+export async function createAgent(
+  server: TestServer,
+  provider: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+): Promise<AgentJson> {
+  const res = await server.request('POST', '/api/agents', {
+    body: { name: 'Test agent', system: 'You are a test agent.', provider, ...extra },
+  });
   assert.equal(res.status, 201, res.text);
   return res.body as AgentJson;
 }

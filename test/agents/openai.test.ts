@@ -37,14 +37,18 @@ async function assertCancelled(upstream: RecordedRequest): Promise<void> {
 before(async () => {
   fake = await startFakeOpenAI();
   server = await startServer({ AGENT_TIMEOUT_SECONDS: '1', AGENT_HISTORY_MESSAGES: '3' });
-  agent = await createAgent(server, {
-    type: 'openai',
-    baseUrl: fake.baseUrl,
-    model: 'test-model',
-    apiKeyEnv: KEY_ENV,
-    temperature: 0.25,
-    maxTokens: 64,
-  }, { system: 'You are terse.' });
+  agent = await createAgent(
+    server,
+    {
+      type: 'openai',
+      baseUrl: fake.baseUrl,
+      model: 'test-model',
+      apiKeyEnv: KEY_ENV,
+      temperature: 0.25,
+      maxTokens: 64,
+    },
+    { system: 'You are terse.' },
+  );
 });
 after(async () => {
   await server.close();
@@ -125,7 +129,12 @@ describe('the request', () => {
   });
 
   test('a named key variable that is not set fails the reply without calling the endpoint', async () => {
-    const unset = await createAgent(server, { type: 'openai', baseUrl: fake.baseUrl, model: 'm', apiKeyEnv: 'AGENT_SECRET_TEST_UNSET_KEY' });
+    const unset = await createAgent(server, {
+      type: 'openai',
+      baseUrl: fake.baseUrl,
+      model: 'm',
+      apiKeyEnv: 'AGENT_SECRET_TEST_UNSET_KEY',
+    });
     const session = await sessionWith(server, unset.id);
     const before = fake.requests.length;
     const sent = await sendHttp(server, session.sessionId, 'hi');
@@ -134,7 +143,7 @@ describe('the request', () => {
     assert.equal(fake.requests.length, before);
   });
 
-  test("an agent stored naming a server setting (before the AGENT_SECRET_ rule) does not get it", async () => {
+  test('an agent stored naming a server setting (before the AGENT_SECRET_ rule) does not get it', async () => {
     // Written to the store directly: the API refuses such a name (test/agents/providers.test.ts).
     const now = server.clock.now();
     const id = '7e3f8a52-1d6b-4c0e-9a4f-2b8c5d7e9f01';
@@ -171,7 +180,10 @@ describe('replies', () => {
     assert.equal(history.length, 2);
     assert.deepEqual(
       history.map((m) => [m.isAgent, m.content]),
-      [[false, 'hello'], [true, 'Hello, world.']],
+      [
+        [false, 'hello'],
+        [true, 'Hello, world.'],
+      ],
     );
     assert.equal(history[1]?.id, sent.agentResponse.id);
     assert.equal(history[1]?.authorId, agent.id);
@@ -183,10 +195,19 @@ describe('replies', () => {
     const { status, contentType, events } = await sendSse(server, session.sessionId, 'go');
     assert.equal(status, 200);
     assert.match(contentType ?? '', /^text\/event-stream/);
-    assert.deepEqual(events.map((e) => e.event), ['user_message', 'chunk', 'chunk', 'chunk', 'chunk', 'chunk', 'done']);
+    assert.deepEqual(
+      events.map((e) => e.event),
+      ['user_message', 'chunk', 'chunk', 'chunk', 'chunk', 'chunk', 'done'],
+    );
     const chunks = events.filter((e) => e.event === 'chunk').map((e) => e.data);
-    assert.deepEqual(chunks.map((c) => c.chunk), ['The ', 'quick ', 'brown ', 'fox ', 'jumps']);
-    assert.deepEqual(chunks.map((c) => c.index), [0, 1, 2, 3, 4]);
+    assert.deepEqual(
+      chunks.map((c) => c.chunk),
+      ['The ', 'quick ', 'brown ', 'fox ', 'jumps'],
+    );
+    assert.deepEqual(
+      chunks.map((c) => c.index),
+      [0, 1, 2, 3, 4],
+    );
     const done = events.at(-1)!.data;
     assert.ok(chunks.every((c) => c.messageId === done.message.id));
     assert.equal(done.message.content, 'The quick brown fox jumps');
@@ -201,7 +222,10 @@ describe('replies', () => {
     assert.equal(res.status, 201);
     await server.app.replies.idle();
     const history = await historyOf(server, session.sessionId);
-    assert.deepEqual(history.map((m) => m.content), ['async please', 'Hello, world.']);
+    assert.deepEqual(
+      history.map((m) => m.content),
+      ['async please', 'Hello, world.'],
+    );
   });
 
   test('streamed reasoning becomes the thought in metadata and in agentResponse', async () => {
@@ -228,7 +252,10 @@ describe('failures', () => {
     const upstream = await next;
     await assertCancelled(upstream);
     const history = await historyOf(server, session.sessionId);
-    assert.deepEqual(history.map((m) => [m.isAgent, m.content]), [[false, 'are you there?']]);
+    assert.deepEqual(
+      history.map((m) => [m.isAgent, m.content]),
+      [[false, 'are you there?']],
+    );
   });
 
   test('a model that never sends headers times out too', async () => {
@@ -250,7 +277,10 @@ describe('failures', () => {
     assert.ok(!sent.agentError.message.includes('internal upstream detail'));
     assert.equal(sent.agentResponse, undefined);
     const history = await historyOf(server, session.sessionId);
-    assert.deepEqual(history.map((m) => m.content), ['hello']);
+    assert.deepEqual(
+      history.map((m) => m.content),
+      ['hello'],
+    );
   });
 
   test('a malformed stream gives an error event over sse, and nothing is stored for the agent', async () => {
@@ -263,7 +293,10 @@ describe('failures', () => {
     assert.equal(last.data.code, 'AGENT_FAILED');
     assert.ok(!events.some((e) => e.event === 'done'));
     const history = await historyOf(server, session.sessionId);
-    assert.deepEqual(history.map((m) => m.content), ['hello']);
+    assert.deepEqual(
+      history.map((m) => m.content),
+      ['hello'],
+    );
   });
 
   test('a malformed stream over http gives agentError', async () => {
@@ -282,7 +315,10 @@ describe('failures', () => {
     const dropped = await sendHttp(server, session.sessionId, 'two');
     assert.equal(dropped.agentError.code, 'AGENT_FAILED');
     const history = await historyOf(server, session.sessionId);
-    assert.deepEqual(history.map((m) => m.content), ['one', 'two']);
+    assert.deepEqual(
+      history.map((m) => m.content),
+      ['one', 'two'],
+    );
   });
 
   test('failures are counted by provider and code', async () => {
@@ -309,7 +345,10 @@ describe('cancellation', () => {
     await server.app.replies.idle();
     assert.equal(upstream.abortedByClient, false, 'the upstream request ran to its end');
     const history = await historyOf(server, session.sessionId);
-    assert.deepEqual(history.map((m) => m.content), ['talk to me', 'first second third']);
+    assert.deepEqual(
+      history.map((m) => m.content),
+      ['talk to me', 'first second third'],
+    );
     const stored = await server.app.store.eventsAfter(session.sessionId, 0, 100);
     const created = stored.filter((e) => e.type === 'message.created').map((e) => (e.data as any).message.content);
     assert.deepEqual(created, ['talk to me', 'first second third'], 'on /events too');
@@ -334,7 +373,10 @@ describe('cancellation', () => {
     await server.app.replies.idle();
     assert.equal(upstream.abortedByClient, false);
     const history = await historyOf(server, session.sessionId);
-    assert.deepEqual(history.map((m) => m.content), ['never mind', 'thinking done']);
+    assert.deepEqual(
+      history.map((m) => m.content),
+      ['never mind', 'thinking done'],
+    );
   });
 
   test('ending the session cancels the upstream request', async () => {
@@ -363,7 +405,10 @@ describe('cancellation', () => {
     const sent = await pending;
     assert.equal(sent.agentError.code, 'AGENT_CANCELLED');
     const stored = await server.app.store.listMessages(session.sessionId, { order: 'desc', fetch: 10 });
-    assert.deepEqual(stored.map((m) => m.content), ['still there?']);
+    assert.deepEqual(
+      stored.map((m) => m.content),
+      ['still there?'],
+    );
   });
 });
 
@@ -384,11 +429,20 @@ describe('queued replies', () => {
       // One at a time, in order; each sees the one message before its own.
       assert.deepEqual(sent, [
         [{ role: 'user', content: 'u1' }],
-        [{ role: 'user', content: 'u1' }, { role: 'user', content: 'u2' }],
-        [{ role: 'user', content: 'u2' }, { role: 'user', content: 'u3' }],
+        [
+          { role: 'user', content: 'u1' },
+          { role: 'user', content: 'u2' },
+        ],
+        [
+          { role: 'user', content: 'u2' },
+          { role: 'user', content: 'u3' },
+        ],
       ]);
       const history = await historyOf(local, session.sessionId);
-      assert.deepEqual(history.map((m) => m.content), ['u1', 'u2', 'u3', 'slow reply', 'slow reply', 'slow reply']);
+      assert.deepEqual(
+        history.map((m) => m.content),
+        ['u1', 'u2', 'u3', 'slow reply', 'slow reply', 'slow reply'],
+      );
     } finally {
       await local.close();
     }

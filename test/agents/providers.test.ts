@@ -31,14 +31,38 @@ describe('validation of provider settings', () => {
     ['openai without model', { type: 'openai', baseUrl: 'http://127.0.0.1:1/v1' }, /provider\.model: is required/],
     ['openai with an empty model', { type: 'openai', baseUrl: 'http://127.0.0.1:1/v1', model: '' }, /provider\.model/],
     ['openai with a key inline', { type: 'openai', baseUrl: 'http://127.0.0.1:1/v1', model: 'm', apiKey: 'sk-x' }, /provider\.apiKey/],
-    ['openai with a bad variable name', { type: 'openai', baseUrl: 'http://127.0.0.1:1/v1', model: 'm', apiKeyEnv: 'my key' }, /provider\.apiKeyEnv/],
+    [
+      'openai with a bad variable name',
+      { type: 'openai', baseUrl: 'http://127.0.0.1:1/v1', model: 'm', apiKeyEnv: 'my key' },
+      /provider\.apiKeyEnv/,
+    ],
     // Only AGENT_SECRET_… variables: anything else could hand the server's own secrets to the URL.
-    ['openai naming SESSIONS_API_KEY', { type: 'openai', baseUrl: 'http://127.0.0.1:1/v1', model: 'm', apiKeyEnv: 'SESSIONS_API_KEY' }, /provider\.apiKeyEnv/],
-    ['openai naming OPENAI_API_KEY', { type: 'openai', baseUrl: 'http://127.0.0.1:1/v1', model: 'm', apiKeyEnv: 'OPENAI_API_KEY' }, /provider\.apiKeyEnv/],
-    ['openai naming the bare prefix', { type: 'openai', baseUrl: 'http://127.0.0.1:1/v1', model: 'm', apiKeyEnv: 'AGENT_SECRET_' }, /provider\.apiKeyEnv/],
-    ['openai naming a lower-case variable', { type: 'openai', baseUrl: 'http://127.0.0.1:1/v1', model: 'm', apiKeyEnv: 'agent_secret_key' }, /provider\.apiKeyEnv/],
+    [
+      'openai naming SESSIONS_API_KEY',
+      { type: 'openai', baseUrl: 'http://127.0.0.1:1/v1', model: 'm', apiKeyEnv: 'SESSIONS_API_KEY' },
+      /provider\.apiKeyEnv/,
+    ],
+    [
+      'openai naming OPENAI_API_KEY',
+      { type: 'openai', baseUrl: 'http://127.0.0.1:1/v1', model: 'm', apiKeyEnv: 'OPENAI_API_KEY' },
+      /provider\.apiKeyEnv/,
+    ],
+    [
+      'openai naming the bare prefix',
+      { type: 'openai', baseUrl: 'http://127.0.0.1:1/v1', model: 'm', apiKeyEnv: 'AGENT_SECRET_' },
+      /provider\.apiKeyEnv/,
+    ],
+    [
+      'openai naming a lower-case variable',
+      { type: 'openai', baseUrl: 'http://127.0.0.1:1/v1', model: 'm', apiKeyEnv: 'agent_secret_key' },
+      /provider\.apiKeyEnv/,
+    ],
     ['webhook naming DATABASE_URL', { type: 'webhook', url: 'http://127.0.0.1:1/', secretEnv: 'DATABASE_URL' }, /provider\.secretEnv/],
-    ['openai with temperature out of range', { type: 'openai', baseUrl: 'http://127.0.0.1:1/v1', model: 'm', temperature: 5 }, /provider\.temperature/],
+    [
+      'openai with temperature out of range',
+      { type: 'openai', baseUrl: 'http://127.0.0.1:1/v1', model: 'm', temperature: 5 },
+      /provider\.temperature/,
+    ],
     ['openai with maxTokens 0', { type: 'openai', baseUrl: 'http://127.0.0.1:1/v1', model: 'm', maxTokens: 0 }, /provider\.maxTokens/],
     ['webhook without url', { type: 'webhook' }, /provider\.url: is required/],
     ['webhook with a bad url', { type: 'webhook', url: 'javascript:alert(1)' }, /provider\.url/],
@@ -97,7 +121,10 @@ describe('unreachable endpoints', () => {
     assert.equal(sent.agentError.code, 'AGENT_UNAVAILABLE');
     assert.ok(performance.now() - started < 1000, 'a refused connection fails at once, not at the timeout');
     const history = await historyOf(server, session.sessionId);
-    assert.deepEqual(history.map((m) => m.content), ['anyone?']);
+    assert.deepEqual(
+      history.map((m) => m.content),
+      ['anyone?'],
+    );
     assert.equal((await server.request('GET', '/healthz')).status, 200);
     // Other agents are unaffected.
     const other = await sessionWith(server, ELIZA);
@@ -118,9 +145,16 @@ describe('unreachable endpoints', () => {
     const id = '22222222-2222-4222-8222-222222222222';
     writeFileSync(
       join(dir, 'down.json'),
-      JSON.stringify({ id, name: 'Down', provider: { type: 'openai', baseUrl: `http://127.0.0.1:${port}/v1`, model: 'm', apiKeyEnv: 'AGENT_SECRET_TEST_NOT_SET' } }),
+      JSON.stringify({
+        id,
+        name: 'Down',
+        provider: { type: 'openai', baseUrl: `http://127.0.0.1:${port}/v1`, model: 'm', apiKeyEnv: 'AGENT_SECRET_TEST_NOT_SET' },
+      }),
     );
-    writeFileSync(join(dir, 'hook.json'), JSON.stringify({ name: 'Hook down', provider: { type: 'webhook', url: `http://127.0.0.1:${port}/` } }));
+    writeFileSync(
+      join(dir, 'hook.json'),
+      JSON.stringify({ name: 'Hook down', provider: { type: 'webhook', url: `http://127.0.0.1:${port}/` } }),
+    );
     const local = await startServer({ AGENTS_DIR: dir, AGENT_TIMEOUT_SECONDS: '1' });
     try {
       assert.equal((await local.request('GET', '/healthz')).status, 200);

@@ -38,7 +38,9 @@ beforeEach(() => {
 });
 
 async function session(agentId: string, extra: Record<string, unknown> = {}) {
-  const res = await server.request('POST', '/api/messaging/sessions', { body: { agentId, userId: '11111111-1111-4111-8111-111111111111', ...extra } });
+  const res = await server.request('POST', '/api/messaging/sessions', {
+    body: { agentId, userId: '11111111-1111-4111-8111-111111111111', ...extra },
+  });
   assert.equal(res.status, 201, res.text);
   return res.body;
 }
@@ -72,13 +74,23 @@ describe('cancel', () => {
     assert.equal(sent.body.agentResponse, undefined);
 
     await server.app.replies.idle();
-    assert.deepEqual((await historyOf(server, s.sessionId)).map((m) => m.content), ['a long question'], 'no agent message');
+    assert.deepEqual(
+      (await historyOf(server, s.sessionId)).map((m) => m.content),
+      ['a long question'],
+      'no agent message',
+    );
     const events = await eventsOf(s.sessionId);
     const cancelled = events.filter((e) => e.type === 'message.cancelled');
     assert.equal(cancelled.length, 1);
     assert.deepEqual(cancelled[0]!.data, { messageId: sent.body.id });
-    assert.ok(events.some((e) => e.type === 'message.chunk'), 'chunks already emitted stay in the log');
-    assert.deepEqual(events.map((e) => e.seq), events.map((_, i) => i + 1));
+    assert.ok(
+      events.some((e) => e.type === 'message.chunk'),
+      'chunks already emitted stay in the log',
+    );
+    assert.deepEqual(
+      events.map((e) => e.seq),
+      events.map((_, i) => i + 1),
+    );
 
     const again = await cancel(s.sessionId);
     assert.deepEqual([again.status, again.body], [200, { cancelled: [] }], 'twice is harmless');
@@ -97,12 +109,18 @@ describe('cancel', () => {
     await within(request.closed, 1000, 'the webhook request closing');
     assert.equal(request.abortedByClient, true);
     const { events } = await within(streaming, 1000, 'the sse stream ending');
-    assert.deepEqual(events.map((e) => e.event), ['user_message', 'chunk', 'error']);
+    assert.deepEqual(
+      events.map((e) => e.event),
+      ['user_message', 'chunk', 'error'],
+    );
     assert.equal(events[2]!.data.code, 'AGENT_CANCELLED');
     assert.equal(typeof events[2]!.data.message, 'string');
     assert.deepEqual(res.body, { cancelled: [events[0]!.data.id] });
     await server.app.replies.idle();
-    assert.deepEqual((await historyOf(server, s.sessionId)).map((m) => m.content), ['go on']);
+    assert.deepEqual(
+      (await historyOf(server, s.sessionId)).map((m) => m.content),
+      ['go on'],
+    );
     assert.deepEqual(await cancelledIds(s.sessionId), [events[0]!.data.id]);
   });
 
@@ -117,8 +135,15 @@ describe('cancel', () => {
     assert.deepEqual(res.body, { cancelled: [one.body.id, two.body.id] });
     await server.app.replies.idle();
     assert.deepEqual(await cancelledIds(s.sessionId), [one.body.id, two.body.id]);
-    assert.equal(fake.requests.filter((r) => JSON.stringify(r.body).includes('"two"')).length, 0, 'the waiting one never reached the model');
-    assert.deepEqual((await historyOf(server, s.sessionId)).map((m) => m.content), ['one', 'two']);
+    assert.equal(
+      fake.requests.filter((r) => JSON.stringify(r.body).includes('"two"')).length,
+      0,
+      'the waiting one never reached the model',
+    );
+    assert.deepEqual(
+      (await historyOf(server, s.sessionId)).map((m) => m.content),
+      ['one', 'two'],
+    );
   });
 
   test('an idle session answers an empty list; unknown 404, expired 410; a session token cancels its own session only', async () => {
@@ -155,7 +180,10 @@ describe('a disconnect is not a cancel', () => {
     const s = await session(model.id);
     const next = fake.nextRequest();
     const { events } = await sendSse(server, s.sessionId, 'tell me', { disconnectAfter: 1 });
-    assert.deepEqual(events.map((e) => e.event), ['user_message', 'chunk']);
+    assert.deepEqual(
+      events.map((e) => e.event),
+      ['user_message', 'chunk'],
+    );
     const upstream = await next;
     // The client reconnects to the session's events, resuming after what it had seen.
     const before = (await eventsOf(s.sessionId)).at(-1)!.seq;
@@ -172,7 +200,10 @@ describe('a disconnect is not a cancel', () => {
     assert.equal(created.content, 'It is a long story');
     assert.equal(upstream.abortedByClient, false);
     await server.app.replies.idle();
-    assert.deepEqual((await historyOf(server, s.sessionId)).map((m) => m.content), ['tell me', 'It is a long story']);
+    assert.deepEqual(
+      (await historyOf(server, s.sessionId)).map((m) => m.content),
+      ['tell me', 'It is a long story'],
+    );
     assert.deepEqual(await cancelledIds(s.sessionId), []);
   });
 });
@@ -189,9 +220,17 @@ describe('reply policies with two and three messages in flight', () => {
     release();
     await server.app.replies.idle();
     const history = await historyOf(server, s.sessionId);
-    assert.deepEqual(history.map((m) => [m.content, m.isAgent]), [
-      ['first', false], ['second', false], ['third', false], ['re: x', true], ['re: x', true], ['re: x', true],
-    ]);
+    assert.deepEqual(
+      history.map((m) => [m.content, m.isAgent]),
+      [
+        ['first', false],
+        ['second', false],
+        ['third', false],
+        ['re: x', true],
+        ['re: x', true],
+        ['re: x', true],
+      ],
+    );
     const asked = fake.requests.slice(before).map((r) => (r.body.messages as Array<{ content: string }>).at(-1)!.content);
     assert.deepEqual(asked, ['first', 'second', 'third'], 'answered in order');
     assert.deepEqual(await cancelledIds(s.sessionId), []);
@@ -224,7 +263,11 @@ describe('reply policies with two and three messages in flight', () => {
       'nothing renewed',
     );
     assert.equal(await notChunks(), eventsBefore, 'nothing emitted');
-    assert.deepEqual((await historyOf(server, s.sessionId)).map((m) => m.content), ['first'], 'nothing stored');
+    assert.deepEqual(
+      (await historyOf(server, s.sessionId)).map((m) => m.content),
+      ['first'],
+      'nothing stored',
+    );
 
     // The send's own ifBusy wins over the session's policy.
     const queued = await send(s.sessionId, { content: 'queued', ifBusy: 'enqueue' });
@@ -266,9 +309,17 @@ describe('reply policies with two and three messages in flight', () => {
 
     assert.deepEqual(await cancelledIds(s.sessionId), [firstAnswer.body.id, second.body.id]);
     const events = await eventsOf(s.sessionId);
-    const order = events.filter((e) => e.type !== 'message.chunk').map((e) => (e.type === 'message.cancelled' ? 'cancelled' : (e.data as any).message?.content ?? e.type));
-    assert.deepEqual(order.filter((t) => t !== 'session.renewed' && t !== 'session.created'), ['first', 'second', 'cancelled', 'cancelled', 'third', 'the answer']);
-    assert.deepEqual((await historyOf(server, s.sessionId)).map((m) => m.content), ['first', 'second', 'third', 'the answer']);
+    const order = events
+      .filter((e) => e.type !== 'message.chunk')
+      .map((e) => (e.type === 'message.cancelled' ? 'cancelled' : ((e.data as any).message?.content ?? e.type)));
+    assert.deepEqual(
+      order.filter((t) => t !== 'session.renewed' && t !== 'session.created'),
+      ['first', 'second', 'cancelled', 'cancelled', 'third', 'the answer'],
+    );
+    assert.deepEqual(
+      (await historyOf(server, s.sessionId)).map((m) => m.content),
+      ['first', 'second', 'third', 'the answer'],
+    );
   });
 
   test('invalid ifBusy is a 400 naming the field, and stores nothing', async () => {

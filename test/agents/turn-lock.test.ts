@@ -143,7 +143,11 @@ describe('redisTurnLock', { skip: process.env.TEST_REDIS === '0' ? 'Redis not re
 });
 
 test('without Redis, a turn goes ahead and the trouble is reported', async () => {
-  const down = new Redis(`redis://127.0.0.1:${await freePort()}`, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
+  const down = new Redis(`redis://127.0.0.1:${await freePort()}`, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+  });
   down.on('error', () => {});
   const reported: unknown[] = [];
   const lock = redisTurnLock(down, { onUnavailable: (error) => reported.push(error) });

@@ -42,8 +42,5 @@ test('a line that never ends is refused past the limit', async () => {
 
 test('signBody is sha256=<hex HMAC-SHA256> of the exact body', () => {
   // RFC 4231 test case 2.
-  assert.equal(
-    signBody('what do ya want for nothing?', 'Jefe'),
-    'sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843',
-  );
+  assert.equal(signBody('what do ya want for nothing?', 'Jefe'), 'sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843');
 });

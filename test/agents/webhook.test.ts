@@ -62,7 +62,13 @@ describe('the request', () => {
     // AGENT_HISTORY_MESSAGES=2: of first, ok, second, ok — the last two, oldest first.
     const stored = await historyOf(server, session.sessionId);
     assert.deepEqual(body.history, stored.slice(2, 4));
-    assert.deepEqual(body.history.map((m: any) => [m.isAgent, m.content]), [[false, 'second'], [true, 'ok']]);
+    assert.deepEqual(
+      body.history.map((m: any) => [m.isAgent, m.content]),
+      [
+        [false, 'second'],
+        [true, 'ok'],
+      ],
+    );
   });
 
   test('with secretEnv, X-Signature-256 is the HMAC-SHA256 of the raw body', async () => {
@@ -113,7 +119,10 @@ describe('replies', () => {
     hook.behaviour = { kind: 'sse', frames: [{ text: 'Once ' }, { text: 'upon ' }, { text: 'a time' }], delayMs: 15 };
     const session = await sessionWith(server, agent.id);
     const { events } = await sendSse(server, session.sessionId, 'tell me a story');
-    assert.deepEqual(events.map((e) => e.event), ['user_message', 'chunk', 'chunk', 'chunk', 'done']);
+    assert.deepEqual(
+      events.map((e) => e.event),
+      ['user_message', 'chunk', 'chunk', 'chunk', 'done'],
+    );
     const chunks = events.filter((e) => e.event === 'chunk').map((e) => e.data.chunk);
     assert.deepEqual(chunks, ['Once ', 'upon ', 'a time']);
     const history = await historyOf(server, session.sessionId);
@@ -173,7 +182,10 @@ describe('failures', () => {
     await within(request.closed, 500, 'the webhook request closing');
     assert.equal(request.abortedByClient, true);
     const history = await historyOf(server, session.sessionId);
-    assert.deepEqual(history.map((m) => m.content), ['hurry']);
+    assert.deepEqual(
+      history.map((m) => m.content),
+      ['hurry'],
+    );
   });
 
   test('HTTP 500 gives agentError and keeps the user message', async () => {
@@ -184,7 +196,10 @@ describe('failures', () => {
     assert.equal(sent.agentError.code, 'AGENT_FAILED');
     assert.match(sent.agentError.message, /500/);
     const history = await historyOf(server, session.sessionId);
-    assert.deepEqual(history.map((m) => m.content), ['hello']);
+    assert.deepEqual(
+      history.map((m) => m.content),
+      ['hello'],
+    );
     assert.equal(await metricValue('agent_failures_total', { provider: 'webhook', code: 'AGENT_FAILED' }), before + 1);
   });
 
@@ -201,7 +216,10 @@ describe('failures', () => {
     hook.behaviour = { kind: 'status', status: 500 };
     const session = await sessionWith(server, agent.id);
     const { events } = await sendSse(server, session.sessionId, 'hello');
-    assert.deepEqual(events.map((e) => e.event), ['user_message', 'error']);
+    assert.deepEqual(
+      events.map((e) => e.event),
+      ['user_message', 'error'],
+    );
     assert.equal(events[1]!.data.code, 'AGENT_FAILED');
   });
 
@@ -222,7 +240,10 @@ describe('failures', () => {
       assert.equal(sent.agentError?.code, 'AGENT_FAILED', what);
     }
     const history = await historyOf(server, session.sessionId);
-    assert.ok(history.every((m: any) => !m.isAgent), 'nothing stored for the agent');
+    assert.ok(
+      history.every((m: any) => !m.isAgent),
+      'nothing stored for the agent',
+    );
   });
 
   test('a runaway stream is cut off past the reply limit, and its connection closed', async () => {
@@ -237,7 +258,10 @@ describe('failures', () => {
     await within(request.closed, 500, 'the webhook request closing');
     assert.equal(request.abortedByClient, true);
     const history = await historyOf(server, session.sessionId);
-    assert.deepEqual(history.map((m) => m.content), ['say a lot']);
+    assert.deepEqual(
+      history.map((m) => m.content),
+      ['say a lot'],
+    );
   });
 
   test('a client that disconnects mid-stream does not cancel the webhook request (SPEC §10)', async () => {
@@ -250,6 +274,9 @@ describe('failures', () => {
     await server.app.replies.idle();
     assert.equal(request.abortedByClient, false);
     const history = await historyOf(server, session.sessionId);
-    assert.deepEqual(history.map((m) => m.content), ['go on', 'partial and the rest']);
+    assert.deepEqual(
+      history.map((m) => m.content),
+      ['go on', 'partial and the rest'],
+    );
   });
 });

@@ -6,7 +6,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Authenticator, CONFIGURED_KEY_ID, type Principal } from '../../src/auth/authenticator.js';
-import { digestsEqual, displayPrefix, generateApiKey, generateSessionToken, hashSecret, isSessionToken } from '../../src/auth/credentials.js';
+import {
+  digestsEqual,
+  displayPrefix,
+  generateApiKey,
+  generateSessionToken,
+  hashSecret,
+  isSessionToken,
+} from '../../src/auth/credentials.js';
 import { ANY_KEY, SCOPES, grants, type Scope } from '../../src/auth/scopes.js';
 import { AppError } from '../../src/domain/errors.js';
 import type { Session } from '../../src/domain/session.js';
@@ -44,7 +51,11 @@ const code = (fn: () => unknown) => {
   return 'allowed';
 };
 
-const codeOf = async (promise: Promise<unknown>) => promise.then(() => 'allowed', (e: unknown) => (e instanceof AppError ? e.code : String(e)));
+const codeOf = async (promise: Promise<unknown>) =>
+  promise.then(
+    () => 'allowed',
+    (e: unknown) => (e instanceof AppError ? e.code : String(e)),
+  );
 
 describe('credentials', () => {
   test('prefixed, 256 random bits in base64url, never twice the same', () => {
@@ -103,7 +114,12 @@ describe('Authenticator', () => {
   });
 
   test('authenticate: configured key, stored key, session token; anything else 401', async () => {
-    assert.deepEqual(await auth.authenticate('configured-secret'), { kind: 'key', keyId: CONFIGURED_KEY_ID, scopes: ['*'], expiresAt: null });
+    assert.deepEqual(await auth.authenticate('configured-secret'), {
+      kind: 'key',
+      keyId: CONFIGURED_KEY_ID,
+      scopes: ['*'],
+      expiresAt: null,
+    });
     assert.deepEqual(await auth.authenticate('ask_stored'), { kind: 'key', keyId: 'k1', scopes: ['sessions:read'], expiresAt: 60_000 });
     assert.deepEqual(await auth.authenticate('ast_live'), { kind: 'session', sessionId: SESSION_ID });
     assert.deepEqual(seen, [SESSION_ID]);
@@ -138,7 +154,10 @@ describe('Authenticator', () => {
   });
 
   test('a store that cannot answer is 503, not 401', async () => {
-    const broken = { getApiKeyByHash: async () => Promise.reject(new Error('down')), getSessionByTokenHash: async () => Promise.reject(new Error('down')) } as unknown as Store;
+    const broken = {
+      getApiKeyByHash: async () => Promise.reject(new Error('down')),
+      getSessionByTokenHash: async () => Promise.reject(new Error('down')),
+    } as unknown as Store;
     const failing = new Authenticator(broken, { clock, disabled: false, retentionMs: 0, configuredKey: 'configured-secret' });
     assert.equal(await codeOf(failing.authenticate('ask_x')), 'SERVICE_UNAVAILABLE');
     assert.equal(await codeOf(failing.authenticate('ast_x')), 'SERVICE_UNAVAILABLE');
@@ -149,25 +168,59 @@ describe('Authenticator', () => {
     const open = new Authenticator(store, { clock, disabled: true, retentionMs: 0 });
     assert.deepEqual(await open.authenticate(undefined), { kind: 'open' });
     assert.deepEqual(await open.authenticate('ask_whatever'), { kind: 'open' });
-    assert.equal(code(() => open.authorize({ kind: 'open' }, 'keys:manage')), 'allowed');
+    assert.equal(
+      code(() => open.authorize({ kind: 'open' }, 'keys:manage')),
+      'allowed',
+    );
   });
 
   test('authorize: keys by scope; tokens for read/write/manage of their own session only', () => {
     const key = (scopes: Scope[]): Principal => ({ kind: 'key', keyId: 'k', scopes, expiresAt: null });
     const token: Principal = { kind: 'session', sessionId: SESSION_ID };
-    assert.equal(code(() => auth.authorize(key(['*']), 'keys:manage')), 'allowed');
-    assert.equal(code(() => auth.authorize(key(['sessions:read']), 'sessions:read', SESSION_ID)), 'allowed');
-    assert.equal(code(() => auth.authorize(key(['sessions:read']), 'sessions:write', SESSION_ID)), 'FORBIDDEN');
-    assert.equal(code(() => auth.authorize(key(['metrics:read']), ANY_KEY)), 'allowed');
-    assert.equal(code(() => auth.authorize(key([]), ANY_KEY)), 'allowed');
+    assert.equal(
+      code(() => auth.authorize(key(['*']), 'keys:manage')),
+      'allowed',
+    );
+    assert.equal(
+      code(() => auth.authorize(key(['sessions:read']), 'sessions:read', SESSION_ID)),
+      'allowed',
+    );
+    assert.equal(
+      code(() => auth.authorize(key(['sessions:read']), 'sessions:write', SESSION_ID)),
+      'FORBIDDEN',
+    );
+    assert.equal(
+      code(() => auth.authorize(key(['metrics:read']), ANY_KEY)),
+      'allowed',
+    );
+    assert.equal(
+      code(() => auth.authorize(key([]), ANY_KEY)),
+      'allowed',
+    );
 
     for (const scope of ['sessions:read', 'sessions:write', 'sessions:manage'] as const) {
-      assert.equal(code(() => auth.authorize(token, scope, SESSION_ID)), 'allowed', scope);
-      assert.equal(code(() => auth.authorize(token, scope, OTHER_ID)), 'FORBIDDEN', scope);
-      assert.equal(code(() => auth.authorize(token, scope)), 'FORBIDDEN', scope);
+      assert.equal(
+        code(() => auth.authorize(token, scope, SESSION_ID)),
+        'allowed',
+        scope,
+      );
+      assert.equal(
+        code(() => auth.authorize(token, scope, OTHER_ID)),
+        'FORBIDDEN',
+        scope,
+      );
+      assert.equal(
+        code(() => auth.authorize(token, scope)),
+        'FORBIDDEN',
+        scope,
+      );
     }
     for (const scope of ['sessions:create', 'sessions:health', 'agents:manage', 'keys:manage', 'metrics:read', '*', ANY_KEY] as const) {
-      assert.equal(code(() => auth.authorize(token, scope, SESSION_ID)), 'FORBIDDEN', scope);
+      assert.equal(
+        code(() => auth.authorize(token, scope, SESSION_ID)),
+        'FORBIDDEN',
+        scope,
+      );
     }
   });
 });

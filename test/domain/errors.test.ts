@@ -60,23 +60,20 @@ test('AppError carries message, details and extra fields', () => {
 
 test('helpers build the codes the SPEC names', () => {
   const invalid = validationError('metadata: must be a JSON object');
-  assert.deepEqual([invalid.code, invalid.status, invalid.message, invalid.details], [
-    'VALIDATION_ERROR',
-    400,
-    'Invalid request',
-    'metadata: must be a JSON object',
-  ]);
+  assert.deepEqual(
+    [invalid.code, invalid.status, invalid.message, invalid.details],
+    ['VALIDATION_ERROR', 400, 'Invalid request', 'metadata: must be a JSON object'],
+  );
   assert.equal(validationError('x', 'Custom').message, 'Custom');
 
   const missing = sessionNotFound('s1');
   assert.deepEqual([missing.code, missing.status, missing.extra], ['SESSION_NOT_FOUND', 404, { sessionId: 's1' }]);
 
   const expired = sessionExpired('s1', Date.parse('2026-01-01T00:30:00.000Z'));
-  assert.deepEqual([expired.code, expired.status, expired.extra], [
-    'SESSION_EXPIRED',
-    410,
-    { sessionId: 's1', expiresAt: '2026-01-01T00:30:00.000Z' },
-  ]);
+  assert.deepEqual(
+    [expired.code, expired.status, expired.extra],
+    ['SESSION_EXPIRED', 410, { sessionId: 's1', expiresAt: '2026-01-01T00:30:00.000Z' }],
+  );
 
   const agent = agentNotFound('a1');
   assert.deepEqual([agent.code, agent.status, agent.extra], ['AGENT_NOT_FOUND', 404, { agentId: 'a1' }]);

@@ -49,5 +49,8 @@ test('a new session has the given policy, else enqueue; PATCH replaces metadata 
   const patched = applySettingsPatch(session, { metadata: { z: 3 } }, 1000);
   assert.deepEqual(patched, { ...session, metadata: { z: 3 } }, 'not activity: lastActivity and expiry unchanged');
   assert.deepEqual(applySettingsPatch(session, { replyPolicy: 'interrupt' }, 1000), { ...session, replyPolicy: 'interrupt' });
-  assert.throws(() => applySettingsPatch(session, { replyPolicy: 'enqueue' }, session.expiresAt), (e: AppError) => e.code === 'SESSION_EXPIRED');
+  assert.throws(
+    () => applySettingsPatch(session, { replyPolicy: 'enqueue' }, session.expiresAt),
+    (e: AppError) => e.code === 'SESSION_EXPIRED',
+  );
 });

@@ -41,10 +41,22 @@ describe('search words', () => {
   });
 
   test('q: 1–200 characters with at least one word', () => {
-    assert.equal(code(() => parseSearchQuery(undefined)), 'VALIDATION_ERROR');
-    assert.equal(code(() => parseSearchQuery('')), 'VALIDATION_ERROR');
-    assert.equal(code(() => parseSearchQuery('!!')), 'VALIDATION_ERROR');
-    assert.equal(code(() => parseSearchQuery('a'.repeat(201))), 'VALIDATION_ERROR');
+    assert.equal(
+      code(() => parseSearchQuery(undefined)),
+      'VALIDATION_ERROR',
+    );
+    assert.equal(
+      code(() => parseSearchQuery('')),
+      'VALIDATION_ERROR',
+    );
+    assert.equal(
+      code(() => parseSearchQuery('!!')),
+      'VALIDATION_ERROR',
+    );
+    assert.equal(
+      code(() => parseSearchQuery('a'.repeat(201))),
+      'VALIDATION_ERROR',
+    );
     assert.deepEqual(parseSearchQuery('北'.repeat(200)), ['北'.repeat(200)]);
   });
 });
@@ -57,9 +69,16 @@ describe('metadata filters', () => {
       { key: 'tier', value: '2' },
     ]);
     for (const name of ['metadata.', 'metadata.a.b', 'metadata.ü', `metadata.${'k'.repeat(65)}`]) {
-      assert.equal(code(() => parseMetadataFilters({ [name]: 'x' })), 'VALIDATION_ERROR', name);
+      assert.equal(
+        code(() => parseMetadataFilters({ [name]: 'x' })),
+        'VALIDATION_ERROR',
+        name,
+      );
     }
-    assert.equal(code(() => parseMetadataFilters({ 'metadata.a': 'x\u0000' })), 'VALIDATION_ERROR');
+    assert.equal(
+      code(() => parseMetadataFilters({ 'metadata.a': 'x\u0000' })),
+      'VALIDATION_ERROR',
+    );
   });
 
   test('what a value matches: the string, and the boolean or number whose JSON text it is', () => {
@@ -81,13 +100,29 @@ describe('keyset cursors', () => {
     const text = encodeCursor('s', { createdAt: 1_767_225_600_000, id });
     assert.match(text, /^[A-Za-z0-9_-]+$/);
     assert.deepEqual(decodeCursor('s', text), { createdAt: 1_767_225_600_000, id });
-    assert.equal(code(() => decodeCursor('m', text)), 'INVALID_PAGINATION');
+    assert.equal(
+      code(() => decodeCursor('m', text)),
+      'INVALID_PAGINATION',
+    );
   });
 
   test('only the exact text the server issues', () => {
     const b = (s: string) => Buffer.from(s).toString('base64url');
-    for (const text of ['', '!!', b(`s.1.${id.toUpperCase()}`), b(`s.01.${id}`), b(`s.1.5.${id}`), b(`s.1e3.${id}`), b(`s.99999999999999999.${id}`), `${b(`s.1.${id}`)}=`]) {
-      assert.equal(code(() => decodeCursor('s', text)), 'INVALID_PAGINATION', text);
+    for (const text of [
+      '',
+      '!!',
+      b(`s.1.${id.toUpperCase()}`),
+      b(`s.01.${id}`),
+      b(`s.1.5.${id}`),
+      b(`s.1e3.${id}`),
+      b(`s.99999999999999999.${id}`),
+      `${b(`s.1.${id}`)}=`,
+    ]) {
+      assert.equal(
+        code(() => decodeCursor('s', text)),
+        'INVALID_PAGINATION',
+        text,
+      );
     }
   });
 });

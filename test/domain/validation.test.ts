@@ -59,8 +59,14 @@ describe('isUuid', () => {
   });
 
   test('rejects anything else', () => {
-    for (const value of ['', 'abc', '00000000-0000-4000-8000-00000000000', '00000000000040008000000000000001',
-      '00000000-0000-4000-8000-000000000001 ', 'g0000000-0000-4000-8000-000000000001']) {
+    for (const value of [
+      '',
+      'abc',
+      '00000000-0000-4000-8000-00000000000',
+      '00000000000040008000000000000001',
+      '00000000-0000-4000-8000-000000000001 ',
+      'g0000000-0000-4000-8000-000000000001',
+    ]) {
       assert.equal(isUuid(value), false, value);
     }
   });
@@ -317,10 +323,7 @@ describe('validateContent', () => {
 
   test('strict policy rejects active HTML', () => {
     for (const content of activeHtml) {
-      assertValidationError(
-        () => validateContent(content, 'strict'),
-        'content: active HTML is not allowed by the strict content policy',
-      );
+      assertValidationError(() => validateContent(content, 'strict'), 'content: active HTML is not allowed by the strict content policy');
     }
   });
 
@@ -329,7 +332,17 @@ describe('validateContent', () => {
   });
 
   test('strict policy accepts ordinary text that merely mentions code', () => {
-    for (const content of ['I like JavaScript', 'if (a < b) return', 'the onload event', 'question=42', '<b>bold</b>', 'script tags', 'online=yes', 'status: online = true', 'x = onset=3']) {
+    for (const content of [
+      'I like JavaScript',
+      'if (a < b) return',
+      'the onload event',
+      'question=42',
+      '<b>bold</b>',
+      'script tags',
+      'online=yes',
+      'status: online = true',
+      'x = onset=3',
+    ]) {
       ok(content, 'strict');
     }
   });
@@ -404,8 +417,15 @@ describe('parseCursor', () => {
   });
 
   test('days that do not exist are rejected, leap days accepted', () => {
-    for (const value of ['2026-02-30T00:00:00Z', '2026-04-31T00:00:00Z', '2025-02-29T00:00:00Z', '2026-01-32T00:00:00Z',
-      '2026-13-01T00:00:00Z', '2026-00-10T00:00:00Z', '2026-01-00T00:00:00Z']) {
+    for (const value of [
+      '2026-02-30T00:00:00Z',
+      '2026-04-31T00:00:00Z',
+      '2025-02-29T00:00:00Z',
+      '2026-01-32T00:00:00Z',
+      '2026-13-01T00:00:00Z',
+      '2026-00-10T00:00:00Z',
+      '2026-01-00T00:00:00Z',
+    ]) {
       assertInvalid(value);
     }
     assert.equal(parseCursor('2024-02-29T00:00:00Z', 'before'), Date.parse('2024-02-29T00:00:00.000Z'));

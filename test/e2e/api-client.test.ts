@@ -146,11 +146,17 @@ describe('@elizaos/api-client SessionsService', () => {
     );
     // `before` as a Date: the client sends epoch milliseconds.
     const older = await client.sessions.getMessages(sessionId, { limit: 3, before: new Date(page.messages[2]!.createdAt) });
-    assert.deepEqual(older.messages.map((m) => m.id), [sent.userMessage.id]);
+    assert.deepEqual(
+      older.messages.map((m) => m.id),
+      [sent.userMessage.id],
+    );
     assert.equal(older.hasMore, false);
     // `after` as an ISO string.
     const newer = await client.sessions.getMessages(sessionId, { after: page.messages[1]!.createdAt });
-    assert.deepEqual(newer.messages.map((m) => m.id), [page.messages[0]!.id]);
+    assert.deepEqual(
+      newer.messages.map((m) => m.id),
+      [page.messages[0]!.id],
+    );
   });
 
   test('sendMessage with transport "sse": the client cannot read the stream', async () => {
@@ -183,7 +189,11 @@ describe('@elizaos/api-client SessionsService', () => {
 
   test('errors arrive as ApiError with code, message, details and status', async () => {
     await rejectsWith(client.sessions.getSession('not-a-session'), 'SESSION_NOT_FOUND', 404);
-    await rejectsWith(client.sessions.createSession({ agentId: '99999999-9999-4999-8999-999999999999', userId: USER }), 'AGENT_NOT_FOUND', 404);
+    await rejectsWith(
+      client.sessions.createSession({ agentId: '99999999-9999-4999-8999-999999999999', userId: USER }),
+      'AGENT_NOT_FOUND',
+      404,
+    );
     const invalid = await rejectsWith(client.sessions.createSession({ agentId: 'eliza', userId: USER }), 'VALIDATION_ERROR', 400);
     assert.match(invalid.details ?? '', /agentId/);
 

@@ -21,7 +21,10 @@ const BASE = '/api/messaging/sessions';
 
 /** The contents of the session's stored messages, read from the SQLite file once the process is gone. */
 async function storedContents(dir: string, sessionId: string): Promise<string[]> {
-  const app = await createApp(parseSettings({ DATABASE_URL: join(dir, 'sessions.db'), PORT: '0', LOG_LEVEL: 'silent', SESSIONS_API_KEY: KEY }), { background: false });
+  const app = await createApp(
+    parseSettings({ DATABASE_URL: join(dir, 'sessions.db'), PORT: '0', LOG_LEVEL: 'silent', SESSIONS_API_KEY: KEY }),
+    { background: false },
+  );
   try {
     return (await app.store.recentMessages(sessionId, 10)).map((m) => m.content);
   } finally {
@@ -30,7 +33,12 @@ async function storedContents(dir: string, sessionId: string): Promise<string[]>
 }
 
 const startDraining = (databasePath: string, graceSeconds: number, extra: Record<string, string> = {}): Promise<ServerProcess> =>
-  startProcess({ databaseUrl: databasePath, key: KEY, readyPath: '/readyz', env: { SHUTDOWN_GRACE_SECONDS: String(graceSeconds), ...extra } });
+  startProcess({
+    databaseUrl: databasePath,
+    key: KEY,
+    readyPath: '/readyz',
+    env: { SHUTDOWN_GRACE_SECONDS: String(graceSeconds), ...extra },
+  });
 
 test('SIGTERM drains: not ready, 503 to new requests, streams told to retry, in-flight work finishes or fails, exit 0', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'agent-sessions-drain-'));
@@ -131,9 +139,14 @@ test('SIGTERM with SHUTDOWN_DELAY_SECONDS: not ready at once, still serving unti
   const server = await startDraining(join(dir, 'sessions.db'), 1, { SHUTDOWN_DELAY_SECONDS: '2' });
   const fresh = { connection: 'close' };
   try {
-    const session = (await send(server.url, 'POST', BASE, { token: KEY, body: { agentId: '00000000-0000-4000-8000-000000000001', userId: USER } })).body;
+    const session = (
+      await send(server.url, 'POST', BASE, { token: KEY, body: { agentId: '00000000-0000-4000-8000-000000000001', userId: USER } })
+    ).body;
     server.child.kill('SIGTERM');
-    await eventually(async () => (await send(server.url, 'GET', '/readyz', { token: null, headers: fresh })).status === 503, 'not ready', { ms: 1000, every: 0 });
+    await eventually(async () => (await send(server.url, 'GET', '/readyz', { token: null, headers: fresh })).status === 503, 'not ready', {
+      ms: 1000,
+      every: 0,
+    });
     const served = await send(server.url, 'GET', `${BASE}/${session.sessionId}`, { token: KEY, headers: fresh });
     assert.equal(served.status, 200, 'still serving during the delay');
     assert.equal(await server.exited, 0);

@@ -54,20 +54,28 @@ test('every acknowledged write survives kill -9 and a restart', { timeout: 120_0
   // Sessions in different states.
   const a = await ok(call(s, 'POST', BASE, { body: { agentId: ELIZA, userId: USER, metadata: { name: 'a' } } }), 201);
   const b = await ok(
-    call(s, 'POST', BASE, { body: { agentId: ELIZA, userId: USER_B, timeoutConfig: { timeoutMinutes: 60, autoRenew: false, warningThresholdMinutes: 10 } } }),
+    call(s, 'POST', BASE, {
+      body: { agentId: ELIZA, userId: USER_B, timeoutConfig: { timeoutMinutes: 60, autoRenew: false, warningThresholdMinutes: 10 } },
+    }),
     201,
   );
   const c = await ok(call(s, 'POST', BASE, { body: { agentId: ELIZA, userId: USER } }), 201);
   const d = await ok(call(s, 'POST', BASE, { body: { agentId: ELIZA, userId: USER } }), 201);
 
   const idempotent = await ok(
-    call(s, 'POST', `${BASE}/${a.sessionId}/messages`, { body: { content: 'I remember my mother', transport: 'http' }, headers: { 'idempotency-key': 'first' } }),
+    call(s, 'POST', `${BASE}/${a.sessionId}/messages`, {
+      body: { content: 'I remember my mother', transport: 'http' },
+      headers: { 'idempotency-key': 'first' },
+    }),
     201,
   );
   await ok(call(s, 'POST', `${BASE}/${a.sessionId}/messages`, { body: { content: 'She was kind', transport: 'http' } }), 201);
   await ok(call(s, 'POST', `${BASE}/${a.sessionId}/heartbeat`));
   await ok(call(s, 'POST', `${BASE}/${a.sessionId}/renew`));
-  await ok(call(s, 'POST', `${BASE}/${b.sessionId}/messages`, { body: { content: 'Hello', metadata: { k: [1, 2] }, transport: 'sse' } }), 200);
+  await ok(
+    call(s, 'POST', `${BASE}/${b.sessionId}/messages`, { body: { content: 'Hello', metadata: { k: [1, 2] }, transport: 'sse' } }),
+    200,
+  );
   await ok(call(s, 'PATCH', `${BASE}/${b.sessionId}/timeout`, { body: { maxDurationMinutes: 100 } }));
   await ok(call(s, 'DELETE', `${BASE}/${d.sessionId}`));
 
@@ -120,7 +128,10 @@ test('every acknowledged write survives kill -9 and a restart', { timeout: 120_0
 
   // The idempotency key survived: the retry gets the first answer, nothing new is stored.
   const retry = await ok(
-    call(r, 'POST', `${BASE}/${a.sessionId}/messages`, { body: { content: 'I remember my mother', transport: 'http' }, headers: { 'idempotency-key': 'first' } }),
+    call(r, 'POST', `${BASE}/${a.sessionId}/messages`, {
+      body: { content: 'I remember my mother', transport: 'http' },
+      headers: { 'idempotency-key': 'first' },
+    }),
     201,
   );
   assert.equal(retry.id, idempotent.id);

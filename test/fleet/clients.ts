@@ -21,7 +21,13 @@ export interface Answer {
 }
 
 /** One request; a network failure is status 0. */
-export async function call(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+export async function call(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
   const started = Date.now();
   try {
     const res = await fetch(`${base}${path}`, {
@@ -44,7 +50,12 @@ export async function call(base: string, method: string, path: string, body?: un
 }
 
 /** Sends until acknowledged (201), always with the same Idempotency-Key; counts the failed tries. */
-export async function sendReliably(base: string, sessionId: string, content: string, deadlineMs = 60_000): Promise<{ id: string; failures: number }> {
+export async function sendReliably(
+  base: string,
+  sessionId: string,
+  content: string,
+  deadlineMs = 60_000,
+): Promise<{ id: string; failures: number }> {
   const key = randomUUID();
   const deadline = Date.now() + deadlineMs;
   let failures = 0;

@@ -15,7 +15,11 @@ import { startFleet, type Fleet } from './fleet-process.js';
 import { havePostgresBinaries, PrivatePostgres } from './private-postgres.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const missing = !haveRedisServer() ? 'redis-server is not installed' : !havePostgresBinaries() ? 'PostgreSQL binaries are not installed' : false;
+const missing = !haveRedisServer()
+  ? 'redis-server is not installed'
+  : !havePostgresBinaries()
+    ? 'PostgreSQL binaries are not installed'
+    : false;
 
 async function createSession(base: string): Promise<string> {
   const created = await call(base, 'POST', BASE, { agentId: ELIZA, userId: USER });
@@ -123,7 +127,10 @@ describe('a three-instance fleet behind HAProxy', { skip: missing }, () => {
     try {
       await socket.joined;
       while (sse.connections === 0) await sleep(20);
-      const sent = await call(fleet.url, 'POST', `${BASE}/${sessionId}/messages`, { content: 'Hello through the load balancer', transport: 'http' });
+      const sent = await call(fleet.url, 'POST', `${BASE}/${sessionId}/messages`, {
+        content: 'Hello through the load balancer',
+        transport: 'http',
+      });
       assert.equal(sent.status, 201);
       assert.equal(typeof sent.body.agentResponse.text, 'string');
       const stored = await allEvents(fleet.url, sessionId);
@@ -138,7 +145,10 @@ describe('a three-instance fleet behind HAProxy', { skip: missing }, () => {
       for (let i = 0; i < 30; i++) assert.equal((await call(fleet.url, 'GET', `${BASE}/${sessionId}`)).status, 200);
       for (const [name, { port }] of fleet.instances) {
         const metrics = await call(`http://127.0.0.1:${port}`, 'GET', '/metrics');
-        const served = /^http_request_duration_seconds_count\{method="GET",route="\/api\/messaging\/sessions\/:sessionId",status="200"\} (\d+)$/m.exec(String(metrics.body));
+        const served =
+          /^http_request_duration_seconds_count\{method="GET",route="\/api\/messaging\/sessions\/:sessionId",status="200"\} (\d+)$/m.exec(
+            String(metrics.body),
+          );
         assert.ok(served && Number(served[1]) > 0, `${name} served none of them`);
       }
     } finally {
@@ -172,7 +182,11 @@ describe('a three-instance fleet behind HAProxy', { skip: missing }, () => {
         await assertNothingLost(fleet.url, sessionId, senders[i]!.acknowledged);
         const stored = await allEvents(fleet.url, sessionId);
         assertStrictlyIncreasing(stored, 'stored events');
-        assert.deepEqual(stored.map((e) => e.seq), stored.map((_, n) => n + 1), 'no gap in the event log');
+        assert.deepEqual(
+          stored.map((e) => e.seq),
+          stored.map((_, n) => n + 1),
+          'no gap in the event log',
+        );
         // The SSE client was moved at least once and resumed with Last-Event-ID: it has every event once.
         await streams[i]!.waitFor(stored.at(-1)!.seq);
         assert.ok(streams[i]!.connections >= 2, `SSE client connected ${streams[i]!.connections} time(s)`);
@@ -183,7 +197,10 @@ describe('a three-instance fleet behind HAProxy', { skip: missing }, () => {
         for (let n = 0; n < 100 && socket.events.length < stored.length; n++) await sleep(50);
         assertStrictlyIncreasing(socket.events, 'Socket.IO events');
         assert.deepEqual(socket.events, stored, 'Socket.IO events: every stored event, once, in order');
-        assert.ok(socket.connectionOf.some((c) => c >= 2), 'events arrived after the socket reconnected');
+        assert.ok(
+          socket.connectionOf.some((c) => c >= 2),
+          'events arrived after the socket reconnected',
+        );
       }
     } finally {
       await Promise.all(streams.map((s) => s.stop()));
@@ -247,7 +264,10 @@ describe('a three-instance fleet behind HAProxy', { skip: missing }, () => {
         assert.equal(during.body.error.code, 'SERVICE_UNAVAILABLE');
         // An instance asked directly still stores a message (rate limits fall back to its own counters).
         const { port } = fleet.instances.get('app2')!;
-        const stored = await call(`http://127.0.0.1:${port}`, 'POST', `${BASE}/${sessionId}/messages`, { content: 'during the outage', transport: 'http' });
+        const stored = await call(`http://127.0.0.1:${port}`, 'POST', `${BASE}/${sessionId}/messages`, {
+          content: 'during the outage',
+          transport: 'http',
+        });
         assert.equal(stored.status, 201, JSON.stringify(stored.body));
         assert.equal((await call(`http://127.0.0.1:${port}`, 'GET', `${BASE}/health`)).status, 503);
       } finally {
@@ -256,7 +276,10 @@ describe('a three-instance fleet behind HAProxy', { skip: missing }, () => {
       await untilReady(fleet.url);
       const events = await allEvents(fleet.url, sessionId);
       const messages = await history(fleet.url, sessionId);
-      assert.deepEqual(messages.filter((m) => !m.isAgent).map((m) => m.content), ['before the outage', 'during the outage']);
+      assert.deepEqual(
+        messages.filter((m) => !m.isAgent).map((m) => m.content),
+        ['before the outage', 'during the outage'],
+      );
       // The events of the message sent during the outage arrive without any later event to announce them.
       await stream.waitFor(events.at(-1)!.seq);
       assert.deepEqual(stream.events, events);
@@ -280,7 +303,10 @@ describe('a three-instance fleet behind HAProxy', { skip: missing }, () => {
       try {
         const migrations = await db.query('SELECT name FROM kysely_migration ORDER BY name');
         const every = Object.keys(await migrationProvider.getMigrations()).sort();
-        assert.deepEqual(migrations.rows.map((r) => r.name), every);
+        assert.deepEqual(
+          migrations.rows.map((r) => r.name),
+          every,
+        );
         const agents = await db.query('SELECT count(*)::int AS n FROM agents');
         assert.equal(agents.rows[0].n, 1, 'the built-in agent seeded once');
       } finally {

@@ -57,7 +57,12 @@ describe('agents as seen without agents:manage', () => {
       const one = await call(server, 'GET', `/api/agents/${agent.id}`, { token });
       assert.equal(one.status, 200, one.text);
       assert.equal(one.body.system, 'The secret persona');
-      assert.deepEqual(one.body.provider, { type: 'openai', baseUrl: 'http://127.0.0.1:9/v1', model: 'm', apiKeyEnv: 'AGENT_SECRET_PROBE' });
+      assert.deepEqual(one.body.provider, {
+        type: 'openai',
+        baseUrl: 'http://127.0.0.1:9/v1',
+        model: 'm',
+        apiKeyEnv: 'AGENT_SECRET_PROBE',
+      });
     }
   });
 
@@ -94,20 +99,28 @@ describe('ids are compared case-insensitively, stored and returned in lower case
     const sent = await server.request('POST', `${S}/${upper}/messages`, { token: session.sessionToken, body: { content: 'hi' } });
     assert.equal(sent.status, 201, sent.text);
     const history = await server.request('GET', `${S}/${session.sessionId}/messages`);
-    assert.equal(history.body.messages.some((m: any) => m.id === sent.body.id), true);
+    assert.equal(
+      history.body.messages.some((m: any) => m.id === sent.body.id),
+      true,
+    );
 
     const agentRes = await server.request('GET', `/api/agents/${agent.id.toUpperCase()}`);
     assert.equal(agentRes.status, 200, agentRes.text);
     assert.equal(agentRes.body.id, agent.id);
 
-    const named = await server.request('POST', '/api/agents', { body: { id: '55555555-EEEE-4FFF-8AAA-BBBBBBBBBBBB', name: 'Upper', provider: { type: 'eliza' } } });
+    const named = await server.request('POST', '/api/agents', {
+      body: { id: '55555555-EEEE-4FFF-8AAA-BBBBBBBBBBBB', name: 'Upper', provider: { type: 'eliza' } },
+    });
     assert.equal(named.status, 201, named.text);
     assert.equal(named.body.id, '55555555-eeee-4fff-8aaa-bbbbbbbbbbbb');
 
     const { id } = await createKey(server, ['sessions:read']);
     const revoked = await server.request('DELETE', `/api/keys/${id.toUpperCase()}`);
     assert.equal(revoked.status, 200, revoked.text);
-    assert.equal((await server.app.store.listApiKeys()).some((k) => k.id === id), false);
+    assert.equal(
+      (await server.app.store.listApiKeys()).some((k) => k.id === id),
+      false,
+    );
 
     const deleted = await server.request('DELETE', `${S}/${upper}`, { token: session.sessionToken });
     assert.equal(deleted.status, 200, deleted.text);
@@ -140,7 +153,10 @@ describe('/docs (Swagger UI)', () => {
       const count = await page.locator('.opblock-summary').count();
       assert.ok(count >= 15, `${count} operations`);
       assert.deepEqual(errors, []);
-      assert.deepEqual(consoleErrors.filter((e) => /Content.Security.Policy|Refused/i.test(e)), []);
+      assert.deepEqual(
+        consoleErrors.filter((e) => /Content.Security.Policy|Refused/i.test(e)),
+        [],
+      );
       await context.close();
     } finally {
       await browser.close();

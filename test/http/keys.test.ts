@@ -153,7 +153,10 @@ describe('DELETE /api/keys/:id', () => {
     const iso = (ms: number) => new Date(ms).toISOString();
     const manager = (await post({ name: 'temporary', scopes: ['keys:manage'], expiresAt: iso(until) })).body;
     for (const expiresAt of [undefined, null, iso(until + 1)]) {
-      const refused = await post({ name: 'longer', scopes: ['keys:manage'], ...(expiresAt === undefined ? {} : { expiresAt }) }, manager.key);
+      const refused = await post(
+        { name: 'longer', scopes: ['keys:manage'], ...(expiresAt === undefined ? {} : { expiresAt }) },
+        manager.key,
+      );
       assert.equal(refused.status, 403, `${expiresAt}: ${refused.text}`);
       assert.match(refused.body.error.message, new RegExp(`outlives it: expiresAt must be at most ${iso(until).replace(/\./g, '\\.')}$`));
     }
@@ -176,7 +179,8 @@ describe('what the database keeps', { skip: process.env.TEST_STORE === 'postgres
     const own = await startServer();
     try {
       const keys: string[] = [];
-      for (let i = 0; i < 3; i++) keys.push((await call(own, 'POST', '/api/keys', { token: ADMIN_KEY, body: { name: `k${i}`, scopes: ['*'] } })).body.key);
+      for (let i = 0; i < 3; i++)
+        keys.push((await call(own, 'POST', '/api/keys', { token: ADMIN_KEY, body: { name: `k${i}`, scopes: ['*'] } })).body.key);
       const tokens: string[] = [];
       for (let i = 0; i < 3; i++) {
         const created = await call(own, 'POST', '/api/messaging/sessions', { token: ADMIN_KEY, body: { agentId: ELIZA, userId: USER } });

@@ -51,7 +51,10 @@ describe('dates name a real instant', () => {
       lastUsedAt: null,
     };
     await assert.rejects(server.app.store.insertApiKey(record));
-    assert.equal((await server.app.store.listApiKeys()).some((k) => k.id === record.id), false);
+    assert.equal(
+      (await server.app.store.listApiKeys()).some((k) => k.id === record.id),
+      false,
+    );
   });
 
   test('history cursors on a leap second are 400 INVALID_PAGINATION', async () => {
@@ -97,7 +100,12 @@ describe('bodies are UTF-8 JSON', () => {
   test('a charset other than UTF-8 is 415, nothing stored', async () => {
     const before = await storeSnapshot(server);
     const json = JSON.stringify({ agentId: ELIZA, userId: USER });
-    for (const type of ['application/json; charset=utf-16', 'application/json;charset="latin1"', 'application/json; charset=iso-8859-1', 'application/json; charset=']) {
+    for (const type of [
+      'application/json; charset=utf-16',
+      'application/json;charset="latin1"',
+      'application/json; charset=iso-8859-1',
+      'application/json; charset=',
+    ]) {
       assertEnvelope(await sendBytes(S, json, type), 415, 'UNSUPPORTED_MEDIA_TYPE');
     }
     assert.deepEqual(await storeSnapshot(server), before);
@@ -113,7 +121,11 @@ describe('bodies are UTF-8 JSON', () => {
     const prefix = Buffer.from('{"content":"caf');
     const suffix = Buffer.from('"}');
     for (const bad of [[0xe9], [0xc3], [0xed, 0xa0, 0x80], [0xff, 0xfe], [0xf8, 0x88, 0x80, 0x80, 0x80]]) {
-      const res = await sendBytes(`${S}/${session.sessionId}/messages`, Buffer.concat([prefix, Buffer.from(bad), suffix]), 'application/json');
+      const res = await sendBytes(
+        `${S}/${session.sessionId}/messages`,
+        Buffer.concat([prefix, Buffer.from(bad), suffix]),
+        'application/json',
+      );
       assertEnvelope(res, 400, 'VALIDATION_ERROR', 'UTF-8');
     }
     assert.deepEqual(await storeSnapshot(server), before);

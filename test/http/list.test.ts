@@ -73,7 +73,10 @@ describe('cursor', () => {
     assert.equal(new Set(seen).size, seen.length, 'no session twice');
     for (const id of before) assert.equal(seen.filter((s) => s === id).length, 1);
     // Only the sessions that existed when the walk began, newest first.
-    assert.deepEqual(seen.filter((id) => !added.includes(id)), [...before].reverse());
+    assert.deepEqual(
+      seen.filter((id) => !added.includes(id)),
+      [...before].reverse(),
+    );
   });
 
   test('works with status, agentId and userId', async () => {
@@ -171,7 +174,10 @@ describe('metadata filters', () => {
 
   test('with the cursor', async () => {
     const all = (await list(`?metadata.tag=${tag}&limit=100`)).sessions.map((s: any) => s.sessionId);
-    assert.deepEqual(all, ['e', 'd', 'c', 'b', 'a'].map((k) => ids[k]));
+    assert.deepEqual(
+      all,
+      ['e', 'd', 'c', 'b', 'a'].map((k) => ids[k]),
+    );
     assert.deepEqual(await walk(`?metadata.tag=${tag}&limit=2`), all);
   });
 

@@ -46,7 +46,15 @@ async function assertNothingStored(id: string, s: TestServer = server): Promise<
 describe('content', () => {
   test('missing, not a string, empty or only whitespace: 400 naming content', async () => {
     const { sessionId } = await createSession(server);
-    for (const body of [{}, { content: 42 }, { content: null }, { content: ['hi'] }, { content: '' }, { content: ' \n\t\r ' }, { content: '\u00a0\u2003' }]) {
+    for (const body of [
+      {},
+      { content: 42 },
+      { content: null },
+      { content: ['hi'] },
+      { content: '' },
+      { content: ' \n\t\r ' },
+      { content: '\u00a0\u2003' },
+    ]) {
       assertError(await send(sessionId, body), 400, 'VALIDATION_ERROR', 'content');
     }
     await assertNothingStored(sessionId);
@@ -104,7 +112,12 @@ describe('content', () => {
         '<img src=x onerror=alert(1)>',
         '<div onclick = "steal()">',
       ]) {
-        assertError(await strict.request('POST', `${BASE}/${sessionId}/messages`, { body: { content } }), 400, 'VALIDATION_ERROR', 'content');
+        assertError(
+          await strict.request('POST', `${BASE}/${sessionId}/messages`, { body: { content } }),
+          400,
+          'VALIDATION_ERROR',
+          'content',
+        );
       }
       await assertNothingStored(sessionId, strict);
       const plain = await strict.request('POST', `${BASE}/${sessionId}/messages`, { body: { content: 'is 3 < 4 > 2? <b>yes</b>' } });
@@ -121,7 +134,12 @@ describe('attachments', () => {
 
   test('more than 10: 400', async () => {
     const { sessionId } = await createSession(server);
-    assertError(await send(sessionId, { content: 'files', attachments: Array.from({ length: 11 }, (_, i) => att(i)) }), 400, 'VALIDATION_ERROR', 'attachments');
+    assertError(
+      await send(sessionId, { content: 'files', attachments: Array.from({ length: 11 }, (_, i) => att(i)) }),
+      400,
+      'VALIDATION_ERROR',
+      'attachments',
+    );
     await assertNothingStored(sessionId);
     const ten = await send(sessionId, { content: 'files', attachments: Array.from({ length: 10 }, (_, i) => att(i)) });
     assert.equal(ten.status, 201, ten.text);
@@ -193,7 +211,12 @@ describe('transport', () => {
 describe('Idempotency-Key', () => {
   test('more than 255 characters, or empty: 400, nothing stored', async () => {
     const { sessionId } = await createSession(server);
-    assertError(await send(sessionId, { content: 'hi' }, { 'idempotency-key': 'k'.repeat(256) }), 400, 'VALIDATION_ERROR', 'Idempotency-Key');
+    assertError(
+      await send(sessionId, { content: 'hi' }, { 'idempotency-key': 'k'.repeat(256) }),
+      400,
+      'VALIDATION_ERROR',
+      'Idempotency-Key',
+    );
     assertError(await send(sessionId, { content: 'hi' }, { 'idempotency-key': '' }), 400, 'VALIDATION_ERROR', 'Idempotency-Key');
     await assertNothingStored(sessionId);
   });
@@ -203,12 +226,19 @@ describe('Idempotency-Key', () => {
     const headers = { 'idempotency-key': 'once' };
     const first = await send(sessionId, { content: 'first', transport: 'http' }, headers);
     assert.equal(first.status, 201, first.text);
-    for (const body of [{ content: 'second', transport: 'http' }, { content: 'first' }, { content: 'first', transport: 'http', metadata: { x: 1 } }]) {
+    for (const body of [
+      { content: 'second', transport: 'http' },
+      { content: 'first' },
+      { content: 'first', transport: 'http', metadata: { x: 1 } },
+    ]) {
       assertError(await send(sessionId, body, headers), 409, 'CONFLICT', 'Idempotency-Key');
     }
     await server.app.replies.idle();
     const page = await server.request('GET', `${BASE}/${sessionId}/messages`);
-    assert.deepEqual(page.body.messages.map((m: any) => m.id), [first.body.agentResponse.id, first.body.id]);
+    assert.deepEqual(
+      page.body.messages.map((m: any) => m.id),
+      [first.body.agentResponse.id, first.body.id],
+    );
   });
 });
 
@@ -265,7 +295,10 @@ describe('when the agent fails', () => {
     const { sessionId } = await brokenSession();
     const res = await send(sessionId, { content: 'hello?', transport: 'sse' });
     assert.equal(res.status, 200);
-    const events = res.text.split('\n\n').filter((b) => /^event: /m.test(b)).map((b) => /^event: (.*)$/m.exec(b)![1]);
+    const events = res.text
+      .split('\n\n')
+      .filter((b) => /^event: /m.test(b))
+      .map((b) => /^event: (.*)$/m.exec(b)![1]);
     assert.deepEqual(events, ['user_message', 'error']);
     const errorFrame = JSON.parse(/event: error\ndata: (.*)/.exec(res.text)![1]!);
     assert.deepEqual(Object.keys(errorFrame).sort(), ['code', 'message']);

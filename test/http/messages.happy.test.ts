@@ -30,7 +30,15 @@ async function history(id: string, qs = '', s: TestServer = server): Promise<any
 
 /** The user message as the SPEC's Message object. */
 function userMessage(id: string, content: string, createdAt: number, extra: { metadata?: unknown; attachments?: unknown[] } = {}) {
-  return { id, content, authorId: USER, isAgent: false, createdAt: iso(createdAt), metadata: extra.metadata ?? {}, attachments: extra.attachments ?? [] };
+  return {
+    id,
+    content,
+    authorId: USER,
+    isAgent: false,
+    createdAt: iso(createdAt),
+    metadata: extra.metadata ?? {},
+    attachments: extra.attachments ?? [],
+  };
 }
 
 /** The 201 body: the user message's fields, the same under `userMessage`, and `sessionStatus`. */
@@ -203,7 +211,10 @@ describe('transport sse', () => {
 
     assert.ok(rest.length >= 2, `expected several chunks, got ${rest.length}`);
     assert.ok(rest.every((f) => f.event === 'chunk'));
-    assert.deepEqual(rest.map((f) => f.data.index), rest.map((_, i) => i));
+    assert.deepEqual(
+      rest.map((f) => f.data.index),
+      rest.map((_, i) => i),
+    );
     assert.equal(done.event, 'done');
     const replyId = done.data.message.id;
     for (const chunk of rest) assert.deepEqual(Object.keys(chunk.data).sort(), ['chunk', 'index', 'messageId']);
@@ -275,7 +286,12 @@ describe('activity', () => {
     const t0 = server.clock.now();
     const session = await createSession(server);
     const res = await send(session.sessionId, { content: 'right away' });
-    assert.deepEqual(res.body.sessionStatus, { expiresAt: iso(t0 + 30 * MINUTE), renewalCount: 1, wasRenewed: true, isNearExpiration: false });
+    assert.deepEqual(res.body.sessionStatus, {
+      expiresAt: iso(t0 + 30 * MINUTE),
+      renewalCount: 1,
+      wasRenewed: true,
+      isNearExpiration: false,
+    });
     await server.app.replies.idle();
   });
 
@@ -284,7 +300,12 @@ describe('activity', () => {
     const session = await createSession(server, { timeoutConfig: { timeoutMinutes: 30, maxDurationMinutes: 30 } });
     server.clock.advance(MINUTE);
     const res = await send(session.sessionId, { content: 'hi' });
-    assert.deepEqual(res.body.sessionStatus, { expiresAt: iso(t0 + 30 * MINUTE), renewalCount: 0, wasRenewed: false, isNearExpiration: false });
+    assert.deepEqual(res.body.sessionStatus, {
+      expiresAt: iso(t0 + 30 * MINUTE),
+      renewalCount: 0,
+      wasRenewed: false,
+      isNearExpiration: false,
+    });
     await server.app.replies.idle();
   });
 });
@@ -310,7 +331,10 @@ describe('Idempotency-Key', () => {
     assert.equal(retry.status, 201, retry.text);
     assertReplay(retry.body, first.body);
     const page = await history(session.sessionId);
-    assert.deepEqual(page.messages.map((m: any) => m.id), [first.body.agentResponse.id, first.body.id]);
+    assert.deepEqual(
+      page.messages.map((m: any) => m.id),
+      [first.body.agentResponse.id, first.body.id],
+    );
   });
 
   test('websocket: the replay carries agentResponse once the reply is stored', async () => {
@@ -341,7 +365,11 @@ describe('Idempotency-Key', () => {
     assert.equal(retry.status, 201, retry.text);
     assert.match(retry.headers.get('content-type') ?? '', /^application\/json/);
     assert.equal(retry.body.id, frames[0]!.data.id);
-    assert.deepEqual(retry.body.agentResponse, { id: done.data.message.id, text: done.data.message.content, createdAt: done.data.message.createdAt });
+    assert.deepEqual(retry.body.agentResponse, {
+      id: done.data.message.id,
+      text: done.data.message.content,
+      createdAt: done.data.message.createdAt,
+    });
     assert.equal((await history(session.sessionId)).messages.length, 2);
   });
 
@@ -394,7 +422,10 @@ describe('history paging', () => {
     assert.equal((await post('three')).status, 201);
     paging.clock.advance(5 * MINUTE);
     const burst = await Promise.all(['four', 'five', 'six'].map((c) => post(c, 'websocket')));
-    assert.deepEqual(burst.map((r) => r.status), [201, 201, 201]);
+    assert.deepEqual(
+      burst.map((r) => r.status),
+      [201, 201, 201],
+    );
     await paging.app.replies.idle();
     paging.clock.advance(1);
     assert.equal((await post('seven', 'websocket')).status, 201);
@@ -410,7 +441,13 @@ describe('history paging', () => {
     const times = all.map((m) => Date.parse(m.createdAt));
     for (let i = 1; i < times.length; i++) assert.ok(times[i - 1]! > times[i]!, `createdAt not strictly decreasing at ${i}`);
     assert.equal(new Set(all.map((m) => m.id)).size, 14);
-    assert.deepEqual(all.filter((m) => !m.isAgent).map((m) => m.content).sort(), ['five', 'four', 'one', 'seven', 'six', 'three', 'two']);
+    assert.deepEqual(
+      all
+        .filter((m) => !m.isAgent)
+        .map((m) => m.content)
+        .sort(),
+      ['five', 'four', 'one', 'seven', 'six', 'three', 'two'],
+    );
     const unpaged = await page('');
     assert.deepEqual(unpaged, { messages: all, hasMore: false, cursors: { before: times.at(-1), after: times[0] } });
   });
@@ -467,7 +504,10 @@ describe('history paging', () => {
     assert.deepEqual(await page(`?before=${encodeURIComponent(all[4].createdAt)}&limit=3`), byEpoch);
     const plusTwo = new Date(t + 2 * 3_600_000).toISOString().replace('Z', '+02:00');
     assert.deepEqual(await page(`?before=${encodeURIComponent(plusTwo)}&limit=3`), byEpoch);
-    assert.deepEqual(await page(`?after=${encodeURIComponent(all[10].createdAt)}&limit=2`), await page(`?after=${Date.parse(all[10].createdAt)}&limit=2`));
+    assert.deepEqual(
+      await page(`?after=${encodeURIComponent(all[10].createdAt)}&limit=2`),
+      await page(`?after=${Date.parse(all[10].createdAt)}&limit=2`),
+    );
     const empty = await page(`?before=${encodeURIComponent('2000-01-01T00:00:00Z')}`);
     assert.deepEqual(empty, { messages: [], hasMore: false, cursors: { before: Date.parse('2000-01-01T00:00:00Z'), after: null } });
   });
@@ -477,7 +517,9 @@ describe('history paging', () => {
     try {
       const session = await createSession(many);
       for (let i = 0; i < 51; i++) {
-        const res = await many.request('POST', `${BASE}/${session.sessionId}/messages`, { body: { content: `message ${i}`, transport: 'http' } });
+        const res = await many.request('POST', `${BASE}/${session.sessionId}/messages`, {
+          body: { content: `message ${i}`, transport: 'http' },
+        });
         assert.equal(res.status, 201);
       }
       const first = await history(session.sessionId, '', many);
@@ -498,7 +540,10 @@ describe('history paging', () => {
 describe('an agent with thought and actions (webhook)', () => {
   let hook: FakeWebhook;
   before(async () => {
-    hook = await startFakeWebhook({ kind: 'json', body: { text: 'Noted.', thought: 'the user said something', actions: ['REPLY', 'NOTE'] } });
+    hook = await startFakeWebhook({
+      kind: 'json',
+      body: { text: 'Noted.', thought: 'the user said something', actions: ['REPLY', 'NOTE'] },
+    });
   });
   after(() => hook.close());
 

@@ -125,7 +125,13 @@ describe('request bodies', () => {
       assert.match(res.body.error.details, /deeper than 64 levels/);
     }
     const stored = await server.app.store.recentMessages(own.sessionId, 100);
-    assert.deepEqual(stored.map((m) => [m.isAgent, m.isAgent ? 'reply' : m.content]), [[false, 'fine'], [true, 'reply']]);
+    assert.deepEqual(
+      stored.map((m) => [m.isAgent, m.isAgent ? 'reply' : m.content]),
+      [
+        [false, 'fine'],
+        [true, 'reply'],
+      ],
+    );
   });
 
   test('renew, heartbeat and DELETE take no body, and refuse one that is not an object', async () => {
@@ -134,7 +140,11 @@ describe('request bodies', () => {
     const stored = () => server.app.store.getSession(own.sessionId);
     const before = await stored();
     server.clock.advance(MINUTE);
-    for (const [method, suffix] of [['POST', '/renew'], ['POST', '/heartbeat'], ['DELETE', '']] as const) {
+    for (const [method, suffix] of [
+      ['POST', '/renew'],
+      ['POST', '/heartbeat'],
+      ['DELETE', ''],
+    ] as const) {
       for (const raw of ['[]', '"x"', '42', 'null']) {
         assertError(await server.request(method, path + suffix, { raw, headers: JSON_TYPE }), 400, 'VALIDATION_ERROR');
       }
@@ -152,7 +162,11 @@ describe('request bodies', () => {
       // fetch labels a bare string body text/plain.
       assertError(await server.request(method, path, { raw: '{"content":"hi"}' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
       for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/xml']) {
-        assertError(await server.request(method, path, { raw: 'content=hi', headers: { 'content-type': type } }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+        assertError(
+          await server.request(method, path, { raw: 'content=hi', headers: { 'content-type': type } }),
+          415,
+          'UNSUPPORTED_MEDIA_TYPE',
+        );
       }
     }
   });
@@ -242,12 +256,30 @@ describe('health', () => {
 
       // The third expires; until the scheduler has processed its expiry it is "invalid".
       fresh.clock.advance(5 * MINUTE);
-      assert.deepEqual(await health(), { status: 'healthy', activeSessions: 2, expiringSoon: 1, invalidSessions: 1, timestamp: iso(t0 + 5 * MINUTE) });
+      assert.deepEqual(await health(), {
+        status: 'healthy',
+        activeSessions: 2,
+        expiringSoon: 1,
+        invalidSessions: 1,
+        timestamp: iso(t0 + 5 * MINUTE),
+      });
       await fresh.app.scheduler.tick();
-      assert.deepEqual(await health(), { status: 'healthy', activeSessions: 2, expiringSoon: 1, invalidSessions: 0, timestamp: iso(t0 + 5 * MINUTE) });
+      assert.deepEqual(await health(), {
+        status: 'healthy',
+        activeSessions: 2,
+        expiringSoon: 1,
+        invalidSessions: 0,
+        timestamp: iso(t0 + 5 * MINUTE),
+      });
 
       fresh.clock.advance(20 * MINUTE); // the first is inside its warning window, the second expired
-      assert.deepEqual(await health(), { status: 'healthy', activeSessions: 1, expiringSoon: 1, invalidSessions: 1, timestamp: iso(t0 + 25 * MINUTE) });
+      assert.deepEqual(await health(), {
+        status: 'healthy',
+        activeSessions: 1,
+        expiringSoon: 1,
+        invalidSessions: 1,
+        timestamp: iso(t0 + 25 * MINUTE),
+      });
     } finally {
       await fresh.close();
     }
@@ -419,10 +451,24 @@ describe('agents', () => {
 
     const openai = await req('POST', '/api/agents', {
       name: 'GPT',
-      provider: { type: 'openai', baseUrl: 'https://api.example.com/v1', model: 'some-model', apiKeyEnv: 'AGENT_SECRET_EXAMPLE', temperature: 0.5, maxTokens: 256 },
+      provider: {
+        type: 'openai',
+        baseUrl: 'https://api.example.com/v1',
+        model: 'some-model',
+        apiKeyEnv: 'AGENT_SECRET_EXAMPLE',
+        temperature: 0.5,
+        maxTokens: 256,
+      },
     });
     assert.equal(openai.status, 201, openai.text);
-    assert.deepEqual(openai.body.provider, { type: 'openai', baseUrl: 'https://api.example.com/v1', model: 'some-model', apiKeyEnv: 'AGENT_SECRET_EXAMPLE', temperature: 0.5, maxTokens: 256 });
+    assert.deepEqual(openai.body.provider, {
+      type: 'openai',
+      baseUrl: 'https://api.example.com/v1',
+      model: 'some-model',
+      apiKeyEnv: 'AGENT_SECRET_EXAMPLE',
+      temperature: 0.5,
+      maxTokens: 256,
+    });
 
     assertError(await req('POST', '/api/agents', { ...full, name: 'Again' }), 409, 'CONFLICT');
     assert.equal((await req('GET', `/api/agents/${full.id}`)).body.name, 'Hooked');
@@ -462,7 +508,9 @@ describe('agents', () => {
   });
 
   test('PATCH changes only what it is given', async () => {
-    const created = (await req('POST', '/api/agents', { name: 'Before', system: 'keep me', provider: { type: 'eliza' }, metadata: { a: 1 } })).body;
+    const created = (
+      await req('POST', '/api/agents', { name: 'Before', system: 'keep me', provider: { type: 'eliza' }, metadata: { a: 1 } })
+    ).body;
     const t1 = agentsServer.clock.advance(MINUTE);
     const res = await req('PATCH', `/api/agents/${created.id}`, { name: 'After', sessionDefaults: { warningThresholdMinutes: 2 } });
     assert.equal(res.status, 200, res.text);
@@ -526,7 +574,13 @@ describe('agents from AGENTS_DIR', () => {
 
   test('every *.json file becomes an agent; a restart on the same database does not duplicate them', async () => {
     const dbDir = mkdtempSync(join(tmpdir(), 'agent-files-db-'));
-    const settings = parseSettings({ DATABASE_URL: join(dbDir, 'sessions.db'), PORT: '0', LOG_LEVEL: 'silent', SESSIONS_API_KEY: ADMIN_KEY, AGENTS_DIR: dir });
+    const settings = parseSettings({
+      DATABASE_URL: join(dbDir, 'sessions.db'),
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+      SESSIONS_API_KEY: ADMIN_KEY,
+      AGENTS_DIR: dir,
+    });
     try {
       const first = await createApp(settings, { clock: new ManualClock(), background: false });
       const agents = await first.agents.list();
@@ -561,10 +615,19 @@ describe('agents from AGENTS_DIR', () => {
 
   test('an invalid file stops start-up with a message naming it', async () => {
     const bad = mkdtempSync(join(tmpdir(), 'agent-files-bad-'));
-    writeFileSync(join(bad, 'broken.json'), JSON.stringify({ name: 'Broken', provider: { type: 'eliza' }, sessionDefaults: { timeoutMinutes: 2 } }));
+    writeFileSync(
+      join(bad, 'broken.json'),
+      JSON.stringify({ name: 'Broken', provider: { type: 'eliza' }, sessionDefaults: { timeoutMinutes: 2 } }),
+    );
     const dbDir = mkdtempSync(join(tmpdir(), 'agent-files-db-'));
     try {
-      const settings = parseSettings({ DATABASE_URL: join(dbDir, 'sessions.db'), PORT: '0', LOG_LEVEL: 'silent', SESSIONS_API_KEY: ADMIN_KEY, AGENTS_DIR: bad });
+      const settings = parseSettings({
+        DATABASE_URL: join(dbDir, 'sessions.db'),
+        PORT: '0',
+        LOG_LEVEL: 'silent',
+        SESSIONS_API_KEY: ADMIN_KEY,
+        AGENTS_DIR: bad,
+      });
       await assert.rejects(createApp(settings, { clock: new ManualClock(), background: false }), (error: Error) => {
         assert.match(error.message, /broken\.json/);
         assert.match(error.message, /timeoutMinutes/);

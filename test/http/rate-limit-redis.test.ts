@@ -37,12 +37,15 @@ describe('rate limits in Redis', { skip: process.env.TEST_REDIS === '0' ? 'Redis
   test('all windows in one script: counts, remaining, reset, exceeded; the per-window path shares the counters', async () => {
     const limits = new RateLimits(policies, redisLimiters(redis, prefix));
     const first = await limits.charge(charges);
-    assert.deepEqual(first.map((o) => [o.policy.name, o.remaining, o.exceeded]), [
-      ['session', 1, false],
-      ['user', 2, false],
-      ['agent', 4, false],
-      ['key', 9, false],
-    ]);
+    assert.deepEqual(
+      first.map((o) => [o.policy.name, o.remaining, o.exceeded]),
+      [
+        ['session', 1, false],
+        ['user', 2, false],
+        ['agent', 4, false],
+        ['key', 9, false],
+      ],
+    );
     assert.ok(first[0]!.resetMs > 59_000 && first[0]!.resetMs <= 60_000, String(first[0]!.resetMs));
     assert.ok(first[1]!.resetMs > 3_599_000 && first[1]!.resetMs <= 3_600_000, String(first[1]!.resetMs));
     assert.equal(await redis.get(`${prefix}:session:s1`), '1');
@@ -55,10 +58,26 @@ describe('rate limits in Redis', { skip: process.env.TEST_REDIS === '0' ? 'Redis
     const plain = Object.assign((p: Policy) => factory(p), {});
     const each = new RateLimits(policies, plain);
     const second = await each.charge(charges);
-    assert.deepEqual(second.map((o) => [o.remaining, o.exceeded]), [[0, false], [1, false], [3, false], [8, false]]);
+    assert.deepEqual(
+      second.map((o) => [o.remaining, o.exceeded]),
+      [
+        [0, false],
+        [1, false],
+        [3, false],
+        [8, false],
+      ],
+    );
 
     const third = await limits.charge(charges);
-    assert.deepEqual(third.map((o) => [o.remaining, o.exceeded]), [[0, true], [0, false], [2, false], [7, false]]);
+    assert.deepEqual(
+      third.map((o) => [o.remaining, o.exceeded]),
+      [
+        [0, true],
+        [0, false],
+        [2, false],
+        [7, false],
+      ],
+    );
     assert.equal(await redis.get(`${prefix}:session:s1`), '3');
   });
 });

@@ -50,7 +50,10 @@ test('requests per route pattern and status, latency histograms, event deliverie
     assert.ok(sample(text, pings) - sample(before, pings) >= 1);
     // Never a URL as a label: no session id appears in the exposition.
     assert.ok(!text.includes(a.sessionId), 'a session id leaked into a label');
-    assert.match(text, /http_request_duration_seconds_bucket\{le="0.005",method="GET",route="\/api\/messaging\/sessions\/:sessionId",status="200"\} \d+/);
+    assert.match(
+      text,
+      /http_request_duration_seconds_bucket\{le="0.005",method="GET",route="\/api\/messaging\/sessions\/:sessionId",status="200"\} \d+/,
+    );
   } finally {
     await server.close();
   }

@@ -72,8 +72,17 @@ const CASES: RouteCase[] = [
   { route: 'GET /', path: () => '/', ok: 200 },
 ];
 
-type Variant = 'none' | 'bad key' | 'bad token' | 'key lacking the scope' | 'key with the scope' | 'token of this session' | 'token of another session';
-const VARIANTS: Variant[] = ['none', 'bad key', 'bad token', 'key lacking the scope', 'key with the scope', 'token of this session', 'token of another session'];
+type Variant =
+  'none' | 'bad key' | 'bad token' | 'key lacking the scope' | 'key with the scope' | 'token of this session' | 'token of another session';
+const VARIANTS: Variant[] = [
+  'none',
+  'bad key',
+  'bad token',
+  'key lacking the scope',
+  'key with the scope',
+  'token of this session',
+  'token of another session',
+];
 
 /** The status SPEC §6 prescribes for a variant on a route with this rule. */
 function expected(rule: RouteAuth, variant: Variant, ok: number): number {
@@ -111,9 +120,19 @@ async function newTarget(): Promise<Target> {
   const agent = await call(server, 'POST', '/api/agents', { token: ADMIN_KEY, body: { name: 'Target', provider: { type: 'eliza' } } });
   assert.equal(agent.status, 201, agent.text);
   const key = await createKey(server, ['sessions:read']);
-  const webhook = await call(server, 'POST', '/api/webhooks', { token: ADMIN_KEY, body: { url: 'http://127.0.0.1:9/hook', events: ['*'], enabled: false } });
+  const webhook = await call(server, 'POST', '/api/webhooks', {
+    token: ADMIN_KEY,
+    body: { url: 'http://127.0.0.1:9/hook', events: ['*'], enabled: false },
+  });
   assert.equal(webhook.status, 201, webhook.text);
-  return { sessionId: own.sessionId, token: own.token, otherToken: other.token, agentId: agent.body.id, keyId: key.id, webhookId: webhook.body.id };
+  return {
+    sessionId: own.sessionId,
+    token: own.token,
+    otherToken: other.token,
+    agentId: agent.body.id,
+    keyId: key.id,
+    webhookId: webhook.body.id,
+  };
 }
 
 function credentialFor(rule: RouteAuth, variant: Variant, target: Target): string | undefined {
@@ -140,7 +159,15 @@ before(async () => {
   server = await startServer();
   for (const scope of SCOPES.filter((s) => s !== '*')) {
     only.set(scope, (await createKey(server, [scope])).key);
-    allBut.set(scope, (await createKey(server, SCOPES.filter((s) => s !== scope && s !== '*'))).key);
+    allBut.set(
+      scope,
+      (
+        await createKey(
+          server,
+          SCOPES.filter((s) => s !== scope && s !== '*'),
+        )
+      ).key,
+    );
   }
 });
 after(() => server.close());
@@ -177,7 +204,10 @@ describe('every route, every kind of credential', () => {
         const route = `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`;
         assert.ok(Array.isArray(operation.security), `${route} declares no auth rule`);
         assert.ok(ROUTE_AUTH[route] !== undefined, `${route} is missing from ROUTE_AUTH`);
-        assert.ok(CASES.some((c) => c.route === route), `${route} is missing from this test's table`);
+        assert.ok(
+          CASES.some((c) => c.route === route),
+          `${route} is missing from this test's table`,
+        );
         const rule = ROUTE_AUTH[route]!;
         if (rule === 'public') assert.deepEqual(operation.security, []);
         else assert.ok(operation.description.includes(rule.scope === ANY_KEY ? 'any valid API key' : `\`${rule.scope}\``), route);
@@ -202,7 +232,10 @@ describe('where credentials may come from', () => {
     const { sessionId, token } = await newSession();
     const other = await newSession();
     assert.equal((await call(server, 'GET', `${S}/${sessionId}/events`, { token, place: 'query' })).status, 200);
-    assert.equal((await call(server, 'GET', `${S}/${sessionId}/events`, { token: only.get('sessions:read')!, place: 'query' })).status, 200);
+    assert.equal(
+      (await call(server, 'GET', `${S}/${sessionId}/events`, { token: only.get('sessions:read')!, place: 'query' })).status,
+      200,
+    );
     assert.equal((await call(server, 'GET', `${S}/${sessionId}/events`, { token: other.token, place: 'query' })).status, 403);
     assert.equal((await call(server, 'GET', `${S}/${sessionId}/events`, { token: 'ast_nope', place: 'query' })).status, 401);
     assert.equal((await call(server, 'GET', `${S}/${sessionId}`, { token, place: 'query' })).status, 401);
@@ -269,7 +302,12 @@ describe('session tokens', () => {
   test('the token of a deleted session is 401, and so is deleting it again', async () => {
     const { sessionId, token } = await newSession();
     assert.equal((await call(server, 'DELETE', `${S}/${sessionId}`, { token })).status, 200);
-    for (const [method, suffix] of [['GET', ''], ['DELETE', ''], ['POST', '/heartbeat'], ['GET', '/messages']] as const) {
+    for (const [method, suffix] of [
+      ['GET', ''],
+      ['DELETE', ''],
+      ['POST', '/heartbeat'],
+      ['GET', '/messages'],
+    ] as const) {
       const res = await call(server, method, `${S}/${sessionId}${suffix}`, { token });
       assert.equal(res.status, 401, `${method} ${suffix}`);
       assert.equal(res.body.error.code, 'UNAUTHORIZED');
@@ -305,7 +343,10 @@ describe('what a key may hand out', () => {
     const wider = await call(server, 'POST', '/api/keys', { token: manager, body: { name: 'x', scopes: ['*'] } });
     assert.equal(wider.status, 403);
     assert.equal(wider.body.error.code, 'FORBIDDEN');
-    const other = await call(server, 'POST', '/api/keys', { token: manager, body: { name: 'x', scopes: ['sessions:read', 'sessions:write'] } });
+    const other = await call(server, 'POST', '/api/keys', {
+      token: manager,
+      body: { name: 'x', scopes: ['sessions:read', 'sessions:write'] },
+    });
     assert.equal(other.status, 403);
     const same = await call(server, 'POST', '/api/keys', { token: manager, body: { name: 'x', scopes: ['sessions:read'] } });
     assert.equal(same.status, 201);
@@ -344,9 +385,12 @@ describe('a route that declares no auth rule', () => {
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
     const dir = mkdtempSync(join(tmpdir(), 'agent-sessions-undeclared-'));
-    const app = await createApp(parseSettings({ DATABASE_URL: join(dir, 'db.sqlite'), PORT: '0', LOG_LEVEL: 'silent', SESSIONS_API_KEY: ADMIN_KEY }), {
-      background: false,
-    });
+    const app = await createApp(
+      parseSettings({ DATABASE_URL: join(dir, 'db.sqlite'), PORT: '0', LOG_LEVEL: 'silent', SESSIONS_API_KEY: ADMIN_KEY }),
+      {
+        background: false,
+      },
+    );
     app.server.get('/undeclared', async () => ({ leaked: true }));
     try {
       const url = await app.listen();

@@ -59,7 +59,11 @@ describe('PATCH /sessions/:id', () => {
     assert.equal(stored.expiresAt, s.expiresAt);
     assert.equal(stored.renewalCount, 0);
     const events = await server.app.store.eventsAfter(s.sessionId, 0, 100);
-    assert.deepEqual(events.filter((e) => (e.type as string) !== 'session.created'), [], 'no event');
+    assert.deepEqual(
+      events.filter((e) => (e.type as string) !== 'session.created'),
+      [],
+      'no event',
+    );
   });
 
   test('bad bodies are 400 and change nothing', async () => {
@@ -79,7 +83,10 @@ describe('PATCH /sessions/:id', () => {
       assert.equal(res.body.error.code, 'VALIDATION_ERROR');
       assert.match(res.body.error.details, details);
     }
-    const raw = await server.request('PATCH', `${BASE}/${s.sessionId}`, { raw: '{"metadata":{"__proto__":{"x":1}}}', headers: { 'content-type': 'application/json' } });
+    const raw = await server.request('PATCH', `${BASE}/${s.sessionId}`, {
+      raw: '{"metadata":{"__proto__":{"x":1}}}',
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(raw.status, 400);
     const stored = await get(s.sessionId);
     assert.deepEqual([stored.metadata, stored.replyPolicy], [{ a: 1 }, 'reject']);

@@ -138,14 +138,7 @@ describe('create: validation', () => {
     const before = await countSessions();
     // The metadata object is level 1; every object or array inside adds one: six levels here.
     const deep = { l2: { l3: { l4: { l5: { l6: { value: 'too deep' } } } } } };
-    const cases: unknown[] = [
-      [1, 2],
-      'text',
-      42,
-      { big: 'x'.repeat(16_384) },
-      deep,
-      { a: { list: [[[[1]]]] } },
-    ];
+    const cases: unknown[] = [[1, 2], 'text', 42, { big: 'x'.repeat(16_384) }, deep, { a: { list: [[[[1]]]] } }];
     for (const metadata of cases) {
       assertValidation(await create({ agentId: ELIZA, userId: USER, metadata }), 'metadata');
     }

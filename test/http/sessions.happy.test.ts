@@ -92,7 +92,10 @@ describe('create', () => {
     assertCreated(res.body, sessionInfo({ session: res.body, now: t0, createdAt: t0, expiresAt: t0 + 30 * MINUTE }));
     assert.equal(res.body.timeRemaining, 1_800_000);
     // Stored as answered: GET gives the same object (and never a session token).
-    assert.deepEqual(await get(server, res.body.sessionId), sessionInfo({ session: res.body, now: t0, createdAt: t0, expiresAt: t0 + 30 * MINUTE }));
+    assert.deepEqual(
+      await get(server, res.body.sessionId),
+      sessionInfo({ session: res.body, now: t0, createdAt: t0, expiresAt: t0 + 30 * MINUTE }),
+    );
   });
 
   test('every session gets its own ids', async () => {
@@ -115,8 +118,16 @@ describe('create', () => {
   });
 
   const CONFIGS = [
-    { name: 'the request timeoutConfig overrides the defaults field by field', config: { timeoutMinutes: 60, warningThresholdMinutes: 10 }, expiresIn: 60 },
-    { name: 'maxDurationMinutes below timeoutMinutes: the cap decides expiresAt', config: { timeoutMinutes: 30, maxDurationMinutes: 10 }, expiresIn: 10 },
+    {
+      name: 'the request timeoutConfig overrides the defaults field by field',
+      config: { timeoutMinutes: 60, warningThresholdMinutes: 10 },
+      expiresIn: 60,
+    },
+    {
+      name: 'maxDurationMinutes below timeoutMinutes: the cap decides expiresAt',
+      config: { timeoutMinutes: 30, maxDurationMinutes: 10 },
+      expiresIn: 10,
+    },
     {
       name: 'a warning window as long as the timeout makes a new session near expiration',
       config: { timeoutMinutes: 30, warningThresholdMinutes: 30 },
@@ -166,7 +177,14 @@ describe('create', () => {
       assert.equal(byRequest.status, 201, byRequest.text);
       assertCreated(
         byRequest.body,
-        sessionInfo({ session: byRequest.body, agentId: agent.id, now: t0, createdAt: t0, expiresAt: t0 + 15 * MINUTE, config: requestTier }),
+        sessionInfo({
+          session: byRequest.body,
+          agentId: agent.id,
+          now: t0,
+          createdAt: t0,
+          expiresAt: t0 + 15 * MINUTE,
+          config: requestTier,
+        }),
       );
       // The result is stored on the session: changing the agent later does not touch it.
       const patched = await tiered.request('PATCH', `/api/agents/${agent.id}`, { body: { sessionDefaults: { timeoutMinutes: 20 } } });
@@ -223,7 +241,16 @@ describe('list', () => {
   let agent2: string;
   let t0: number;
   const infoAt = (s: SessionInfo, extra: Partial<Expected> = {}) =>
-    sessionInfo({ session: s, now: list.clock.now(), createdAt: Date.parse(s.createdAt), expiresAt: Date.parse(s.expiresAt), agentId: s.agentId, userId: s.userId, config: s.timeoutConfig, ...extra });
+    sessionInfo({
+      session: s,
+      now: list.clock.now(),
+      createdAt: Date.parse(s.createdAt),
+      expiresAt: Date.parse(s.expiresAt),
+      agentId: s.agentId,
+      userId: s.userId,
+      config: s.timeoutConfig,
+      ...extra,
+    });
 
   before(async () => {
     list = await startServer();
@@ -273,23 +300,35 @@ describe('list', () => {
     assert.equal(only.timeRemaining, 0);
     assert.equal(only.isNearExpiration, false);
     const all = await query('?status=all');
-    assert.deepEqual(all.sessions.map((s) => s.sessionId), [s4, s3, s2, s1].map((s) => s.sessionId));
+    assert.deepEqual(
+      all.sessions.map((s) => s.sessionId),
+      [s4, s3, s2, s1].map((s) => s.sessionId),
+    );
     assert.equal(all.total, 4);
   });
 
   test('agentId and userId filter both total and stats', async () => {
     const byAgent = await query(`?agentId=${ELIZA}`);
-    assert.deepEqual(byAgent.sessions.map((s) => s.sessionId), [s2.sessionId, s1.sessionId]);
+    assert.deepEqual(
+      byAgent.sessions.map((s) => s.sessionId),
+      [s2.sessionId, s1.sessionId],
+    );
     assert.equal(byAgent.total, 2);
     assert.deepEqual(byAgent.stats, { totalSessions: 3, activeSessions: 2, expiredSessions: 1 });
 
     const byUser = await query(`?userId=${USER}`);
-    assert.deepEqual(byUser.sessions.map((s) => s.sessionId), [s3.sessionId, s1.sessionId]);
+    assert.deepEqual(
+      byUser.sessions.map((s) => s.sessionId),
+      [s3.sessionId, s1.sessionId],
+    );
     assert.equal(byUser.total, 2);
     assert.deepEqual(byUser.stats, { totalSessions: 3, activeSessions: 2, expiredSessions: 1 });
 
     const both = await query(`?agentId=${ELIZA}&userId=${USER}&status=all`);
-    assert.deepEqual(both.sessions.map((s) => s.sessionId), [s4.sessionId, s1.sessionId]);
+    assert.deepEqual(
+      both.sessions.map((s) => s.sessionId),
+      [s4.sessionId, s1.sessionId],
+    );
     assert.equal(both.total, 2);
     assert.deepEqual(both.stats, { totalSessions: 2, activeSessions: 1, expiredSessions: 1 });
 
@@ -314,8 +353,14 @@ describe('list', () => {
       nextCursor: Buffer.from(`s.${Date.parse(s2.createdAt)}.${s2.sessionId}`).toString('base64url'),
       stats: { totalSessions: 4, activeSessions: 3, expiredSessions: 1 },
     });
-    assert.deepEqual((await query('?status=all&limit=1')).sessions.map((s) => s.sessionId), [s4.sessionId]);
-    assert.deepEqual((await query('?status=all&limit=100&offset=3')).sessions.map((s) => s.sessionId), [s1.sessionId]);
+    assert.deepEqual(
+      (await query('?status=all&limit=1')).sessions.map((s) => s.sessionId),
+      [s4.sessionId],
+    );
+    assert.deepEqual(
+      (await query('?status=all&limit=100&offset=3')).sessions.map((s) => s.sessionId),
+      [s1.sessionId],
+    );
     const beyond = await query('?status=all&offset=10');
     assert.deepEqual(beyond.sessions, []);
     assert.equal(beyond.total, 4);
@@ -483,7 +528,12 @@ describe('PATCH timeout', () => {
 
     const more = await patch(created.sessionId, { autoRenew: false, warningThresholdMinutes: 10 });
     assert.equal(more.status, 200, more.text);
-    assert.deepEqual(more.body.timeoutConfig, { timeoutMinutes: 60, autoRenew: false, maxDurationMinutes: 720, warningThresholdMinutes: 10 });
+    assert.deepEqual(more.body.timeoutConfig, {
+      timeoutMinutes: 60,
+      autoRenew: false,
+      maxDurationMinutes: 720,
+      warningThresholdMinutes: 10,
+    });
     assert.equal(more.body.expiresAt, iso(t0 + 60 * MINUTE));
 
     // A lower cap wins over the inactivity timeout; 10 minutes left, inside a 10-minute window.

@@ -50,7 +50,12 @@ function socket(token: string): Promise<{ socket: Socket; refused?: any }> {
 
 /** The server gives a place back when it sees the connection close: poll until it has. */
 async function eventuallyOpens(sessionId: string, token: string): Promise<SseConnection> {
-  const sse = await poll(() => tryStream(server, sessionId, token), (s) => s.status === 200, 'the closed stream to give its place back', { ms: 10_000, every: 20 });
+  const sse = await poll(
+    () => tryStream(server, sessionId, token),
+    (s) => s.status === 200,
+    'the closed stream to give its place back',
+    { ms: 10_000, every: 20 },
+  );
   streams.push(sse);
   return sse;
 }
@@ -117,43 +122,52 @@ describe('MAX_STREAMS_PER_CREDENTIAL', () => {
 const scaled = process.env.TEST_STORE === 'postgres';
 
 describe('MAX_STREAMS_PER_CREDENTIAL across a fleet', () => {
-  test('two instances on one database and Redis share the count', { skip: scaled ? false : 'scaled mode only (runs in the PostgreSQL + Redis pass)' }, async () => {
-    const other = await joinInstance(server, { MAX_STREAMS_PER_CREDENTIAL: String(LIMIT) });
-    const opened: SseConnection[] = [];
-    try {
-      const { key } = await createKey(server, ['sessions:read']);
-      const session = await createSession(server);
-      const on = async (where: TestServer) => {
-        const sse = await openSse(`${where.url}${S}/${session.sessionId}/events`, { headers: { authorization: `Bearer ${key}` } });
-        opened.push(sse);
-        return sse;
-      };
-      const first = await on(server);
-      assert.equal(first.status, 200);
-      assert.equal((await on(server)).status, 200);
-      assert.equal((await on(other)).status, 200);
+  test(
+    'two instances on one database and Redis share the count',
+    { skip: scaled ? false : 'scaled mode only (runs in the PostgreSQL + Redis pass)' },
+    async () => {
+      const other = await joinInstance(server, { MAX_STREAMS_PER_CREDENTIAL: String(LIMIT) });
+      const opened: SseConnection[] = [];
+      try {
+        const { key } = await createKey(server, ['sessions:read']);
+        const session = await createSession(server);
+        const on = async (where: TestServer) => {
+          const sse = await openSse(`${where.url}${S}/${session.sessionId}/events`, { headers: { authorization: `Bearer ${key}` } });
+          opened.push(sse);
+          return sse;
+        };
+        const first = await on(server);
+        assert.equal(first.status, 200);
+        assert.equal((await on(server)).status, 200);
+        assert.equal((await on(other)).status, 200);
 
-      const res = await other.request('GET', `${S}/${session.sessionId}/events`, { token: key });
-      assert.equal(res.status, 429);
-      assert.equal(res.body.error.code, 'RATE_LIMITED');
-      const { refused } = await new Promise<{ refused?: any }>((resolve) => {
-        const s = connect(other.url, { path: '/socket.io', auth: { token: key }, transports: ['websocket'], reconnection: false });
-        sockets.push(s);
-        s.once('connect', () => resolve({}));
-        s.once('connect_error', (error: Error & { data?: unknown }) => resolve({ refused: error.data }));
-      });
-      assert.equal(refused?.error?.code, 'RATE_LIMITED');
+        const res = await other.request('GET', `${S}/${session.sessionId}/events`, { token: key });
+        assert.equal(res.status, 429);
+        assert.equal(res.body.error.code, 'RATE_LIMITED');
+        const { refused } = await new Promise<{ refused?: any }>((resolve) => {
+          const s = connect(other.url, { path: '/socket.io', auth: { token: key }, transports: ['websocket'], reconnection: false });
+          sockets.push(s);
+          s.once('connect', () => resolve({}));
+          s.once('connect_error', (error: Error & { data?: unknown }) => resolve({ refused: error.data }));
+        });
+        assert.equal(refused?.error?.code, 'RATE_LIMITED');
 
-      // A place given back on one instance can be taken on the other.
-      first.close();
-      const again = await poll(() => tryStream(other, session.sessionId, key), (s) => s.status === 200, 'the place closed on one instance to be free on the other', {
-        ms: 10_000,
-        every: 20,
-      });
-      opened.push(again);
-    } finally {
-      opened.forEach((s) => s.close());
-      await other.close({ keepData: true });
-    }
-  });
+        // A place given back on one instance can be taken on the other.
+        first.close();
+        const again = await poll(
+          () => tryStream(other, session.sessionId, key),
+          (s) => s.status === 200,
+          'the place closed on one instance to be free on the other',
+          {
+            ms: 10_000,
+            every: 20,
+          },
+        );
+        opened.push(again);
+      } finally {
+        opened.forEach((s) => s.close());
+        await other.close({ keepData: true });
+      }
+    },
+  );
 });

@@ -47,7 +47,9 @@ function raw(parts: Array<string | Buffer>, gapMs = 0, limitMs = 12_000): Promis
       const text = Buffer.concat(chunks).toString('utf8');
       const [head = '', ...rest] = text.split('\r\n\r\n');
       const [statusLine = '', ...headerLines] = head.split('\r\n');
-      const headers = Object.fromEntries(headerLines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+      const headers = Object.fromEntries(
+        headerLines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+      );
       let body: any;
       try {
         body = JSON.parse(rest.join('\r\n\r\n'));
@@ -92,7 +94,10 @@ describe('REQUEST_TIMEOUT_SECONDS', () => {
   });
 
   test('headers that never end are cut with 408 too', async () => {
-    const answer = await raw(['GET /healthz HTTP/1.1\r\n', 'Host: x\r\n', 'X-A: 1\r\n', 'X-B: 2\r\n', 'X-C: 3\r\n', 'X-D: 4\r\n', 'X-E: 5\r\n', 'X-F: 6\r\n'], 400);
+    const answer = await raw(
+      ['GET /healthz HTTP/1.1\r\n', 'Host: x\r\n', 'X-A: 1\r\n', 'X-B: 2\r\n', 'X-C: 3\r\n', 'X-D: 4\r\n', 'X-E: 5\r\n', 'X-F: 6\r\n'],
+      400,
+    );
     assertEnvelope(answer, 408, 'REQUEST_TIMEOUT');
   });
 
@@ -132,7 +137,11 @@ describe("Node's own refusals in the envelope", () => {
       'Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n';
     assertEnvelope(await raw([both]), 400, 'VALIDATION_ERROR');
     assertEnvelope(await raw(['GET / HTTP/1.1 extra\r\nHost: x\r\n\r\n']), 400, 'VALIDATION_ERROR');
-    assertEnvelope(await raw(['POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab']), 400, 'VALIDATION_ERROR');
+    assertEnvelope(
+      await raw(['POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab']),
+      400,
+      'VALIDATION_ERROR',
+    );
     assert.deepEqual(await storeSnapshot(server), before);
   });
 });

@@ -37,7 +37,9 @@ after(async () => {
 async function replyWith(system = 'The secret persona') {
   const agent = await createAgent(server, { type: 'openai', baseUrl: `${upstream.origin}/v1`, model: 'm', apiKeyEnv: KEY_ENV }, { system });
   const session = await sessionWith(server, agent.id);
-  const res = await server.request('POST', `/api/messaging/sessions/${session.sessionId}/messages`, { body: { content: 'my private words', transport: 'http' } });
+  const res = await server.request('POST', `/api/messaging/sessions/${session.sessionId}/messages`, {
+    body: { content: 'my private words', transport: 'http' },
+  });
   assert.equal(res.status, 201, res.text);
   return res.body;
 }

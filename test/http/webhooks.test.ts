@@ -26,7 +26,14 @@ describe('happy paths', () => {
     assert.match(createdAt, ISO);
     assert.equal(updatedAt, createdAt);
     assert.equal(createdAt, new Date(server.clock.now()).toISOString());
-    assert.deepEqual(rest, { url: URL_A, events: ['session.created', 'message.created'], agentId: null, secretEnv: null, description: '', enabled: true });
+    assert.deepEqual(rest, {
+      url: URL_A,
+      events: ['session.created', 'message.created'],
+      agentId: null,
+      secretEnv: null,
+      description: '',
+      enabled: true,
+    });
     assert.deepEqual((await server.request('GET', `/api/webhooks/${id}`)).body, res.body);
     assert.deepEqual((await server.request('GET', `/api/webhooks/${id.toUpperCase()}`)).body, res.body, 'ids compare case-insensitively');
   });
@@ -57,7 +64,9 @@ describe('happy paths', () => {
     const unchanged = await server.request('PATCH', `/api/webhooks/${full.body.id}`, { body: {} });
     assert.equal(unchanged.status, 200);
     assert.deepEqual((await server.request('GET', `/api/webhooks/${full.body.id}`)).body, { ...unchanged.body });
-    const again = await server.request('PATCH', `/api/webhooks/${full.body.id}`, { body: { secretEnv: null, description: '', events: ['session.ended'], url: URL_A } });
+    const again = await server.request('PATCH', `/api/webhooks/${full.body.id}`, {
+      body: { secretEnv: null, description: '', events: ['session.ended'], url: URL_A },
+    });
     assert.deepEqual(
       { ...again.body, updatedAt: undefined },
       { ...patched.body, secretEnv: null, description: '', events: ['session.ended'], url: URL_A, updatedAt: undefined },
@@ -158,12 +167,21 @@ describe('errors: 400 or 404, and nothing stored or changed', () => {
 
   test('PATCH: invalid fields are 400 and change nothing', async () => {
     const hook = (await post({ url: URL_A, events: ['message.created'] })).body;
-    for (const body of [{ events: [] }, { events: ['message.chunk'] }, { url: 'nope' }, { enabled: null }, { secretEnv: 'PATH' }, { bogus: 1 }]) {
+    for (const body of [
+      { events: [] },
+      { events: ['message.chunk'] },
+      { url: 'nope' },
+      { enabled: null },
+      { secretEnv: 'PATH' },
+      { bogus: 1 },
+    ]) {
       const res = await server.request('PATCH', `/api/webhooks/${hook.id}`, { body });
       assert.equal(res.status, 400, `${JSON.stringify(body)}: ${res.text}`);
       assert.equal(res.body.error.code, 'VALIDATION_ERROR');
     }
-    const unknownAgent = await server.request('PATCH', `/api/webhooks/${hook.id}`, { body: { agentId: '99999999-9999-4999-8999-999999999999' } });
+    const unknownAgent = await server.request('PATCH', `/api/webhooks/${hook.id}`, {
+      body: { agentId: '99999999-9999-4999-8999-999999999999' },
+    });
     assert.equal(unknownAgent.status, 404);
     assert.deepEqual((await server.request('GET', `/api/webhooks/${hook.id}`)).body, hook);
     await server.request('DELETE', `/api/webhooks/${hook.id}`);

@@ -21,18 +21,28 @@ async function take(conn: SseConnection, count: number): Promise<SseFrame[]> {
   return frames;
 }
 
-
 test('live events arrive in seq order, with id = seq and the event JSON as data', async () => {
   const s = await createSession(server);
   const conn = await openSse(eventsUrl(s.sessionId), { headers: auth });
   assert.equal(conn.status, 200);
   assert.match(conn.headers.get('content-type') ?? '', /^text\/event-stream/);
-  await server.request('POST', `/api/messaging/sessions/${s.sessionId}/messages`, { body: { content: 'I need some help', transport: 'http' } });
+  await server.request('POST', `/api/messaging/sessions/${s.sessionId}/messages`, {
+    body: { content: 'I need some help', transport: 'http' },
+  });
   const stored = await server.app.store.eventsAfter(s.sessionId, 0, 100);
   const frames = await take(conn, stored.length);
-  assert.deepEqual(frames.map((f) => Number(f.id)), stored.map((e) => e.seq));
-  assert.deepEqual(frames.map((f) => f.event), stored.map((e) => e.type));
-  assert.deepEqual(frames.map((f) => f.data), JSON.parse(JSON.stringify(stored)));
+  assert.deepEqual(
+    frames.map((f) => Number(f.id)),
+    stored.map((e) => e.seq),
+  );
+  assert.deepEqual(
+    frames.map((f) => f.event),
+    stored.map((e) => e.type),
+  );
+  assert.deepEqual(
+    frames.map((f) => f.data),
+    JSON.parse(JSON.stringify(stored)),
+  );
   // the session's creation, user message, renewal, the agent's chunks, the agent's message
   assert.equal(frames[0]!.event, 'session.created');
   assert.equal(frames[0]!.id, '1');
@@ -44,7 +54,10 @@ test('live events arrive in seq order, with id = seq and the event JSON as data'
   const last = frames[frames.length - 1]!;
   assert.equal(last.event, 'message.created');
   assert.equal(last.data.data.message.isAgent, true);
-  assert.deepEqual(chunks.map((c) => c.index), chunks.map((_, i) => i));
+  assert.deepEqual(
+    chunks.map((c) => c.index),
+    chunks.map((_, i) => i),
+  );
   assert.equal(chunks.map((c) => c.chunk).join(''), last.data.data.message.content);
   assert.ok(chunks.every((c) => c.messageId === last.data.data.message.id));
   conn.close();
@@ -59,7 +72,14 @@ test('a reconnect with Last-Event-ID gets every missed event once, then live one
   server.clock.advance(1000);
   await hb();
   const seen = await take(first, 3);
-  assert.deepEqual(seen.map((f) => [f.id, f.event]), [['1', 'session.created'], ['2', 'session.renewed'], ['3', 'session.renewed']]);
+  assert.deepEqual(
+    seen.map((f) => [f.id, f.event]),
+    [
+      ['1', 'session.created'],
+      ['2', 'session.renewed'],
+      ['3', 'session.renewed'],
+    ],
+  );
   first.close();
   await first.ended;
 
@@ -69,7 +89,10 @@ test('a reconnect with Last-Event-ID gets every missed event once, then live one
   }
   const second = await openSse(eventsUrl(s.sessionId), { headers: { ...auth, 'last-event-id': '3' } });
   const missed = await take(second, 3);
-  assert.deepEqual(missed.map((f) => f.id), ['4', '5', '6']);
+  assert.deepEqual(
+    missed.map((f) => f.id),
+    ['4', '5', '6'],
+  );
   server.clock.advance(1000);
   await hb();
   assert.equal((await second.next()).id, '7');
@@ -160,7 +183,10 @@ test('transport sse: user_message, chunks from index 0, done; chunks make the st
   assert.equal(frames[0]!.data.content, 'Why do you ask about my mother?');
   const chunks = frames.filter((f) => f.event === 'chunk').map((f) => f.data);
   assert.ok(chunks.length > 1, 'ELIZA streams word by word');
-  assert.deepEqual(chunks.map((c) => c.index), chunks.map((_, i) => i));
+  assert.deepEqual(
+    chunks.map((c) => c.index),
+    chunks.map((_, i) => i),
+  );
   const done = frames[frames.length - 1]!;
   assert.equal(done.event, 'done');
   assert.equal(chunks.map((c) => c.chunk).join(''), done.data.message.content);

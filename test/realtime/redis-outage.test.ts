@@ -26,7 +26,9 @@ test('events stored during a Redis outage reach SSE and Socket.IO subscribers af
   });
   try {
     const s = await createSession(server, { timeoutConfig: { timeoutMinutes: 10, warningThresholdMinutes: 2 } });
-    const sse = await openSse(`${server.url}/api/messaging/sessions/${s.sessionId}/events`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    const sse = await openSse(`${server.url}/api/messaging/sessions/${s.sessionId}/events`, {
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+    });
     await connected;
     const created = await sse.next(5000);
     assert.deepEqual([created.event, created.id], ['session.created', '1'], 'the stream starts from the first event');
@@ -50,7 +52,10 @@ test('events stored during a Redis outage reach SSE and Socket.IO subscribers af
 
     // The scheduler stores the warning while Redis is away; its announcement is lost.
     clock.advance(8.5 * MINUTE);
-    assert.deepEqual((await server.app.scheduler.tick()).map((e) => [e.type, e.seq]), [['session.warning', 2]]);
+    assert.deepEqual(
+      (await server.app.scheduler.tick()).map((e) => [e.type, e.seq]),
+      [['session.warning', 2]],
+    );
 
     await redis.start();
     const frame = await sse.next(15_000);
@@ -65,7 +70,10 @@ test('events stored during a Redis outage reach SSE and Socket.IO subscribers af
     const next = await sse.next(5000);
     assert.deepEqual([next.event, next.id], ['session.renewed', '3']);
     await eventually(() => seen.length >= 2, 'the renewal on the socket');
-    assert.deepEqual(seen, [['session.warning', 2], ['session.renewed', 3]]);
+    assert.deepEqual(seen, [
+      ['session.warning', 2],
+      ['session.renewed', 3],
+    ]);
     sse.close();
   } finally {
     socket.close();

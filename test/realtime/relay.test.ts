@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import type { SessionEvent } from '../../src/domain/events.js';
 import { OrderedRelay } from '../../src/realtime/relay.js';
 
-const event = (seq: number): SessionEvent => ({ type: 'session.renewed', sessionId: 's', seq, at: seq, data: {} }) as unknown as SessionEvent;
+const event = (seq: number): SessionEvent =>
+  ({ type: 'session.renewed', sessionId: 's', seq, at: seq, data: {} }) as unknown as SessionEvent;
 
 test('after a failed catch-up, the next one reads the gap and delivers it in order, once', async () => {
   const stored = [event(1), event(2), event(3)];

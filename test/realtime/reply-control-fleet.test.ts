@@ -52,10 +52,19 @@ test('a reply running on B is cancelled from A; B knows the session is busy for 
 
     await Promise.all([a.app.replies.idle(), b.app.replies.idle()]);
     const events = await a.app.store.eventsAfter(sessionId, 0, 100);
-    assert.deepEqual(events.filter((e) => e.type === 'message.cancelled').map((e) => e.data), [{ messageId: sent.id }], 'emitted once');
+    assert.deepEqual(
+      events.filter((e) => e.type === 'message.cancelled').map((e) => e.data),
+      [{ messageId: sent.id }],
+      'emitted once',
+    );
     const history = await a.request('GET', sessionPath(sessionId, '/messages'));
-    assert.deepEqual(history.body.messages.map((m: any) => m.content), ['a long question, to B'], 'no agent message');
-  }));
+    assert.deepEqual(
+      history.body.messages.map((m: any) => m.content),
+      ['a long question, to B'],
+      'no agent message',
+    );
+  }),
+);
 
 test('an interrupting send on A cancels the reply running on B, then is answered', { skip }, () =>
   fleet(async ({ a, b, fake, sessionId }) => {
@@ -73,4 +82,5 @@ test('an interrupting send on A cancels the reply running on B, then is answered
     await Promise.all([a.app.replies.idle(), b.app.replies.idle()]);
     const history = await a.request('GET', sessionPath(sessionId, '/messages'));
     assert.deepEqual(history.body.messages.map((m: any) => m.content).reverse(), ['first, to B', 'second, to A', 'second answer']);
-  }));
+  }),
+);

@@ -14,7 +14,10 @@ test('a restart inside the warning window still delivers the expiry, once, resum
   const first = await startServer({}, clock);
   const s = await createSession(first, { timeoutConfig: { timeoutMinutes: 5, warningThresholdMinutes: 2 } });
   clock.advance(3.5 * 60_000);
-  assert.deepEqual((await first.app.scheduler.tick()).map((e) => e.type), ['session.warning']);
+  assert.deepEqual(
+    (await first.app.scheduler.tick()).map((e) => e.type),
+    ['session.warning'],
+  );
   await first.close({ keepData: true });
 
   clock.advance(2 * MINUTE); // the expiry falls due while no server runs
@@ -23,15 +26,21 @@ test('a restart inside the warning window still delivers the expiry, once, resum
     const health = await second.request('GET', '/api/messaging/sessions/health');
     assert.equal(health.body.invalidSessions, 1, 'expired, not processed yet');
     const emitted = await second.app.scheduler.tick();
-    assert.deepEqual(emitted.map((e) => [e.type, e.seq]), [['session.expired', 3]]);
+    assert.deepEqual(
+      emitted.map((e) => [e.type, e.seq]),
+      [['session.expired', 3]],
+    );
     assert.deepEqual(await second.app.scheduler.tick(), []);
 
     const events = await second.app.store.eventsAfter(s.sessionId, 0, 10);
-    assert.deepEqual(events.map((e) => [e.seq, e.type]), [
-      [1, 'session.created'],
-      [2, 'session.warning'],
-      [3, 'session.expired'],
-    ]);
+    assert.deepEqual(
+      events.map((e) => [e.seq, e.type]),
+      [
+        [1, 'session.created'],
+        [2, 'session.warning'],
+        [3, 'session.expired'],
+      ],
+    );
     const gone = await second.request('GET', `/api/messaging/sessions/${s.sessionId}`);
     assert.equal(gone.status, 410);
     assert.equal(gone.body.error.expiresAt, new Date(Date.parse(s.createdAt) + 5 * MINUTE).toISOString());

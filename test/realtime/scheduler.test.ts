@@ -13,8 +13,7 @@ beforeEach(async () => {
 });
 afterEach(() => server.close());
 
-const typesOf = async (sessionId: string) =>
-  (await server.app.store.eventsAfter(sessionId, 0, 100)).map((e) => `${e.seq}:${e.type}`);
+const typesOf = async (sessionId: string) => (await server.app.store.eventsAfter(sessionId, 0, 100)).map((e) => `${e.seq}:${e.type}`);
 const tick = async () => (await server.app.scheduler.tick()).map((e) => e.type);
 
 test('warning at expiresAt - threshold, expiry at expiresAt, each once', async () => {

@@ -62,8 +62,15 @@ test('resume after a forced disconnect: what was missed, then live, nothing lost
   await eventually(() => (after.at(-1)?.seq ?? 0) === all.at(-1)!.seq, 'every event');
 
   const seqs = [...before, ...after].map((e) => e.seq);
-  assert.deepEqual(seqs, all.map((e) => e.seq), 'every event once, in order');
-  assert.deepEqual(seqs, seqs.map((_, i) => i + 1));
+  assert.deepEqual(
+    seqs,
+    all.map((e) => e.seq),
+    'every event once, in order',
+  );
+  assert.deepEqual(
+    seqs,
+    seqs.map((_, i) => i + 1),
+  );
   assert.deepEqual([...before, ...after], all, 'the stored event objects exactly');
 });
 
@@ -86,8 +93,17 @@ test('lastSeq beyond the stored events gives only later ones; without lastSeq on
   server.clock.advance(1000);
   await server.request('POST', `/api/messaging/sessions/${s.sessionId}/heartbeat`);
   await eventually(() => liveOnly.length === 2 && fromLast.length === 3, 'the live renewals');
-  assert.deepEqual(liveOnly.map((e) => [e.type, e.seq]), [['session.renewed', storedSeq + 1], ['session.renewed', storedSeq + 2]]);
-  assert.deepEqual(fromLast.map((e) => e.seq), [storedSeq, storedSeq + 1, storedSeq + 2]);
+  assert.deepEqual(
+    liveOnly.map((e) => [e.type, e.seq]),
+    [
+      ['session.renewed', storedSeq + 1],
+      ['session.renewed', storedSeq + 2],
+    ],
+  );
+  assert.deepEqual(
+    fromLast.map((e) => e.seq),
+    [storedSeq, storedSeq + 1, storedSeq + 2],
+  );
 });
 
 test('a bad lastSeq is refused in the error envelope and joins nothing', async () => {

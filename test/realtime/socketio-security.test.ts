@@ -25,7 +25,12 @@ afterEach(async () => {
 
 /** Connects; resolves with the socket, or with the envelope of a refused handshake. */
 function open(token: string | undefined): Promise<{ socket: Socket; refused?: any }> {
-  const socket = connect(server.url, { path: '/socket.io', auth: token === undefined ? {} : { token }, transports: ['websocket'], reconnection: false });
+  const socket = connect(server.url, {
+    path: '/socket.io',
+    auth: token === undefined ? {} : { token },
+    transports: ['websocket'],
+    reconnection: false,
+  });
   sockets.push(socket);
   return new Promise((resolve) => {
     socket.once('connect', () => resolve({ socket }));

@@ -26,13 +26,14 @@ function record(socket: Socket) {
   return seen;
 }
 
-
 test('join, then messages, chunks and messageBroadcast arrive under their type names', async () => {
   const s = await createSession(server);
   const socket = await open();
   const seen = record(socket);
   assert.deepEqual(await emitAck(socket, 'join', { sessionId: s.sessionId }), { ok: true });
-  const sent = await server.request('POST', `/api/messaging/sessions/${s.sessionId}/messages`, { body: { content: 'Hello there', transport: 'http' } });
+  const sent = await server.request('POST', `/api/messaging/sessions/${s.sessionId}/messages`, {
+    body: { content: 'Hello there', transport: 'http' },
+  });
   assert.equal(sent.status, 201);
   await eventually(() => seen.some((e) => e.name === 'messageBroadcast'), 'messageBroadcast');
   await eventually(() => seen.filter((e) => e.name === 'message.created').length === 2, 'both messages');
@@ -43,7 +44,11 @@ test('join, then messages, chunks and messageBroadcast arrive under their type n
   const chunks = seen.filter((e) => e.name === 'message.chunk').map((e) => e.payload.data);
   assert.equal(chunks.map((c) => c.chunk).join(''), sent.body.agentResponse.text);
   const seqs = seen.filter((e) => e.name.includes('.')).map((e) => e.payload.seq);
-  assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'in seq order');
+  assert.deepEqual(
+    seqs,
+    [...seqs].sort((a, b) => a - b),
+    'in seq order',
+  );
 
   const broadcast = seen.find((e) => e.name === 'messageBroadcast')!.payload;
   assert.deepEqual(broadcast, {
@@ -71,10 +76,13 @@ test('warning and expiry are pushed; the room is cleaned up after expiry', async
   server.clock.advance(1 * MINUTE);
   await server.app.scheduler.tick();
   await eventually(() => seen.some((e) => e.name === 'session.expired'), 'expiry');
-  assert.deepEqual(seen.filter((e) => e.name.startsWith('session.')).map((e) => [e.name, e.payload.seq]), [
-    ['session.warning', 2],
-    ['session.expired', 3],
-  ]);
+  assert.deepEqual(
+    seen.filter((e) => e.name.startsWith('session.')).map((e) => [e.name, e.payload.seq]),
+    [
+      ['session.warning', 2],
+      ['session.expired', 3],
+    ],
+  );
   await eventually(() => server.app.fanout.subscriberCount(s.sessionId) === 0, 'room cleanup');
 });
 

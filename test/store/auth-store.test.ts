@@ -78,14 +78,15 @@ for (const backend of backends()) {
       const a = makeKey({ createdAt: T0 + 1 });
       await own.insertApiKey(b);
       await own.insertApiKey(a);
-      assert.deepEqual((await own.listApiKeys()).map((k) => k.id), [a.id, b.id]);
+      assert.deepEqual(
+        (await own.listApiKeys()).map((k) => k.id),
+        [a.id, b.id],
+      );
     });
 
     test('the first key goes in only while no key exists, and only once under a race', async () => {
       const { store: own } = await backend.open();
-      const results = await Promise.all(
-        Array.from({ length: 4 }, () => own.insertFirstApiKey(makeKey({ id: FIRST_KEY_ID }))),
-      );
+      const results = await Promise.all(Array.from({ length: 4 }, () => own.insertFirstApiKey(makeKey({ id: FIRST_KEY_ID }))));
       assert.equal(results.filter(Boolean).length, 1, JSON.stringify(results));
       assert.equal((await own.listApiKeys()).length, 1);
 

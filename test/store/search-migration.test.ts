@@ -28,18 +28,37 @@ async function seedBefore006(db: Kysely<any>): Promise<string> {
   await db
     .insertInto('sessions')
     .values({
-      id: sessionId, channel_id: randomUUID(), agent_id: randomUUID(), user_id: randomUUID(), metadata: '{}',
-      timeout_minutes: 30, auto_renew: 1, max_duration_minutes: 720, warning_threshold_minutes: 5,
-      created_at: T0, last_activity: T0, last_renewal: T0, expires_at: T0 + 30 * MIN, renewal_count: 0,
-      last_message_at: null, warning_at: T0 + 25 * MIN,
+      id: sessionId,
+      channel_id: randomUUID(),
+      agent_id: randomUUID(),
+      user_id: randomUUID(),
+      metadata: '{}',
+      timeout_minutes: 30,
+      auto_renew: 1,
+      max_duration_minutes: 720,
+      warning_threshold_minutes: 5,
+      created_at: T0,
+      last_activity: T0,
+      last_renewal: T0,
+      expires_at: T0 + 30 * MIN,
+      renewal_count: 0,
+      last_message_at: null,
+      warning_at: T0 + 25 * MIN,
     })
     .execute();
   await db
     .insertInto('messages')
     .values(
       CONTENTS.map((content, i) => ({
-        id: randomUUID(), session_id: sessionId, content, author_id: randomUUID(), is_agent: 0,
-        created_at: T0 + i, metadata: '{}', attachments: '[]', in_reply_to: null,
+        id: randomUUID(),
+        session_id: sessionId,
+        content,
+        author_id: randomUUID(),
+        is_agent: 0,
+        created_at: T0 + i,
+        metadata: '{}',
+        attachments: '[]',
+        in_reply_to: null,
       })),
     )
     .execute();
@@ -75,20 +94,24 @@ test('006 on SQLite: the messages stored before it are found', async () => {
   }
 });
 
-test('006 on PostgreSQL: the messages stored before it are found', { skip: process.env.TEST_POSTGRES === '0' ? 'PostgreSQL not reachable' : undefined }, async () => {
-  const url = await createTestDatabase();
-  try {
-    const old = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1 }) }) });
-    const sessionId = await seedBefore006(old);
-    await old.destroy();
-    const store = openPostgresStore(url, 2);
+test(
+  '006 on PostgreSQL: the messages stored before it are found',
+  { skip: process.env.TEST_POSTGRES === '0' ? 'PostgreSQL not reachable' : undefined },
+  async () => {
+    const url = await createTestDatabase();
     try {
-      assert.ok((await store.migrate()).includes('006-search'));
-      await assertFound(store, sessionId);
+      const old = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1 }) }) });
+      const sessionId = await seedBefore006(old);
+      await old.destroy();
+      const store = openPostgresStore(url, 2);
+      try {
+        assert.ok((await store.migrate()).includes('006-search'));
+        await assertFound(store, sessionId);
+      } finally {
+        await store.close();
+      }
     } finally {
-      await store.close();
+      await dropTestDatabase(url);
     }
-  } finally {
-    await dropTestDatabase(url);
-  }
-});
+  },
+);

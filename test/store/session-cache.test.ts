@@ -16,7 +16,8 @@ import type { Store } from '../../src/store/store.js';
 import { makeSession as baseSession, MIN, T0 } from './fixtures.js';
 
 /** With nested metadata, to see the cache freeze it all. */
-const makeSession = (overrides: Partial<Session> = {}): Session => baseSession({ metadata: { tags: ['a'], nested: { n: 1 } }, ...overrides });
+const makeSession = (overrides: Partial<Session> = {}): Session =>
+  baseSession({ metadata: { tags: ['a'], nested: { n: 1 } }, ...overrides });
 
 /** The next state a heartbeat would write. */
 const renewed = (s: Session, minutes: number): Session => ({

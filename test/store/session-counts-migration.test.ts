@@ -24,10 +24,23 @@ test('003 back-fills the session counters from the rows stored before it', async
     const agentA = randomUUID();
     const agentB = randomUUID();
     const row = (agentId: string, expiresAt: number, emitted: 0 | 1) => ({
-      id: randomUUID(), channel_id: randomUUID(), agent_id: agentId, user_id: randomUUID(), metadata: '{}',
-      timeout_minutes: 30, auto_renew: 1, max_duration_minutes: 720, warning_threshold_minutes: 5,
-      created_at: T0, last_activity: T0, last_renewal: T0, expires_at: expiresAt, renewal_count: 0,
-      last_message_at: null, warning_at: expiresAt - 5 * MIN, expiry_emitted: emitted,
+      id: randomUUID(),
+      channel_id: randomUUID(),
+      agent_id: agentId,
+      user_id: randomUUID(),
+      metadata: '{}',
+      timeout_minutes: 30,
+      auto_renew: 1,
+      max_duration_minutes: 720,
+      warning_threshold_minutes: 5,
+      created_at: T0,
+      last_activity: T0,
+      last_renewal: T0,
+      expires_at: expiresAt,
+      renewal_count: 0,
+      last_message_at: null,
+      warning_at: expiresAt - 5 * MIN,
+      expiry_emitted: emitted,
     });
     await old
       .insertInto('sessions')
@@ -38,7 +51,9 @@ test('003 back-fills the session counters from the rows stored before it', async
     const store = openSqliteStore(file);
     try {
       // Every migration after the two the old file had, 003 first.
-      const later = Object.keys(await migrationProvider.getMigrations()).sort().filter((name) => name > '002-auth');
+      const later = Object.keys(await migrationProvider.getMigrations())
+        .sort()
+        .filter((name) => name > '002-auth');
       assert.equal(later[0], '003-session-counts');
       assert.deepEqual(await store.migrate(), later);
       const stats = async (agentId?: string) =>

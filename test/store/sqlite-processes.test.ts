@@ -48,7 +48,10 @@ test('first starts of two processes on one new file: both come up; schema, agent
     const results = await Promise.all(children.map((c) => c.result));
     for (const [i, file] of files.entries()) {
       const pair = results.slice(2 * i, 2 * i + 2);
-      assert.ok(pair.every((r) => r.startsWith('{')), `both started: ${pair.join(' / ')}`);
+      assert.ok(
+        pair.every((r) => r.startsWith('{')),
+        `both started: ${pair.join(' / ')}`,
+      );
       const generated = pair.map((r) => JSON.parse(r).generatedKey as boolean);
       assert.deepEqual(generated.filter(Boolean), [true], 'exactly one of them made the admin key');
 
@@ -57,7 +60,10 @@ test('first starts of two processes on one new file: both come up; schema, agent
       const keys = db.prepare('select count(*) as n from api_keys').get() as { n: number };
       const agents = db.prepare('select count(*) as n from agents').get() as { n: number };
       db.close();
-      assert.deepEqual(migrations.map((m) => m.name), Object.keys(await migrationProvider.getMigrations()).sort());
+      assert.deepEqual(
+        migrations.map((m) => m.name),
+        Object.keys(await migrationProvider.getMigrations()).sort(),
+      );
       assert.equal(keys.n, 1);
       assert.equal(agents.n, 1, 'the built-in agent, once');
     }

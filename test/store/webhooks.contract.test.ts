@@ -30,7 +30,11 @@ function makeWebhook(overrides: Partial<Webhook> = {}): Webhook {
 }
 
 const LEASE = 30_000;
-const keyOf = (d: { webhookId: string; sessionId: string; seq: number }) => ({ webhookId: d.webhookId, sessionId: d.sessionId, seq: d.seq });
+const keyOf = (d: { webhookId: string; sessionId: string; seq: number }) => ({
+  webhookId: d.webhookId,
+  sessionId: d.sessionId,
+  seq: d.seq,
+});
 
 for (const backend of backends()) {
   describe(`Webhook store contract: ${backend.name}`, { skip: backend.skip }, () => {
@@ -40,13 +44,25 @@ for (const backend of backends()) {
 
     test('webhooks: insert, get, list oldest first, update, delete', async () => {
       const store = await fresh();
-      const a = makeWebhook({ events: ['session.created', 'message.created'], agentId: randomUUID(), secretEnv: 'AGENT_SECRET_HOOK', description: 'CRM é 😀' });
+      const a = makeWebhook({
+        events: ['session.created', 'message.created'],
+        agentId: randomUUID(),
+        secretEnv: 'AGENT_SECRET_HOOK',
+        description: 'CRM é 😀',
+      });
       const b = makeWebhook({ createdAt: T0 + 1, updatedAt: T0 + 1, enabled: false });
       await store.webhooks.insert(b);
       await store.webhooks.insert(a);
       assert.deepEqual(await store.webhooks.get(a.id), a);
       assert.deepEqual(await store.webhooks.list(), [a, b]);
-      const changed = { ...a, url: 'https://example.test/x', events: ['*'] as WebhookEvents, agentId: null, enabled: false, updatedAt: T0 + 5 };
+      const changed = {
+        ...a,
+        url: 'https://example.test/x',
+        events: ['*'] as WebhookEvents,
+        agentId: null,
+        enabled: false,
+        updatedAt: T0 + 5,
+      };
       assert.equal(await store.webhooks.update(changed), true);
       assert.deepEqual(await store.webhooks.get(a.id), changed);
       assert.equal(await store.webhooks.update(makeWebhook()), false);
@@ -67,7 +83,10 @@ for (const backend of backends()) {
       for (const w of [all, messages, mine, otherAgent, disabled]) await store.webhooks.insert(w);
 
       const created = await store.insertSession(session, undefined, [pending('session.created', T0, { sessionId: session.id })]);
-      assert.deepEqual(created.map((e) => [e.type, e.seq]), [['session.created', 1]]);
+      assert.deepEqual(
+        created.map((e) => [e.type, e.seq]),
+        [['session.created', 1]],
+      );
       await store.appendEvents(session.id, [
         pending('message.created', T0 + 1, { message: { id: 'm1' } }),
         pending('message.chunk', T0 + 2, { messageId: 'm2', chunk: 'x', index: 0 }),
@@ -149,38 +168,79 @@ for (const backend of backends()) {
       assert.equal(await store.deliveries.record(keyOf(a1), a1.leaseId, { status: 'delivered', httpStatus: 204 }, now + 1), false, 'once');
       assert.deepEqual(await store.deliveries.claim(now + 2, 10, LEASE, { webhookId: hook.id, sessionId: b.id }), [], 'b1 is still leased');
       const next = await store.deliveries.claim(now + 2, 10, LEASE, { webhookId: hook.id, sessionId: a.id });
-      assert.deepEqual(next.map((d) => [d.sessionId, d.seq]), [[a.id, 2]]);
+      assert.deepEqual(
+        next.map((d) => [d.sessionId, d.seq]),
+        [[a.id, 2]],
+      );
 
       // A failure that is retried keeps the order: a3 waits for a2's next attempt.
       const a2 = next[0]!;
       assert.equal(
-        await store.deliveries.record(keyOf(a2), a2.leaseId, { status: 'pending', httpStatus: 500, error: 'HTTP 500', nextAttemptAt: now + 1000 }, now + 3),
+        await store.deliveries.record(
+          keyOf(a2),
+          a2.leaseId,
+          { status: 'pending', httpStatus: 500, error: 'HTTP 500', nextAttemptAt: now + 1000 },
+          now + 3,
+        ),
         true,
       );
       assert.deepEqual(await store.deliveries.claim(now + 999, 10, LEASE), []);
       assert.equal(await store.deliveries.nextDue(), T0, 'b1 is still leased: its due time is in the past');
       const retry = await store.deliveries.claim(now + 1000, 10, LEASE);
-      assert.deepEqual(retry.map((d) => [d.sessionId, d.seq, d.attempts, d.lastStatus, d.lastError]), [[a.id, 2, 1, 500, 'HTTP 500']]);
+      assert.deepEqual(
+        retry.map((d) => [d.sessionId, d.seq, d.attempts, d.lastStatus, d.lastError]),
+        [[a.id, 2, 1, 500, 'HTTP 500']],
+      );
       // A final failure lets the next event go.
-      assert.equal(await store.deliveries.record(keyOf(retry[0]!), retry[0]!.leaseId, { status: 'failed', httpStatus: null, error: 'timed out' }, now + 1001), true);
-      assert.deepEqual((await store.deliveries.claim(now + 1002, 10, LEASE)).map((d) => [d.sessionId, d.seq]), [[a.id, 3]]);
+      assert.equal(
+        await store.deliveries.record(
+          keyOf(retry[0]!),
+          retry[0]!.leaseId,
+          { status: 'failed', httpStatus: null, error: 'timed out' },
+          now + 1001,
+        ),
+        true,
+      );
+      assert.deepEqual(
+        (await store.deliveries.claim(now + 1002, 10, LEASE)).map((d) => [d.sessionId, d.seq]),
+        [[a.id, 3]],
+      );
 
       // The lease of b1 expires (its instance died): another claim takes it over.
       const b1 = claimed.find((d) => d.sessionId === b.id)!;
       const taken = await store.deliveries.claim(now + LEASE, 10, LEASE);
-      assert.deepEqual(taken.map((d) => [d.sessionId, d.seq]), [[b.id, 1]]);
+      assert.deepEqual(
+        taken.map((d) => [d.sessionId, d.seq]),
+        [[b.id, 1]],
+      );
       assert.notEqual(taken[0]!.leaseId, b1.leaseId);
-      assert.equal(await store.deliveries.record(keyOf(b1), b1.leaseId, { status: 'delivered', httpStatus: 200 }, now + LEASE), false, 'the old holder lost it');
+      assert.equal(
+        await store.deliveries.record(keyOf(b1), b1.leaseId, { status: 'delivered', httpStatus: 200 }, now + LEASE),
+        false,
+        'the old holder lost it',
+      );
 
       const log = await store.deliveries.list(hook.id, { limit: 10, status: 'delivered' });
-      assert.deepEqual(log.map((d) => [d.seq, d.status, d.attempts, d.lastStatus, d.deliveredAt]), [[1, 'delivered', 1, 204, now + 1]]);
-      assert.deepEqual((await store.deliveries.list(hook.id, { limit: 10, status: 'failed' })).map((d) => [d.seq, d.attempts]), [[2, 2]]);
+      assert.deepEqual(
+        log.map((d) => [d.seq, d.status, d.attempts, d.lastStatus, d.deliveredAt]),
+        [[1, 'delivered', 1, 204, now + 1]],
+      );
+      assert.deepEqual(
+        (await store.deliveries.list(hook.id, { limit: 10, status: 'failed' })).map((d) => [d.seq, d.attempts]),
+        [[2, 2]],
+      );
       assert.equal((await store.deliveries.list(hook.id, { limit: 2 })).length, 2);
 
       // Settled deliveries older than the cutoff leave the log; pending ones stay.
       assert.equal(await store.deliveries.purgeSettled(T0), 0, 'none older than T0');
       assert.equal(await store.deliveries.purgeSettled(T0 + 1), 2, 'a1 delivered, a2 failed');
-      assert.deepEqual((await store.deliveries.list(hook.id, { limit: 10 })).map((d) => [d.seq, d.status]).sort(), [[1, 'pending'], [3, 'pending']].sort());
+      assert.deepEqual(
+        (await store.deliveries.list(hook.id, { limit: 10 })).map((d) => [d.seq, d.status]).sort(),
+        [
+          [1, 'pending'],
+          [3, 'pending'],
+        ].sort(),
+      );
     });
 
     test('claim: a disabled webhook is paused; deleting one drops its deliveries', async () => {

@@ -23,7 +23,10 @@ export async function createKey(
   scopes: string[],
   extra: Record<string, unknown> = {},
 ): Promise<{ key: string; id: string }> {
-  const res = await call(server, 'POST', '/api/keys', { token: ADMIN_KEY, body: { name: `test ${scopes.join(' ')}`.slice(0, 100), scopes, ...extra } });
+  const res = await call(server, 'POST', '/api/keys', {
+    token: ADMIN_KEY,
+    body: { name: `test ${scopes.join(' ')}`.slice(0, 100), scopes, ...extra },
+  });
   if (res.status !== 201) throw new Error(`key create failed: ${res.status} ${res.text}`);
   const { key, id } = res.body as { key: string; id: string };
   return { key, id };

@@ -60,14 +60,65 @@ export function operationsOf(doc: any): Operation[] {
 
 /** Texts that have broken parsers before: number spellings, dates, encodings, injections. */
 const HOSTILE_TEXTS = [
-  '', ' ', '0', '-1', '-0', '0x10', '+5', '1e1', '1e20', ' 5', '5 ', '5.0', '1_000', '9223372036854775807', '9007199254740993',
-  '99999999999999999999999', 'NaN', 'Infinity', '-Infinity', 'true', 'false', 'null', 'undefined', '[]', '{}', '{"a":1}',
-  '%00', '\u0000', 'a\u0000b', '\uD800', '\uDFFF', '\uFEFF', '\u202E', '\r\n', '\t', '../../../etc/passwd', '..%2F..%2F',
-  '2030-12-31T23:59:60Z', '2030-02-30T00:00:00Z', '+275760-09-13T00:00:00Z', '0000-00-00T00:00:00Z', '2026-01-01',
-  "' OR '1'='1", '"; DROP TABLE sessions; --', '<script>alert(1)</script>', 'javascript:alert(1)', '${7*7}', '{{7*7}}',
-  '__proto__', 'constructor', 'prototype', 'A'.repeat(300), 'é'.repeat(200), '😀'.repeat(100),
-  '00000000-0000-0000-0000-000000000000', 'ffffffff-ffff-ffff-ffff-ffffffffffff', 'urn:uuid:00000000-0000-4000-8000-000000000001',
-  '{00000000-0000-4000-8000-000000000001}', '00000000000040008000000000000001',
+  '',
+  ' ',
+  '0',
+  '-1',
+  '-0',
+  '0x10',
+  '+5',
+  '1e1',
+  '1e20',
+  ' 5',
+  '5 ',
+  '5.0',
+  '1_000',
+  '9223372036854775807',
+  '9007199254740993',
+  '99999999999999999999999',
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  'true',
+  'false',
+  'null',
+  'undefined',
+  '[]',
+  '{}',
+  '{"a":1}',
+  '%00',
+  '\u0000',
+  'a\u0000b',
+  '\uD800',
+  '\uDFFF',
+  '\uFEFF',
+  '\u202E',
+  '\r\n',
+  '\t',
+  '../../../etc/passwd',
+  '..%2F..%2F',
+  '2030-12-31T23:59:60Z',
+  '2030-02-30T00:00:00Z',
+  '+275760-09-13T00:00:00Z',
+  '0000-00-00T00:00:00Z',
+  '2026-01-01',
+  "' OR '1'='1",
+  '"; DROP TABLE sessions; --',
+  '<script>alert(1)</script>',
+  'javascript:alert(1)',
+  '${7*7}',
+  '{{7*7}}',
+  '__proto__',
+  'constructor',
+  'prototype',
+  'A'.repeat(300),
+  'é'.repeat(200),
+  '😀'.repeat(100),
+  '00000000-0000-0000-0000-000000000000',
+  'ffffffff-ffff-ffff-ffff-ffffffffffff',
+  'urn:uuid:00000000-0000-4000-8000-000000000001',
+  '{00000000-0000-4000-8000-000000000001}',
+  '00000000000040008000000000000001',
 ];
 
 const hostileText: fc.Arbitrary<string> = fc.oneof(
@@ -93,7 +144,10 @@ const hostileJson: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 2, arbitrary: fc.constantFrom(0, -1, -0, 1.5, 1e308, -1e308, 2 ** 53 + 2, 2 ** 63, Number.MIN_VALUE, true, false, null) },
   { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 3 }) },
   { weight: 1, arbitrary: fc.nat({ max: 100 }).map((n) => JSON.parse('['.repeat(n + 1) + ']'.repeat(n + 1))) },
-  { weight: 1, arbitrary: fc.constantFrom({ __proto__: null, constructor: 1 }, JSON.parse('{"__proto__":{"admin":true}}'), { prototype: {} }) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom({ __proto__: null, constructor: 1 }, JSON.parse('{"__proto__":{"admin":true}}'), { prototype: {} }),
+  },
 );
 
 const ISO_RANGE = { min: new Date('1970-01-01T00:00:00Z'), max: new Date('2200-01-01T00:00:00Z'), noInvalidDate: true };
@@ -123,7 +177,8 @@ export function valueOf(schema: Schema | undefined, depth = 0): fc.Arbitrary<unk
       if (schema.format === 'uuid') return fc.uuid();
       if (schema.format === 'date-time') return fc.date(ISO_RANGE).map((d) => d.toISOString());
       if (schema.format === 'uri') return fc.webUrl();
-      if (typeof schema.pattern === 'string' && !schema.pattern.includes('(?')) return fc.stringMatching(new RegExp(schema.pattern)).filter((s) => s.length <= (schema.maxLength ?? 200));
+      if (typeof schema.pattern === 'string' && !schema.pattern.includes('(?'))
+        return fc.stringMatching(new RegExp(schema.pattern)).filter((s) => s.length <= (schema.maxLength ?? 200));
       return fc.string({ minLength: schema.minLength ?? 0, maxLength: Math.min(schema.maxLength ?? 40, 40) });
     case 'integer':
       return fc.integer({ min: Math.max(schema.minimum ?? -1_000_000, -(2 ** 31)), max: Math.min(schema.maximum ?? 1_000_000, 2 ** 31) });
@@ -140,8 +195,9 @@ export function valueOf(schema: Schema | undefined, depth = 0): fc.Arbitrary<unk
 
 /** A valid value with something broken in it: one field dropped, replaced or added. */
 function brokenValueOf(schema: Schema | undefined): fc.Arbitrary<unknown> {
-  return fc.tuple(valueOf(schema), fc.nat(), fc.constantFrom('drop', 'replace', 'add', 'nest'), hostileJson, fc.string({ maxLength: 12 })).map(
-    ([value, pick, how, bad, key]) => {
+  return fc
+    .tuple(valueOf(schema), fc.nat(), fc.constantFrom('drop', 'replace', 'add', 'nest'), hostileJson, fc.string({ maxLength: 12 }))
+    .map(([value, pick, how, bad, key]) => {
       if (value === null || typeof value !== 'object' || Array.isArray(value)) return bad;
       const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) };
       const keys = Object.keys(copy);
@@ -151,11 +207,11 @@ function brokenValueOf(schema: Schema | undefined): fc.Arbitrary<unknown> {
       else if (how === 'add') copy[key || 'extra'] = bad;
       else {
         const inner = copy[target];
-        copy[target] = inner !== null && typeof inner === 'object' && !Array.isArray(inner) ? { ...(inner as object), [key || 'x']: bad } : [bad];
+        copy[target] =
+          inner !== null && typeof inner === 'object' && !Array.isArray(inner) ? { ...(inner as object), [key || 'x']: bad } : [bad];
       }
       return copy;
-    },
-  );
+    });
 }
 
 // ---- requests -------------------------------------------------------------------------------
@@ -169,11 +225,7 @@ export interface Fixtures {
 
 type IdRef = { kind: 'session' | 'agent' | 'key'; index: number; upper: boolean } | { kind: 'literal'; text: string; raw: boolean };
 type Credential = { kind: 'admin' | 'limited' | 'token' | 'garbage' | 'none'; place: 'bearer' | 'x-api-key' | 'query' | 'basic' };
-type BodySpec =
-  | { kind: 'none' }
-  | { kind: 'json'; value: unknown }
-  | { kind: 'text'; text: string }
-  | { kind: 'bytes'; bytes: Uint8Array };
+type BodySpec = { kind: 'none' } | { kind: 'json'; value: unknown } | { kind: 'text'; text: string } | { kind: 'bytes'; bytes: Uint8Array };
 
 export interface FuzzCase {
   operation: number;
@@ -194,7 +246,9 @@ const idRef = (kind: 'session' | 'agent' | 'key'): fc.Arbitrary<IdRef> =>
     { weight: 2, arbitrary: hostileUrlText.map((text) => ({ kind: 'literal' as const, text, raw: false })) },
     {
       weight: 1,
-      arbitrary: fc.constantFrom('%', '%zz', '%E0%A4%A', '..', '.', '%2F', '%2e%2e', ';', '*', '%00', '%C0%AE', 'a%2Fb').map((text) => ({ kind: 'literal' as const, text, raw: true })),
+      arbitrary: fc
+        .constantFrom('%', '%zz', '%E0%A4%A', '..', '.', '%2F', '%2e%2e', ';', '*', '%00', '%C0%AE', 'a%2Fb')
+        .map((text) => ({ kind: 'literal' as const, text, raw: true })),
     },
   );
 
@@ -233,21 +287,62 @@ export function caseArbitrary(operations: Operation[]): fc.Arbitrary<FuzzCase> {
                 fc.constantFrom(...queryParams.map((p) => p.name)),
                 fc.oneof(valueOf(queryParams[0]!.schema).map(String), hostileUrlText),
               ),
-              fc.constantFrom(...queryParams).chain((p) => fc.tuple(fc.constant(p.name), fc.oneof(valueOf(p.schema).map(String), hostileUrlText))),
+              fc
+                .constantFrom(...queryParams)
+                .chain((p) => fc.tuple(fc.constant(p.name), fc.oneof(valueOf(p.schema).map(String), hostileUrlText))),
             ]
           : []),
-        fc.tuple(fc.oneof(fc.constantFrom('token', 'metadata.x', 'cursor', 'a[b]', '__proto__', 'limit'), fc.string({ maxLength: 8 })), hostileUrlText),
+        fc.tuple(
+          fc.oneof(fc.constantFrom('token', 'metadata.x', 'cursor', 'a[b]', '__proto__', 'limit'), fc.string({ maxLength: 8 })),
+          hostileUrlText,
+        ),
       ),
       { maxLength: 4 },
     );
     const headers = fc.dictionary(
-      fc.constantFrom('idempotency-key', 'last-event-id', 'x-forwarded-for', 'origin', 'accept', 'accept-encoding', 'if-none-match', 'range', 'x-http-method-override', 'transfer-encoding-x'),
+      fc.constantFrom(
+        'idempotency-key',
+        'last-event-id',
+        'x-forwarded-for',
+        'origin',
+        'accept',
+        'accept-encoding',
+        'if-none-match',
+        'range',
+        'x-http-method-override',
+        'transfer-encoding-x',
+      ),
       HEADER_TEXT,
       { maxKeys: 3 },
     );
     const credential = fc.record({
-      kind: fc.constantFrom<Credential['kind']>('admin', 'admin', 'admin', 'admin', 'admin', 'admin', 'admin', 'admin', 'limited', 'token', 'token', 'garbage', 'none'),
-      place: fc.constantFrom<Credential['place']>('bearer', 'bearer', 'bearer', 'bearer', 'bearer', 'bearer', 'x-api-key', 'x-api-key', 'query', 'basic'),
+      kind: fc.constantFrom<Credential['kind']>(
+        'admin',
+        'admin',
+        'admin',
+        'admin',
+        'admin',
+        'admin',
+        'admin',
+        'admin',
+        'limited',
+        'token',
+        'token',
+        'garbage',
+        'none',
+      ),
+      place: fc.constantFrom<Credential['place']>(
+        'bearer',
+        'bearer',
+        'bearer',
+        'bearer',
+        'bearer',
+        'bearer',
+        'x-api-key',
+        'x-api-key',
+        'query',
+        'basic',
+      ),
     });
     const body: fc.Arbitrary<BodySpec> = fc.oneof(
       { weight: op.body ? 4 : 1, arbitrary: valueOf(op.body).map((value) => ({ kind: 'json' as const, value })) },
@@ -258,7 +353,17 @@ export function caseArbitrary(operations: Operation[]): fc.Arbitrary<FuzzCase> {
         arbitrary: fc
           .oneof(
             fc.string({ maxLength: 60 }),
-            fc.constantFrom('{', '{"a":}', '[1,2', 'nul', '{"a":1}{"b":2}', '\uFEFF{}', '{"__proto__":{"x":1}}', '{"constructor":{"prototype":{}}}', '{"a":"\\ud800"}'),
+            fc.constantFrom(
+              '{',
+              '{"a":}',
+              '[1,2',
+              'nul',
+              '{"a":1}{"b":2}',
+              '\uFEFF{}',
+              '{"__proto__":{"x":1}}',
+              '{"constructor":{"prototype":{}}}',
+              '{"a":"\\ud800"}',
+            ),
             fc.nat({ max: 40_000 }).map((n) => '['.repeat(n) + ']'.repeat(n)),
             fc.nat({ max: 70_000 }).map((n) => JSON.stringify({ content: 'x'.repeat(n) })),
           )
@@ -298,7 +403,8 @@ const wellFormed = (text: string) => text.replace(/[\uD800-\uDBFF](?![\uDC00-\uD
 
 function resolveId(ref: IdRef, fixtures: Fixtures): string {
   if (ref.kind === 'literal') return ref.raw ? ref.text : encodeURIComponent(wellFormed(ref.text));
-  const pool = ref.kind === 'session' ? fixtures.sessions.map((s) => s.id) : ref.kind === 'agent' ? fixtures.agents : fixtures.keys.map((k) => k.id);
+  const pool =
+    ref.kind === 'session' ? fixtures.sessions.map((s) => s.id) : ref.kind === 'agent' ? fixtures.agents : fixtures.keys.map((k) => k.id);
   const id = pool[ref.index % Math.max(pool.length, 1)] ?? '00000000-0000-4000-8000-00000000dead';
   return ref.upper ? id.toUpperCase() : id;
 }
@@ -338,7 +444,8 @@ export async function runCase(server: TestServer, operations: Operation[], fixtu
   const headers: Record<string, string> = { ...c.headers };
   if (secret !== undefined && c.credential.place === 'bearer') headers.authorization = `Bearer ${secret}`;
   if (secret !== undefined && c.credential.place === 'x-api-key') headers['x-api-key'] = secret;
-  if (secret !== undefined && c.credential.place === 'basic') headers.authorization = `Basic ${Buffer.from(`u:${secret}`).toString('base64')}`;
+  if (secret !== undefined && c.credential.place === 'basic')
+    headers.authorization = `Basic ${Buffer.from(`u:${secret}`).toString('base64')}`;
   let body: string | Uint8Array | undefined;
   if (c.body.kind === 'json') body = JSON.stringify(c.body.value) ?? 'null';
   else if (c.body.kind === 'text') body = c.body.text;
@@ -405,7 +512,9 @@ export async function ensureFixtures(server: TestServer, fixtures: Fixtures): Pr
   const live: Fixtures['sessions'] = [];
   for (const s of fixtures.sessions) if (await store.getSession(s.id)) live.push(s);
   while (live.length < 3) {
-    const res = await server.request('POST', '/api/messaging/sessions', { body: { agentId: live.length % 2 ? SPARE_AGENT : ELIZA, userId: USER, metadata: { n: live.length } } });
+    const res = await server.request('POST', '/api/messaging/sessions', {
+      body: { agentId: live.length % 2 ? SPARE_AGENT : ELIZA, userId: USER, metadata: { n: live.length } },
+    });
     assert.equal(res.status, 201, res.text);
     live.push({ id: res.body.sessionId, token: res.body.sessionToken });
   }
@@ -452,7 +561,11 @@ export async function fuzzServer(server: TestServer, options: FuzzOptions): Prom
       await server.app.replies.idle();
       const after = await storeSnapshot(server);
       if (outcome.status >= 400) {
-        assert.deepEqual(after, current, `a refused request changed the store: ${outcome.method} ${outcome.url} → ${outcome.status} ${outcome.text.slice(0, 200)}`);
+        assert.deepEqual(
+          after,
+          current,
+          `a refused request changed the store: ${outcome.method} ${outcome.url} → ${outcome.status} ${outcome.text.slice(0, 200)}`,
+        );
         return;
       }
       current = after;
@@ -474,7 +587,9 @@ export async function fuzzServer(server: TestServer, options: FuzzOptions): Prom
 async function assertShort<T>(property: fc.IAsyncProperty<T>, parameters: fc.Parameters<T>): Promise<void> {
   const details = await fc.check(property, parameters);
   if (!details.failed) return;
-  const example = JSON.stringify(details.counterexample, (_k, v) => (typeof v === 'string' && v.length > 200 ? `${v.slice(0, 200)}…(${v.length} chars)` : v instanceof Uint8Array ? [...v] : v));
+  const example = JSON.stringify(details.counterexample, (_k, v) =>
+    typeof v === 'string' && v.length > 200 ? `${v.slice(0, 200)}…(${v.length} chars)` : v instanceof Uint8Array ? [...v] : v,
+  );
   const error = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
   throw new Error(
     `Property failed after ${details.numRuns} cases: ${error.slice(0, 2000)}\n` +

@@ -4,7 +4,12 @@ import { ADMIN_KEY, type TestServer } from './server.js';
 
 /** Connects with `token` (the admin key unless given; `undefined` sends none); rejects on refusal. */
 export async function openSocket(server: TestServer, token: string | undefined = ADMIN_KEY, opened: Socket[] = []): Promise<Socket> {
-  const socket = connect(server.url, { path: '/socket.io', auth: token === undefined ? {} : { token }, transports: ['websocket'], reconnection: false });
+  const socket = connect(server.url, {
+    path: '/socket.io',
+    auth: token === undefined ? {} : { token },
+    transports: ['websocket'],
+    reconnection: false,
+  });
   opened.push(socket);
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => resolve());

@@ -37,11 +37,13 @@ import type { TestServer } from '../support/server.js';
 declare const document: any, window: any, sessionStorage: any, localStorage: any;
 
 const suite = webSuite();
-const withPage = (base: string, hash: string, fn: (t: TestPage) => Promise<void>, options?: PageOptions) => withPage_(suite.browser, base, hash, fn, options);
+const withPage = (base: string, hash: string, fn: (t: TestPage) => Promise<void>, options?: PageOptions) =>
+  withPage_(suite.browser, base, hash, fn, options);
 const storedMessages = (sessionId: string, target: TestServer = suite.server) => stored_(target, sessionId);
 const waitForEvents = (page: Page, sessionId: string, target: TestServer = suite.server) => waitForEvents_(page, target, sessionId);
 const tick = (sessionId: string) => tick_(suite.server, sessionId);
-const withAgentSession = (agent: Record<string, unknown>, fn: (page: Page, sessionId: string) => Promise<void>) => withAgentSession_(suite, agent, fn);
+const withAgentSession = (agent: Record<string, unknown>, fn: (page: Page, sessionId: string) => Promise<void>) =>
+  withAgentSession_(suite, agent, fn);
 
 describe('the web app in a browser', () => {
   it('with an API key: creates a session with ELIZA, chats, then works with the session token only', async () => {
@@ -82,7 +84,10 @@ describe('the web app in a browser', () => {
       assert.equal(heartbeat.status(), 200);
       const afterHeartbeat = (await suite.server.request('GET', `${S}/${sessionId}`)).body;
       await waitForText(page, '#renewal-count', String(afterHeartbeat.renewalCount));
-      await page.waitForFunction((want) => document.querySelector('#expires-at')!.getAttribute('datetime') === want, afterHeartbeat.expiresAt);
+      await page.waitForFunction(
+        (want) => document.querySelector('#expires-at')!.getAttribute('datetime') === want,
+        afterHeartbeat.expiresAt,
+      );
 
       // The key listed agents and created the session; everything on the session used its token.
       const api = requests.filter((r) => new URL(r.url()).pathname.startsWith('/api/'));
@@ -92,8 +97,14 @@ describe('the web app in a browser', () => {
         if (pathname === '/api/agents' || pathname === S) assert.equal(auth, `Bearer ${ADMIN_KEY}`, pathname);
         else assert.equal(auth, `Bearer ${token}`, `${request.method()} ${pathname}`);
       }
-      assert.ok(api.some((r) => r.url().endsWith(`/${sessionId}/events`)), 'the page subscribed to the events');
-      assert.ok(api.every((r) => !r.url().includes('token=')), 'no credential in any URL');
+      assert.ok(
+        api.some((r) => r.url().endsWith(`/${sessionId}/events`)),
+        'the page subscribed to the events',
+      );
+      assert.ok(
+        api.every((r) => !r.url().includes('token=')),
+        'no credential in any URL',
+      );
       assert.equal(await page.evaluate(() => localStorage.length), 0);
       assert.deepEqual(await page.context().cookies(), []);
     });
@@ -198,75 +209,106 @@ describe('the web app in a browser', () => {
     const session = await createSession(suite.server);
     const { sessionId, sessionToken: token } = session;
     for (let i = 1; i <= 26; i++) {
-      const res = await suite.server.request('POST', `${S}/${sessionId}/messages`, { body: { content: `message ${i}`, transport: 'http' } });
+      const res = await suite.server.request('POST', `${S}/${sessionId}/messages`, {
+        body: { content: `message ${i}`, transport: 'http' },
+      });
       assert.equal(res.status, 201, res.text);
     }
-    await withPage(suite.server.url, `#session=${sessionId}&token=${token}`, async ({ page, requests }) => {
-      await waitForText(page, '#stream-state', 'live');
-      assert.equal(page.url(), `${suite.server.url}/`, 'the fragment is cleared from the address bar');
+    await withPage(
+      suite.server.url,
+      `#session=${sessionId}&token=${token}`,
+      async ({ page, requests }) => {
+        await waitForText(page, '#stream-state', 'live');
+        assert.equal(page.url(), `${suite.server.url}/`, 'the fragment is cleared from the address bar');
 
-      // The newest 50 of 52, oldest at the top; then the rest.
-      let stored = (await storedMessages(sessionId)).reverse();
-      assert.equal(stored.length, 52);
-      assert.deepEqual(await shownMessages(page), stored.slice(2).map((m) => [m.isAgent, m.content]));
-      await page.locator('#load-older').waitFor({ state: 'visible' });
-      await page.click('#load-older');
-      await page.locator('#load-older').waitFor({ state: 'hidden' });
-      assert.equal(await page.evaluate(() => document.activeElement.id), 'messages', 'the focus goes to the messages, not the page');
-      assert.deepEqual(await shownMessages(page), stored.map((m) => [m.isAgent, m.content]));
+        // The newest 50 of 52, oldest at the top; then the rest.
+        let stored = (await storedMessages(sessionId)).reverse();
+        assert.equal(stored.length, 52);
+        assert.deepEqual(
+          await shownMessages(page),
+          stored.slice(2).map((m) => [m.isAgent, m.content]),
+        );
+        await page.locator('#load-older').waitFor({ state: 'visible' });
+        await page.click('#load-older');
+        await page.locator('#load-older').waitFor({ state: 'hidden' });
+        assert.equal(await page.evaluate(() => document.activeElement.id), 'messages', 'the focus goes to the messages, not the page');
+        assert.deepEqual(
+          await shownMessages(page),
+          stored.map((m) => [m.isAgent, m.content]),
+        );
 
-      await sendInPage(page, 'Still there?');
-      stored = (await storedMessages(sessionId)).reverse();
-      assert.equal(stored.length, 54);
-      assert.deepEqual(await shownMessages(page), stored.map((m) => [m.isAgent, m.content]));
+        await sendInPage(page, 'Still there?');
+        stored = (await storedMessages(sessionId)).reverse();
+        assert.equal(stored.length, 54);
+        assert.deepEqual(
+          await shownMessages(page),
+          stored.map((m) => [m.isAgent, m.content]),
+        );
 
-      // A reply produced elsewhere (another client, websocket transport) arrives as events, once.
-      const other = await suite.server.request('POST', `${S}/${sessionId}/messages`, { body: { content: 'from another tab', transport: 'http' } });
-      assert.equal(other.status, 201);
-      await page.locator(`[data-message-id="${other.body.agentResponse.id}"]`).waitFor({ state: 'attached' });
-      stored = (await storedMessages(sessionId)).reverse();
-      assert.deepEqual(await shownMessages(page), stored.map((m) => [m.isAgent, m.content]));
+        // A reply produced elsewhere (another client, websocket transport) arrives as events, once.
+        const other = await suite.server.request('POST', `${S}/${sessionId}/messages`, {
+          body: { content: 'from another tab', transport: 'http' },
+        });
+        assert.equal(other.status, 201);
+        await page.locator(`[data-message-id="${other.body.agentResponse.id}"]`).waitFor({ state: 'attached' });
+        stored = (await storedMessages(sessionId)).reverse();
+        assert.deepEqual(
+          await shownMessages(page),
+          stored.map((m) => [m.isAgent, m.content]),
+        );
 
-      assert.equal(await page.evaluate(() => localStorage.length), 0, 'nothing in localStorage');
-      assert.deepEqual(await page.context().cookies(), []);
-      assert.ok(await page.locator('#new-session').isHidden(), 'no key: no session creation');
-      for (const request of requests) {
-        assert.ok(!request.url().includes(token), `no token in ${request.url()}`);
-        assert.ok(!decodeURIComponent(request.url()).includes(token));
-        const headers = await request.allHeaders();
-        if (new URL(request.url()).pathname.startsWith('/api/')) assert.equal(headers.authorization, `Bearer ${token}`);
-        else assert.equal(headers.authorization, undefined, 'no credentials on the static files');
-        assert.equal(headers.referer, undefined, 'no Referer');
-      }
-    }, { dialog: 'accept' });
+        assert.equal(await page.evaluate(() => localStorage.length), 0, 'nothing in localStorage');
+        assert.deepEqual(await page.context().cookies(), []);
+        assert.ok(await page.locator('#new-session').isHidden(), 'no key: no session creation');
+        for (const request of requests) {
+          assert.ok(!request.url().includes(token), `no token in ${request.url()}`);
+          assert.ok(!decodeURIComponent(request.url()).includes(token));
+          const headers = await request.allHeaders();
+          if (new URL(request.url()).pathname.startsWith('/api/')) assert.equal(headers.authorization, `Bearer ${token}`);
+          else assert.equal(headers.authorization, undefined, 'no credentials on the static files');
+          assert.equal(headers.referer, undefined, 'no Referer');
+        }
+      },
+      { dialog: 'accept' },
+    );
   });
 
   it('after a server restart, the event stream resumes with Last-Event-ID and misses nothing', async () => {
     let own = await startServer({ SSE_HEARTBEAT_SECONDS: '1' });
     try {
       const { sessionId, sessionToken: token } = await createSession(own);
-      await withPage(own.url, `#session=${sessionId}&token=${token}`, async ({ page, requests }) => {
-        await waitForText(page, '#stream-state', 'live');
-        await sendInPage(page, 'Hello');
-        const lastId = await waitForEvents(page, sessionId, own);
+      await withPage(
+        own.url,
+        `#session=${sessionId}&token=${token}`,
+        async ({ page, requests }) => {
+          await waitForText(page, '#stream-state', 'live');
+          await sendInPage(page, 'Hello');
+          const lastId = await waitForEvents(page, sessionId, own);
 
-        const port = new URL(own.url).port;
-        await own.close({ keepData: true });
-        await waitForText(page, '#stream-state', 'reconnecting…');
-        own = await startServer({ PORT: port, SSE_HEARTBEAT_SECONDS: '1' }, own.clock, own.storage);
-        // Sent while the page is not connected yet.
-        const missed = await own.request('POST', `${S}/${sessionId}/messages`, { body: { content: 'sent during the outage', transport: 'http' } });
-        assert.equal(missed.status, 201, missed.text);
+          const port = new URL(own.url).port;
+          await own.close({ keepData: true });
+          await waitForText(page, '#stream-state', 'reconnecting…');
+          own = await startServer({ PORT: port, SSE_HEARTBEAT_SECONDS: '1' }, own.clock, own.storage);
+          // Sent while the page is not connected yet.
+          const missed = await own.request('POST', `${S}/${sessionId}/messages`, {
+            body: { content: 'sent during the outage', transport: 'http' },
+          });
+          assert.equal(missed.status, 201, missed.text);
 
-        await page.locator(`[data-message-id="${missed.body.agentResponse.id}"]`).waitFor({ state: 'attached' });
-        await waitForText(page, '#stream-state', 'live');
-        const stored = (await storedMessages(sessionId, own)).reverse();
-        assert.deepEqual(await shownMessages(page), stored.map((m) => [m.isAgent, m.content]));
-        const streams = requests.filter((r) => r.url().endsWith(`/${sessionId}/events`));
-        assert.ok(streams.length >= 2);
-        assert.equal((await streams[0]!.allHeaders())['last-event-id'], undefined);
-        for (const stream of streams.slice(1)) assert.equal((await stream.allHeaders())['last-event-id'], lastId);
-      }, { dialog: 'accept' });
+          await page.locator(`[data-message-id="${missed.body.agentResponse.id}"]`).waitFor({ state: 'attached' });
+          await waitForText(page, '#stream-state', 'live');
+          const stored = (await storedMessages(sessionId, own)).reverse();
+          assert.deepEqual(
+            await shownMessages(page),
+            stored.map((m) => [m.isAgent, m.content]),
+          );
+          const streams = requests.filter((r) => r.url().endsWith(`/${sessionId}/events`));
+          assert.ok(streams.length >= 2);
+          assert.equal((await streams[0]!.allHeaders())['last-event-id'], undefined);
+          for (const stream of streams.slice(1)) assert.equal((await stream.allHeaders())['last-event-id'], lastId);
+        },
+        { dialog: 'accept' },
+      );
     } finally {
       await own.close();
     }
@@ -275,23 +317,44 @@ describe('the web app in a browser', () => {
   it('shows a reply growing as its chunks arrive, then the stored reply once', async () => {
     // The model sends two chunks and then waits for the test, so the page is seen mid-reply.
     let release!: () => void;
-    const model = await startFakeOpenAI({ kind: 'gated', before: ['Hel', 'lo'], release: new Promise((resolve) => (release = resolve)), after: [' there'] });
+    const model = await startFakeOpenAI({
+      kind: 'gated',
+      before: ['Hel', 'lo'],
+      release: new Promise((resolve) => (release = resolve)),
+      after: [' there'],
+    });
     try {
-      await withAgentSession({ name: 'Streamer', provider: { type: 'openai', baseUrl: model.baseUrl, model: 'local' } }, async (page, sessionId) => {
-        await typeAndSend(page, 'Hi');
-        await waitForText(page, '#messages .message.agent.streaming .text', 'Hello');
-        assert.equal(await page.getAttribute('#send', 'aria-disabled'), 'true', 'no second send while the reply streams');
-        assert.equal(await page.evaluate(() => document.activeElement.id), 'send', 'the pressed button keeps the focus');
-        assert.equal((await storedMessages(sessionId)).length, 1, 'only the user message is stored so far');
+      await withAgentSession(
+        { name: 'Streamer', provider: { type: 'openai', baseUrl: model.baseUrl, model: 'local' } },
+        async (page, sessionId) => {
+          await typeAndSend(page, 'Hi');
+          await waitForText(page, '#messages .message.agent.streaming .text', 'Hello');
+          assert.equal(await page.getAttribute('#send', 'aria-disabled'), 'true', 'no second send while the reply streams');
+          assert.equal(await page.evaluate(() => document.activeElement.id), 'send', 'the pressed button keeps the focus');
+          assert.equal((await storedMessages(sessionId)).length, 1, 'only the user message is stored so far');
 
-        release();
-        await page.waitForFunction(() => document.querySelector('#send').getAttribute('aria-disabled') === null);
-        const stored = await storedMessages(sessionId);
-        assert.deepEqual(stored.map((m) => [m.isAgent, m.content]), [[true, 'Hello there'], [false, 'Hi']]);
-        await waitForEvents(page, sessionId);
-        assert.deepEqual(await shownMessages(page), [[false, 'Hi'], [true, 'Hello there']], 'each message shown once');
-        assert.equal(await page.locator('#messages .streaming').count(), 0);
-      });
+          release();
+          await page.waitForFunction(() => document.querySelector('#send').getAttribute('aria-disabled') === null);
+          const stored = await storedMessages(sessionId);
+          assert.deepEqual(
+            stored.map((m) => [m.isAgent, m.content]),
+            [
+              [true, 'Hello there'],
+              [false, 'Hi'],
+            ],
+          );
+          await waitForEvents(page, sessionId);
+          assert.deepEqual(
+            await shownMessages(page),
+            [
+              [false, 'Hi'],
+              [true, 'Hello there'],
+            ],
+            'each message shown once',
+          );
+          assert.equal(await page.locator('#messages .streaming').count(), 0);
+        },
+      );
     } finally {
       release();
       await model.close();
@@ -308,7 +371,11 @@ describe('the web app in a browser', () => {
         assert.match((await page.textContent('#messages [data-testid="agent-error"]'))!, /^Agent error: [A-Z_]+: \S/);
         await page.waitForFunction(() => document.querySelector('#send').getAttribute('aria-disabled') === null);
         const stored = await storedMessages(sessionId);
-        assert.deepEqual(stored.map((m) => [m.isAgent, m.content]), [[false, 'Are you there?']], 'the user message stays stored');
+        assert.deepEqual(
+          stored.map((m) => [m.isAgent, m.content]),
+          [[false, 'Are you there?']],
+          'the user message stays stored',
+        );
         assert.deepEqual(await shownMessages(page), [[false, 'Are you there?']]);
         assert.ok(await page.locator('#error').isHidden(), 'not an API error');
       });
@@ -328,13 +395,18 @@ describe('the web app in a browser', () => {
       assert.equal(await page.evaluate(() => sessionStorage.getItem('agent-sessions.apiKey')), null);
     });
     const { sessionId } = await createSession(suite.server);
-    await withPage(suite.server.url, `#session=${sessionId}&token=ast_ThisIsNotATokenThisIsNotATokenThisIsNot00`, async ({ page }) => {
-      await page.locator('#error').waitFor({ state: 'visible' });
-      assert.match((await page.textContent('#error'))!, /^UNAUTHORIZED: /);
-      await page.locator('#credentials').waitFor({ state: 'visible' });
-      assert.ok(await page.locator('#session').isHidden());
-      assert.equal(page.url(), `${suite.server.url}/`);
-    }, { dialog: 'accept' });
+    await withPage(
+      suite.server.url,
+      `#session=${sessionId}&token=ast_ThisIsNotATokenThisIsNotATokenThisIsNot00`,
+      async ({ page }) => {
+        await page.locator('#error').waitFor({ state: 'visible' });
+        assert.match((await page.textContent('#error'))!, /^UNAUTHORIZED: /);
+        await page.locator('#credentials').waitFor({ state: 'visible' });
+        assert.ok(await page.locator('#session').isHidden());
+        assert.equal(page.url(), `${suite.server.url}/`);
+      },
+      { dialog: 'accept' },
+    );
   });
 
   it('API errors show code and message: an out-of-range timeout', async () => {

@@ -43,7 +43,9 @@ describe('scrolling back through history', () => {
   it('shows all 300 messages exactly once, in order, without jumps', async () => {
     const { sessionId, sessionToken } = await createSession(suite.server);
     for (let i = 1; i <= 150; i++) {
-      const res = await suite.server.request('POST', `${S}/${sessionId}/messages`, { body: { content: `question ${i}`, transport: 'http' } });
+      const res = await suite.server.request('POST', `${S}/${sessionId}/messages`, {
+        body: { content: `question ${i}`, transport: 'http' },
+      });
       assert.equal(res.status, 201, res.text);
     }
     const stored = await allStored(sessionId);
@@ -58,10 +60,12 @@ describe('scrolling back through history', () => {
         assert.equal((await firstVisible(page)).count, 50, 'the newest page first');
         assert.equal(await page.getAttribute('#messages', 'aria-live'), null, 'the list is not a live region');
         // The newest message is in view at the start.
-        assert.ok(await page.evaluate(() => {
-          const list = document.querySelector('#messages');
-          return list.scrollHeight - list.scrollTop - list.clientHeight < 2;
-        }));
+        assert.ok(
+          await page.evaluate(() => {
+            const list = document.querySelector('#messages');
+            return list.scrollHeight - list.scrollTop - list.clientHeight < 2;
+          }),
+        );
 
         // The first older page: with the keyboard, Home in the focused list.
         await page.focus('#messages');
@@ -75,7 +79,11 @@ describe('scrolling back through history', () => {
             const list = document.querySelector('#messages');
             list.scrollTop = 0;
             const first = list.querySelector('[data-message-id]');
-            return { id: first.dataset.messageId, offset: first.getBoundingClientRect().top - list.getBoundingClientRect().top, count: list.querySelectorAll('[data-message-id]').length };
+            return {
+              id: first.dataset.messageId,
+              offset: first.getBoundingClientRect().top - list.getBoundingClientRect().top,
+              count: list.querySelectorAll('[data-message-id]').length,
+            };
           });
           if (shown.count === 300) break;
           await page.waitForFunction((count) => document.querySelectorAll('#messages [data-message-id]').length > count, shown.count);
@@ -88,7 +96,11 @@ describe('scrolling back through history', () => {
           }, shown.id);
           assert.ok(Math.abs(at - shown.offset) <= 1, `no jump at load ${loads}: ${shown.offset}px before, ${at}px after`);
           const added = (await firstVisible(page)).count - shown.count;
-          await waitForText(page, '#announcer', `${added} older messages loaded${shown.count + added === 300 ? ': the start of the conversation' : ''}.`);
+          await waitForText(
+            page,
+            '#announcer',
+            `${added} older messages loaded${shown.count + added === 300 ? ': the start of the conversation' : ''}.`,
+          );
         }
         assert.equal(loads, 5);
         assert.ok(await page.locator('#load-older').isHidden(), 'nothing older left');
@@ -97,7 +109,11 @@ describe('scrolling back through history', () => {
           items.map((li: any) => ({ id: li.dataset.messageId, content: li.querySelector('.text').textContent })),
         );
         assert.equal(new Set(shown.map((m) => m.id)).size, 300, 'each message once');
-        assert.deepEqual(shown, stored.map((m) => ({ id: m.id, content: m.content })), 'all of them, oldest first');
+        assert.deepEqual(
+          shown,
+          stored.map((m) => ({ id: m.id, content: m.content })),
+          'all of them, oldest first',
+        );
       },
       { dialog: 'accept' },
     );

@@ -28,7 +28,10 @@ async function openLink(page: Page, hash: string, answer: 'accept' | 'dismiss'):
 }
 
 const stored = (page: Page) =>
-  page.evaluate(() => ({ id: sessionStorage.getItem('agent-sessions.sessionId'), token: sessionStorage.getItem('agent-sessions.sessionToken') }));
+  page.evaluate(() => ({
+    id: sessionStorage.getItem('agent-sessions.sessionId'),
+    token: sessionStorage.getItem('agent-sessions.sessionToken'),
+  }));
 
 const TRUST = ' Whoever made the link can read everything written in that session: open it only if you trust where it came from.';
 
@@ -36,30 +39,25 @@ describe('session links', () => {
   it('a tab with no session asks before opening a link; declined, nothing is used or kept', async () => {
     const b = await createSession(suite.server);
     const link = `#session=${b.sessionId}&token=${b.sessionToken}`;
-    await withPage(
-      suite.browser,
-      suite.server.url,
-      '',
-      async ({ page, requests }) => {
-        await page.locator('#credentials').waitFor({ state: 'visible' });
-        assert.equal(await openLink(page, link, 'dismiss'), `Open session ${b.sessionId} from this link?${TRUST}`);
-        await page.locator('#credentials').waitFor({ state: 'visible' });
-        assert.ok(await page.locator('#session').isHidden(), 'declined: no session opened');
-        assert.deepEqual(await stored(page), { id: null, token: null }, 'declined: nothing stored');
-        assert.equal(page.url(), `${suite.server.url}/`, 'the link is out of the address bar either way');
-        assert.deepEqual(
-          requests.filter((r) => new URL(r.url()).pathname.startsWith('/api/')).map((r) => r.url()),
-          [],
-          'declined: not a single API request, so the token was never used',
-        );
+    await withPage(suite.browser, suite.server.url, '', async ({ page, requests }) => {
+      await page.locator('#credentials').waitFor({ state: 'visible' });
+      assert.equal(await openLink(page, link, 'dismiss'), `Open session ${b.sessionId} from this link?${TRUST}`);
+      await page.locator('#credentials').waitFor({ state: 'visible' });
+      assert.ok(await page.locator('#session').isHidden(), 'declined: no session opened');
+      assert.deepEqual(await stored(page), { id: null, token: null }, 'declined: nothing stored');
+      assert.equal(page.url(), `${suite.server.url}/`, 'the link is out of the address bar either way');
+      assert.deepEqual(
+        requests.filter((r) => new URL(r.url()).pathname.startsWith('/api/')).map((r) => r.url()),
+        [],
+        'declined: not a single API request, so the token was never used',
+      );
 
-        // Accepted: the session opens with the link's token.
-        assert.equal(await openLink(page, link, 'accept'), `Open session ${b.sessionId} from this link?${TRUST}`);
-        await waitForText(page, '#stream-state', 'live');
-        assert.equal(await page.textContent('#session-id'), b.sessionId);
-        assert.deepEqual(await stored(page), { id: b.sessionId, token: b.sessionToken });
-      },
-    );
+      // Accepted: the session opens with the link's token.
+      assert.equal(await openLink(page, link, 'accept'), `Open session ${b.sessionId} from this link?${TRUST}`);
+      await waitForText(page, '#stream-state', 'live');
+      assert.equal(await page.textContent('#session-id'), b.sessionId);
+      assert.deepEqual(await stored(page), { id: b.sessionId, token: b.sessionToken });
+    });
   });
 
   it('a link to another session asks before leaving the one this tab is in', async () => {

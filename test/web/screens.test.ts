@@ -9,7 +9,18 @@ import { describe } from 'node:test';
 import type { Page } from 'playwright-core';
 import { MINUTE } from '../support/clock.js';
 import { ADMIN_KEY, createSession, withServer } from '../support/server.js';
-import { S, answerDialog, assertAccessible, it, screenshot, sendInPage, signInWithKey, waitForText, webSuite, withPage } from './support.js';
+import {
+  S,
+  answerDialog,
+  assertAccessible,
+  it,
+  screenshot,
+  sendInPage,
+  signInWithKey,
+  waitForText,
+  webSuite,
+  withPage,
+} from './support.js';
 
 declare const document: any, window: any, MutationObserver: any;
 
@@ -59,7 +70,9 @@ describe('every screen', () => {
         server.clock.advance(1000);
       }
       const hostile = await createSession(server, { userId: U1, agentId: mallory.body.id, metadata: HOSTILE_METADATA });
-      await server.request('POST', `${S}/${hostile.sessionId}/messages`, { body: { content: '<script>window.__pwned=4</script> Hello?', transport: 'http' } });
+      await server.request('POST', `${S}/${hostile.sessionId}/messages`, {
+        body: { content: '<script>window.__pwned=4</script> Hello?', transport: 'http' },
+      });
 
       await withPage(suite.browser, server.url, '', async ({ page }) => {
         await page.locator('#credentials').waitFor({ state: 'visible' });
@@ -70,7 +83,10 @@ describe('every screen', () => {
         await page.locator(`tr[data-session-id="${hostile.sessionId}"]`).waitFor();
         await page.locator('#sessions-rows tr[data-live="true"]').first().waitFor({ state: 'attached' });
         assert.equal(await page.textContent(`tr[data-session-id="${hostile.sessionId}"] > :nth-child(2)`), HOSTILE_NAME);
-        assert.equal(await page.getAttribute(`tr[data-session-id="${hostile.sessionId}"] .metadata`, 'title'), JSON.stringify(HOSTILE_METADATA));
+        assert.equal(
+          await page.getAttribute(`tr[data-session-id="${hostile.sessionId}"] .metadata`, 'title'),
+          JSON.stringify(HOSTILE_METADATA),
+        );
         assert.equal(await page.locator(`#filter-agent option[value="${mallory.body.id}"]`).textContent(), HOSTILE_NAME);
         await assertInert(page);
         await assertAccessible(page, 'sessions');
@@ -146,7 +162,16 @@ describe('every screen', () => {
           // ...while only one sentence was said, and neither banner nor countdown is a live region.
           assert.deepEqual(await page.evaluate(() => window.__said), ['This session expires in 5 minutes. Renew it to keep it open.']);
           for (const id of ['#warning', '#warning-text', '#countdown', '#messages']) {
-            assert.equal(await page.evaluate((sel) => document.querySelector(sel).closest('[aria-live], [role="status"], [role="alert"], [role="log"], [role="timer"]')?.id ?? null, id), null, `${id} is in no live region`);
+            assert.equal(
+              await page.evaluate(
+                (sel) =>
+                  document.querySelector(sel).closest('[aria-live], [role="status"], [role="alert"], [role="log"], [role="timer"]')?.id ??
+                  null,
+                id,
+              ),
+              null,
+              `${id} is in no live region`,
+            );
           }
         },
         { dialog: 'accept', setup: (p) => p.clock.install() },

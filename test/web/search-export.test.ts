@@ -68,7 +68,10 @@ describe('search, export and the metadata filter', () => {
         await page.waitForFunction((n) => document.querySelectorAll('#search-list li').length === n, matching.length);
         assert.deepEqual(await shownResults(page), matching);
         assert.ok(await page.locator('#search-more').isHidden());
-        assert.equal(await page.textContent('#search-summary'), `${matching.length} messages contain every word of “NEEDLE”, newest first.`);
+        assert.equal(
+          await page.textContent('#search-summary'),
+          `${matching.length} messages contain every word of “NEEDLE”, newest first.`,
+        );
 
         // Words that no message holds together.
         await page.fill('#search-q', 'needle nowhere');
@@ -103,7 +106,11 @@ describe('search, export and the metadata filter', () => {
         await page.locator('#session').waitFor({ state: 'visible' });
         await sendInPage(page, 'Hello, I would like to export this');
         await assertAccessible(page, 'chat with export');
-        for (const [format, extension] of [['markdown', 'md'], ['json', 'json'], ['ndjson', 'ndjson']] as const) {
+        for (const [format, extension] of [
+          ['markdown', 'md'],
+          ['json', 'json'],
+          ['ndjson', 'ndjson'],
+        ] as const) {
           await page.selectOption('#export-format', format);
           await page.focus('#export-button');
           const [download] = await Promise.all([page.waitForEvent('download'), page.keyboard.press('Enter')]);
@@ -112,7 +119,10 @@ describe('search, export and the metadata filter', () => {
           const api = await server.request('GET', `${S}/${created.sessionId}/export?format=${format}`);
           assert.equal(text, api.text, format);
         }
-        assert.match(readFileSync((await (await Promise.all([page.waitForEvent('download'), page.click('#export-button')]))[0].path())!, 'utf8'), /export this/);
+        assert.match(
+          readFileSync((await (await Promise.all([page.waitForEvent('download'), page.click('#export-button')]))[0].path())!, 'utf8'),
+          /export this/,
+        );
       });
     });
   });
@@ -132,11 +142,17 @@ describe('search, export and the metadata filter', () => {
         await page.fill('#filter-meta-key', 'plan');
         await page.fill('#filter-meta-value', 'pro');
         await page.click('#apply-filters');
-        await page.waitForFunction((want) => [...document.querySelectorAll('#sessions-rows tr')].map((tr: any) => tr.dataset.sessionId).join() === want.join(), pro);
+        await page.waitForFunction(
+          (want) => [...document.querySelectorAll('#sessions-rows tr')].map((tr: any) => tr.dataset.sessionId).join() === want.join(),
+          pro,
+        );
         await page.fill('#filter-meta-key', 'seats');
         await page.fill('#filter-meta-value', '5');
         await page.click('#apply-filters');
-        await page.waitForFunction((want) => [...document.querySelectorAll('#sessions-rows tr')].map((tr: any) => tr.dataset.sessionId).join() === want.join(), pro);
+        await page.waitForFunction(
+          (want) => [...document.querySelectorAll('#sessions-rows tr')].map((tr: any) => tr.dataset.sessionId).join() === want.join(),
+          pro,
+        );
         await assertAccessible(page, 'sessions filtered by metadata');
       });
     });

@@ -10,7 +10,18 @@ import { describe } from 'node:test';
 import type { Page } from 'playwright-core';
 import { MINUTE } from '../support/clock.js';
 import { ADMIN_KEY, createSession, withServer, type TestServer } from '../support/server.js';
-import { S, answerDialog, it, sendInPage, shownMessages, signInWithKey, storedMessages, waitForText, webSuite, withPage } from './support.js';
+import {
+  S,
+  answerDialog,
+  it,
+  sendInPage,
+  shownMessages,
+  signInWithKey,
+  storedMessages,
+  waitForText,
+  webSuite,
+  withPage,
+} from './support.js';
 
 declare const document: any;
 
@@ -28,14 +39,19 @@ async function apiList(server: TestServer, query: string): Promise<{ ids: string
 }
 
 /** The rows shown, in order: their session ids. */
-const shownIds = (page: Page): Promise<string[]> => page.$$eval('#sessions-rows tr', (rows) => rows.map((tr) => (tr as any).dataset.sessionId));
+const shownIds = (page: Page): Promise<string[]> =>
+  page.$$eval('#sessions-rows tr', (rows) => rows.map((tr) => (tr as any).dataset.sessionId));
 
 /** Waits until the page shows exactly these rows, in this order. */
 async function waitForRows(page: Page, ids: string[]): Promise<void> {
-  await page.waitForFunction((want) => [...document.querySelectorAll('#sessions-rows tr')].map((tr: any) => tr.dataset.sessionId).join() === want.join(), ids);
+  await page.waitForFunction(
+    (want) => [...document.querySelectorAll('#sessions-rows tr')].map((tr: any) => tr.dataset.sessionId).join() === want.join(),
+    ids,
+  );
 }
 
-const cell = (page: Page, id: string, column: number) => page.textContent(`#sessions-rows tr[data-session-id="${id}"] > :nth-child(${column})`);
+const cell = (page: Page, id: string, column: number) =>
+  page.textContent(`#sessions-rows tr[data-session-id="${id}"] > :nth-child(${column})`);
 
 async function applyFilters(page: Page, filters: { agent?: string; user?: string; status?: string }): Promise<void> {
   if (filters.agent !== undefined) await page.selectOption('#filter-agent', filters.agent);
@@ -68,7 +84,10 @@ describe('the sessions view', () => {
         const active = await apiList(server, 'status=active');
         assert.equal(active.ids.length, 23);
         await waitForRows(page, active.ids.slice(0, 20));
-        assert.deepEqual([await page.textContent('#stat-total'), await page.textContent('#stat-active'), await page.textContent('#stat-expired')], ['25', '23', '2']);
+        assert.deepEqual(
+          [await page.textContent('#stat-total'), await page.textContent('#stat-active'), await page.textContent('#stat-expired')],
+          ['25', '23', '2'],
+        );
         assert.equal(await page.textContent('#page-range'), '1–20 of 23');
         assert.equal(await page.getAttribute('#page-previous', 'aria-disabled'), 'true');
         assert.ok(await page.locator('#filter-metadata').isVisible(), 'the server documents metadata.<key>: the filter shows');
@@ -95,7 +114,10 @@ describe('the sessions view', () => {
         await applyFilters(page, { agent: agent2 });
         await waitForRows(page, (await apiList(server, `agentId=${agent2}`)).ids);
         assert.equal((await shownIds(page)).length, 3);
-        assert.deepEqual([await page.textContent('#stat-total'), await page.textContent('#stat-active'), await page.textContent('#stat-expired')], ['3', '3', '0']);
+        assert.deepEqual(
+          [await page.textContent('#stat-total'), await page.textContent('#stat-active'), await page.textContent('#stat-expired')],
+          ['3', '3', '0'],
+        );
 
         await applyFilters(page, { agent: '', user: U2, status: 'expired' });
         const expired = await apiList(server, `userId=${U2}&status=expired`);
@@ -105,7 +127,10 @@ describe('the sessions view', () => {
           assert.equal(await cell(page, id, 4), 'expired');
           assert.equal(await cell(page, id, 5), '–');
         }
-        assert.deepEqual([await page.textContent('#stat-total'), await page.textContent('#stat-active'), await page.textContent('#stat-expired')], ['5', '3', '2']);
+        assert.deepEqual(
+          [await page.textContent('#stat-total'), await page.textContent('#stat-active'), await page.textContent('#stat-expired')],
+          ['5', '3', '2'],
+        );
 
         await applyFilters(page, { user: '', status: 'all' });
         await waitForRows(page, (await apiList(server, 'status=all')).ids.slice(0, 20));
@@ -145,11 +170,17 @@ describe('the sessions view', () => {
         assert.ok(await page.locator('#share').isHidden(), 'no link to share: the key is not shown to anyone');
         await sendInPage(page, 'Hello from the operator');
         const stored = (await storedMessages(server, keep.sessionId)).reverse();
-        assert.deepEqual(await shownMessages(page), stored.map((m: any) => [m.isAgent, m.content]));
+        assert.deepEqual(
+          await shownMessages(page),
+          stored.map((m: any) => [m.isAgent, m.content]),
+        );
         for (const request of requests.filter((r) => new URL(r.url()).pathname.startsWith('/api/'))) {
           assert.equal((await request.allHeaders()).authorization, `Bearer ${ADMIN_KEY}`);
         }
-        assert.ok(requests.every((r) => !r.url().includes(ADMIN_KEY)), 'the key is in no URL (Socket.IO included)');
+        assert.ok(
+          requests.every((r) => !r.url().includes(ADMIN_KEY)),
+          'the key is in no URL (Socket.IO included)',
+        );
 
         // Back to the list.
         await page.click('#back-to-sessions');
@@ -224,4 +255,3 @@ describe('the sessions view', () => {
     });
   });
 });
-

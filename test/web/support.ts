@@ -52,7 +52,13 @@ export interface PageOptions {
 }
 
 /** A fresh browser context on the app; closed when `fn` is done. Checks for page errors after. */
-export async function withPage(browser: Browser, base: string, hash: string, fn: (t: TestPage) => Promise<void>, options: PageOptions = {}): Promise<void> {
+export async function withPage(
+  browser: Browser,
+  base: string,
+  hash: string,
+  fn: (t: TestPage) => Promise<void>,
+  options: PageOptions = {},
+): Promise<void> {
   const t = await openPage(browser, base);
   try {
     await options.setup?.(t.page);
@@ -163,7 +169,11 @@ export async function tick(server: TestServer, sessionId: string): Promise<strin
 }
 
 /** Creates the agent and a session with it; opens the session's token link (accepting the question), live. */
-export async function withAgentSession(suite: WebSuite, agent: Record<string, unknown>, fn: (page: Page, sessionId: string) => Promise<void>): Promise<void> {
+export async function withAgentSession(
+  suite: WebSuite,
+  agent: Record<string, unknown>,
+  fn: (page: Page, sessionId: string) => Promise<void>,
+): Promise<void> {
   const created = await suite.server.request('POST', '/api/agents', { body: agent });
   assert.equal(created.status, 201, created.text);
   const { sessionId, sessionToken } = await createSession(suite.server, { agentId: created.body.id });

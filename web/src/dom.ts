@@ -56,7 +56,10 @@ export function setAvailable(button: HTMLButtonElement, available: boolean): voi
  * Disables controls for good (a session that is over). Focus inside them moves to `refuge`
  * first (an element with tabindex="-1" that says what happened), so it is never lost.
  */
-export function disableControls(controls: Iterable<HTMLButtonElement | HTMLTextAreaElement | HTMLInputElement | HTMLSelectElement>, refuge: HTMLElement): void {
+export function disableControls(
+  controls: Iterable<HTMLButtonElement | HTMLTextAreaElement | HTMLInputElement | HTMLSelectElement>,
+  refuge: HTMLElement,
+): void {
   const list = [...controls];
   if (list.some((control) => control === document.activeElement)) refuge.focus();
   for (const control of list) control.disabled = true;

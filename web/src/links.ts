@@ -19,9 +19,13 @@ export function parseSessionLink(hash: string): SessionLink {
  * The question to ask before opening the link, or null when nothing would change (the link is
  * for the session this tab already has open with that token).
  */
-export function linkQuestion(link: { sessionId: string; token: string }, current: { sessionId: string; token: string } | null): string | null {
+export function linkQuestion(
+  link: { sessionId: string; token: string },
+  current: { sessionId: string; token: string } | null,
+): string | null {
   if (current && current.sessionId.toLowerCase() === link.sessionId.toLowerCase() && current.token === link.token) return null;
-  const leaving = current && current.sessionId.toLowerCase() !== link.sessionId.toLowerCase() ? ` This tab leaves session ${current.sessionId}.` : '';
+  const leaving =
+    current && current.sessionId.toLowerCase() !== link.sessionId.toLowerCase() ? ` This tab leaves session ${current.sessionId}.` : '';
   return (
     `Open session ${link.sessionId} from this link?${leaving}` +
     ' Whoever made the link can read everything written in that session: open it only if you trust where it came from.'

@@ -59,14 +59,21 @@ class App implements AppContext {
     if (view === 'sessions' || view === 'new-session') tabStorage.set('view', view);
     const { ui } = this;
     ui.nav.hidden = key === null;
-    for (const [button, name] of [[ui.navSessions, 'sessions'], [ui.navNew, 'new-session']] as const) {
+    for (const [button, name] of [
+      [ui.navSessions, 'sessions'],
+      [ui.navNew, 'new-session'],
+    ] as const) {
       if (name === view) button.setAttribute('aria-current', 'page');
       else button.removeAttribute('aria-current');
     }
     ui.forget.hidden = key === null && view !== 'chat';
     if (view === 'chat') {
       const usesToken = this.chat.credential?.kind === 'token';
-      ui.who.textContent = key ? (usesToken ? 'API key stored; this session uses its own token' : 'Using the API key') : 'Using a session token';
+      ui.who.textContent = key
+        ? usesToken
+          ? 'API key stored; this session uses its own token'
+          : 'Using the API key'
+        : 'Using a session token';
     } else ui.who.textContent = key ? 'Using an API key' : 'No credentials yet';
 
     if (view === 'sessions') this.sessions.show();

@@ -83,12 +83,10 @@ export async function messageRoutes(app: App, deps: Deps): Promise<void> {
 
       if (transport === 'http') {
         const settled = await outcome.reply();
-        return reply
-          .status(201)
-          .send({
-            ...sentBody(sent),
-            ...(settled.ok ? { agentResponse: agentResponse(settled.reply) } : { agentError: agentErrorOf(settled.error) }),
-          });
+        return reply.status(201).send({
+          ...sentBody(sent),
+          ...(settled.ok ? { agentResponse: agentResponse(settled.reply) } : { agentError: agentErrorOf(settled.error) }),
+        });
       }
 
       const stream = openEventStream(reply);

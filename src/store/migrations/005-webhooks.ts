@@ -44,7 +44,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   // The worker's two questions: what is due, and is an earlier event of the same session and
   // webhook still pending (order). Partial indexes: delivered rows are out of both.
   await sql`create index webhook_deliveries_due on webhook_deliveries (next_attempt_at) where status = 'pending'`.execute(db);
-  await sql`create index webhook_deliveries_pending on webhook_deliveries (webhook_id, session_id, seq) where status = 'pending'`.execute(db);
+  await sql`create index webhook_deliveries_pending on webhook_deliveries (webhook_id, session_id, seq) where status = 'pending'`.execute(
+    db,
+  );
   // The delivery log, newest first.
   await db.schema.createIndex('webhook_deliveries_log').on('webhook_deliveries').columns(['webhook_id', 'created_at']).execute();
   // The purge of settled deliveries past their age.

@@ -5,9 +5,17 @@ import { ApiError, describeError, errorFromBody, isAbort } from '../../../web/sr
 
 describe('errorFromBody', () => {
   test('the envelope gives code, message and details', () => {
-    const error = errorFromBody(400, 'Bad Request', { success: false, error: { code: 'VALIDATION_ERROR', message: 'Invalid request', details: 'timeoutMinutes: must be >= 5' } }, 'key');
+    const error = errorFromBody(
+      400,
+      'Bad Request',
+      { success: false, error: { code: 'VALIDATION_ERROR', message: 'Invalid request', details: 'timeoutMinutes: must be >= 5' } },
+      'key',
+    );
     assert.ok(error instanceof ApiError);
-    assert.deepEqual([error.status, error.code, error.message, error.details, error.credential], [400, 'VALIDATION_ERROR', 'Invalid request', 'timeoutMinutes: must be >= 5', 'key']);
+    assert.deepEqual(
+      [error.status, error.code, error.message, error.details, error.credential],
+      [400, 'VALIDATION_ERROR', 'Invalid request', 'timeoutMinutes: must be >= 5', 'key'],
+    );
   });
   test('without an envelope: the HTTP status', () => {
     const error = errorFromBody(502, 'Bad Gateway', '<html>', 'token');
@@ -18,8 +26,14 @@ describe('errorFromBody', () => {
 
 describe('describeError', () => {
   test('CODE: message (details)', () => {
-    assert.equal(describeError(new ApiError(410, 'SESSION_EXPIRED', 'Session has expired', undefined, 'token')), 'SESSION_EXPIRED: Session has expired');
-    assert.equal(describeError(new ApiError(400, 'VALIDATION_ERROR', 'Invalid request', 'userId', 'key')), 'VALIDATION_ERROR: Invalid request (userId)');
+    assert.equal(
+      describeError(new ApiError(410, 'SESSION_EXPIRED', 'Session has expired', undefined, 'token')),
+      'SESSION_EXPIRED: Session has expired',
+    );
+    assert.equal(
+      describeError(new ApiError(400, 'VALIDATION_ERROR', 'Invalid request', 'userId', 'key')),
+      'VALIDATION_ERROR: Invalid request (userId)',
+    );
     assert.equal(describeError(new ApiError(400, 'X', 'y', { field: 'a' }, 'key')), 'X: y ({"field":"a"})');
   });
   test('anything else', () => {

@@ -10,18 +10,29 @@ const AGENT = '00000000-0000-4000-8000-000000000001';
 describe('listQuery', () => {
   test('only the filters that are set, the status always, the page and the limit', () => {
     assert.equal(listQuery(NO_FILTERS, FIRST_PAGE, 20, false).toString(), 'status=active&limit=20&offset=0');
-    const query = listQuery({ ...NO_FILTERS, agentId: AGENT, userId: ` ${USER} `, status: 'all' }, { kind: 'cursor', cursor: 'c/2' }, 20, false);
-    assert.deepEqual([...query], [
-      ['agentId', AGENT],
-      ['userId', USER.toLowerCase()],
-      ['status', 'all'],
-      ['limit', '20'],
-      ['cursor', 'c/2'],
-    ]);
+    const query = listQuery(
+      { ...NO_FILTERS, agentId: AGENT, userId: ` ${USER} `, status: 'all' },
+      { kind: 'cursor', cursor: 'c/2' },
+      20,
+      false,
+    );
+    assert.deepEqual(
+      [...query],
+      [
+        ['agentId', AGENT],
+        ['userId', USER.toLowerCase()],
+        ['status', 'all'],
+        ['limit', '20'],
+        ['cursor', 'c/2'],
+      ],
+    );
   });
 
   test('a user id that is not a UUID is refused here, naming the field', () => {
-    assert.throws(() => listQuery({ ...NO_FILTERS, userId: 'bob' }, FIRST_PAGE, 20, false), (error: unknown) => error instanceof FilterError && error.field === 'userId');
+    assert.throws(
+      () => listQuery({ ...NO_FILTERS, userId: 'bob' }, FIRST_PAGE, 20, false),
+      (error: unknown) => error instanceof FilterError && error.field === 'userId',
+    );
   });
 
   test('metadata.<key>=<value> only when the server supports it, and only valid keys', () => {
@@ -44,7 +55,15 @@ describe('supportsMetadataFilter', () => {
   });
 
   test('yes: a metadata query parameter is listed', () => {
-    assert.equal(supportsMetadataFilter(doc([{ in: 'query', name: 'status' }, { in: 'query', name: 'metadata.{key}' }])), true);
+    assert.equal(
+      supportsMetadataFilter(
+        doc([
+          { in: 'query', name: 'status' },
+          { in: 'query', name: 'metadata.{key}' },
+        ]),
+      ),
+      true,
+    );
     assert.equal(supportsMetadataFilter(doc([{ in: 'query', name: 'metadata', style: 'deepObject' }])), true);
   });
 

@@ -36,7 +36,10 @@ describe('MessageLog', () => {
       const page = all.slice(Math.max(0, end - 50), end).reverse();
       for (const m of page) render(log, shown, log.upsert(m));
     }
-    assert.deepEqual(log.ids(), all.map((m) => m.id));
+    assert.deepEqual(
+      log.ids(),
+      all.map((m) => m.id),
+    );
     assert.equal(log.size, 300);
   });
 

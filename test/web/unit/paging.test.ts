@@ -8,7 +8,10 @@ const rows = (n: number) => Array.from({ length: n }, (_, i) => i);
 describe('nextPage', () => {
   test('offset paging: the next offset while rows remain, null at the end', () => {
     assert.deepEqual(nextPage({ total: 45, limit: 20, offset: 0, sessions: rows(20) }, FIRST_PAGE), { kind: 'offset', offset: 20 });
-    assert.deepEqual(nextPage({ total: 45, limit: 20, offset: 20, sessions: rows(20) }, { kind: 'offset', offset: 20 }), { kind: 'offset', offset: 40 });
+    assert.deepEqual(nextPage({ total: 45, limit: 20, offset: 20, sessions: rows(20) }, { kind: 'offset', offset: 20 }), {
+      kind: 'offset',
+      offset: 40,
+    });
     assert.equal(nextPage({ total: 45, limit: 20, offset: 40, sessions: rows(5) }, { kind: 'offset', offset: 40 }), null);
     assert.equal(nextPage({ total: 40, limit: 20, offset: 20, sessions: rows(20) }, { kind: 'offset', offset: 20 }), null);
     // An empty page (the list shrank) never asks for more.
@@ -16,8 +19,15 @@ describe('nextPage', () => {
   });
 
   test('cursor paging wins whenever the answer carries nextCursor', () => {
-    assert.deepEqual(nextPage({ total: 45, limit: 20, offset: 0, nextCursor: 'abc', sessions: rows(20) }, FIRST_PAGE), { kind: 'cursor', cursor: 'abc' });
-    assert.equal(nextPage({ total: 45, limit: 20, offset: 0, nextCursor: null, sessions: rows(20) }, FIRST_PAGE), null, 'null: the last page, whatever total says');
+    assert.deepEqual(nextPage({ total: 45, limit: 20, offset: 0, nextCursor: 'abc', sessions: rows(20) }, FIRST_PAGE), {
+      kind: 'cursor',
+      cursor: 'abc',
+    });
+    assert.equal(
+      nextPage({ total: 45, limit: 20, offset: 0, nextCursor: null, sessions: rows(20) }, FIRST_PAGE),
+      null,
+      'null: the last page, whatever total says',
+    );
   });
 
   test('pageParams', () => {

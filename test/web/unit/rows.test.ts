@@ -26,7 +26,13 @@ const info = (over: Partial<SessionInfo> = {}): SessionInfo => ({
   replyPolicy: 'enqueue',
   ...over,
 });
-const event = (type: SessionEvent['type'], at: number, data: unknown, seq = 2): SessionEvent => ({ type, sessionId: ID, seq, at: iso(at), data });
+const event = (type: SessionEvent['type'], at: number, data: unknown, seq = 2): SessionEvent => ({
+  type,
+  sessionId: ID,
+  seq,
+  at: iso(at),
+  data,
+});
 
 describe('session rows', () => {
   test('time left and state follow the server clock: active, expiring, expired', () => {
@@ -42,7 +48,14 @@ describe('session rows', () => {
 
   test('a renewal moves expiresAt and the count; an older (replayed) one changes nothing', () => {
     const row = rowOf(info(), T0 + MINUTE);
-    const renewed = applyEvent(row, event('session.renewed', T0 + 2 * MINUTE, info({ expiresAt: iso(T0 + 32 * MINUTE), renewalCount: 1, lastActivity: iso(T0 + 2 * MINUTE) })));
+    const renewed = applyEvent(
+      row,
+      event(
+        'session.renewed',
+        T0 + 2 * MINUTE,
+        info({ expiresAt: iso(T0 + 32 * MINUTE), renewalCount: 1, lastActivity: iso(T0 + 2 * MINUTE) }),
+      ),
+    );
     assert.equal(renewed.info.renewalCount, 1);
     assert.equal(renewed.info.expiresAt, iso(T0 + 32 * MINUTE));
     assert.equal(renewed.infoAt, T0 + 2 * MINUTE);
@@ -61,7 +74,10 @@ describe('session rows', () => {
     const row = rowOf(info(), T0);
     const user = applyEvent(row, event('message.created', T0 + MINUTE, { message: { isAgent: false, createdAt: iso(T0 + MINUTE) } }));
     assert.equal(user.info.lastActivity, iso(T0 + MINUTE));
-    const agent = applyEvent(user, event('message.created', T0 + 2 * MINUTE, { message: { isAgent: true, createdAt: iso(T0 + 2 * MINUTE) } }));
+    const agent = applyEvent(
+      user,
+      event('message.created', T0 + 2 * MINUTE, { message: { isAgent: true, createdAt: iso(T0 + 2 * MINUTE) } }),
+    );
     assert.equal(agent, user);
   });
 

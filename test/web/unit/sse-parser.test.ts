@@ -21,7 +21,9 @@ function everySplit(text: string): SseFrame[][] {
 
 describe('SseParser', () => {
   test('id, event and data fields; the frame ends at a blank line', () => {
-    assert.deepEqual(parseAll('id: 7\nevent: session.renewed\ndata: {"seq":7}\n\n'), [{ id: '7', event: 'session.renewed', data: '{"seq":7}' }]);
+    assert.deepEqual(parseAll('id: 7\nevent: session.renewed\ndata: {"seq":7}\n\n'), [
+      { id: '7', event: 'session.renewed', data: '{"seq":7}' },
+    ]);
   });
 
   test('CRLF, LF and CR all end lines, also mixed', () => {

@@ -23,7 +23,8 @@ export const sessionPath = (sessionId: string, suffix = ''): string => `${SESSIO
 
 export async function request(method: string, path: string, options: RequestOptions): Promise<Response> {
   const { credential } = options;
-  if (!credential?.value) throw new ApiError(401, 'UNAUTHORIZED', 'No credentials: paste an API key or a session token', undefined, credential?.kind);
+  if (!credential?.value)
+    throw new ApiError(401, 'UNAUTHORIZED', 'No credentials: paste an API key or a session token', undefined, credential?.kind);
   const headers: Record<string, string> = { accept: 'application/json', ...options.headers, authorization: `Bearer ${credential.value}` };
   const init: RequestInit = { method, headers, cache: 'no-store', credentials: 'omit', signal: options.signal ?? null };
   if (options.body !== undefined) {

@@ -36,7 +36,10 @@ export function errorFromBody(status: number, statusText: string, body: unknown,
 export function describeError(error: unknown): string {
   if (error instanceof ApiError) {
     const { details } = error;
-    const extra = details === undefined || details === null || details === '' ? '' : ` (${typeof details === 'string' ? details : JSON.stringify(details)})`;
+    const extra =
+      details === undefined || details === null || details === ''
+        ? ''
+        : ` (${typeof details === 'string' ? details : JSON.stringify(details)})`;
     return `${error.code}: ${error.message}${extra}`;
   }
   return `ERROR: ${error instanceof Error ? error.message : String(error)}`;

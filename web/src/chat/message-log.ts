@@ -65,7 +65,15 @@ export class MessageLog {
     let entry = this.byId.get(message.id);
     const added = entry === undefined;
     if (!entry) {
-      entry = { id: message.id, isAgent: message.isAgent, content: '', createdAt: null, createdAtText: null, streaming: false, failed: false };
+      entry = {
+        id: message.id,
+        isAgent: message.isAgent,
+        content: '',
+        createdAt: null,
+        createdAtText: null,
+        streaming: false,
+        failed: false,
+      };
       this.byId.set(entry.id, entry);
     }
     entry.isAgent = message.isAgent;

@@ -55,7 +55,8 @@ export function listQuery(filters: ListFilters, page: PageRequest, limit: number
  * Until it does, the metadata filter stays hidden (the server would ignore it).
  */
 export function supportsMetadataFilter(openapi: unknown): boolean {
-  const operation = (openapi as { paths?: Record<string, { get?: { parameters?: unknown } }> } | null)?.paths?.['/api/messaging/sessions']?.get;
+  const operation = (openapi as { paths?: Record<string, { get?: { parameters?: unknown } }> } | null)?.paths?.['/api/messaging/sessions']
+    ?.get;
   const parameters = operation?.parameters;
   if (!Array.isArray(parameters)) return false;
   return parameters.some((p: unknown) => {

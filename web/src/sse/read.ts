@@ -5,7 +5,11 @@ import { SseParser, type SseFrame } from './parser.js';
  * arrives. Decoding is streamed, so a UTF-8 character split across network reads stays whole.
  * Returns the parser, whose `lastEventId` is where a reconnection resumes.
  */
-export async function readEventStream(response: Response, onFrame: (frame: SseFrame) => void, parser = new SseParser()): Promise<SseParser> {
+export async function readEventStream(
+  response: Response,
+  onFrame: (frame: SseFrame) => void,
+  parser = new SseParser(),
+): Promise<SseParser> {
   if (!response.body) return parser;
   const reader = response.body.getReader();
   const decoder = new TextDecoder();

@@ -5,7 +5,16 @@
  */
 import { request, requestJson, sessionPath, type Credential } from '../api/client.js';
 import { ApiError, isAbort } from '../api/errors.js';
-import type { CancelAnswer, HistoryPage, MessageView, ReplyPolicy, SendMessageResponse, SessionEvent, SessionInfo, SessionStatus } from '../api/types.js';
+import type {
+  CancelAnswer,
+  HistoryPage,
+  MessageView,
+  ReplyPolicy,
+  SendMessageResponse,
+  SessionEvent,
+  SessionInfo,
+  SessionStatus,
+} from '../api/types.js';
 import { SessionEventStream, type StreamState } from '../chat/event-stream.js';
 import { downloadTranscript, type ExportFormat } from '../chat/export.js';
 import { announce, byId, disableControls, isBusy, whileBusy } from '../dom.js';
@@ -101,7 +110,8 @@ export class ChatView {
     ui.final.hidden = true;
     ui.warning.hidden = true;
     ui.sessionId.textContent = target.sessionId;
-    for (const node of [ui.agent, ui.status, ui.expiresAt, ui.countdown, ui.renewals, ui.streamState, ui.replyPolicy]) node.textContent = '';
+    for (const node of [ui.agent, ui.status, ui.expiresAt, ui.countdown, ui.renewals, ui.streamState, ui.replyPolicy])
+      node.textContent = '';
     this.showStop(false);
     ui.expiresAt.removeAttribute('datetime');
     ui.newSession.hidden = true;
@@ -173,7 +183,10 @@ export class ChatView {
    * answer (it tells the server's time); `at`: an event's server time, ignored when older than
    * what the panel shows (a replayed backlog). Returns whether the panel took it.
    */
-  private applyInfo(info: Partial<SessionInfo> | SessionStatus | undefined, { fresh = false, at }: { fresh?: boolean; at?: number } = {}): boolean {
+  private applyInfo(
+    info: Partial<SessionInfo> | SessionStatus | undefined,
+    { fresh = false, at }: { fresh?: boolean; at?: number } = {},
+  ): boolean {
     if (!info || typeof info !== 'object') return false;
     if (at !== undefined && Number.isFinite(at)) {
       if (this.infoAt !== null && at < this.infoAt) return false;
@@ -239,7 +252,9 @@ export class ChatView {
     this.stream = null;
     const { ui } = this;
     ui.final.textContent =
-      kind === 'expired' ? 'This session has expired. It can no longer be used.' : 'This session has ended. It and its messages were deleted.';
+      kind === 'expired'
+        ? 'This session has expired. It can no longer be used.'
+        : 'This session has ended. It and its messages were deleted.';
     ui.final.hidden = false;
     // An expired session can still be exported (until it is purged); an ended one is gone.
     disableControls(kind === 'ended' ? [...this.controls(), ui.exportFormat, ui.exportButton] : this.controls(), ui.final);
@@ -264,7 +279,9 @@ export class ChatView {
     if (!target) return null;
     const query = new URLSearchParams({ limit: String(HISTORY_PAGE) });
     if (before !== undefined) query.set('before', String(before));
-    const page = await requestJson<HistoryPage>('GET', sessionPath(target.sessionId, `/messages?${query}`), { credential: target.credential });
+    const page = await requestJson<HistoryPage>('GET', sessionPath(target.sessionId, `/messages?${query}`), {
+      credential: target.credential,
+    });
     return this.target === target ? page : null;
   }
 
@@ -320,7 +337,16 @@ export class ChatView {
           this.conversation.live({ ...body.userMessage, isAgent: false });
           this.applyInfo(body.sessionStatus);
           const reply = body.agentResponse;
-          if (reply) this.conversation.live({ id: reply.id, content: reply.text, createdAt: reply.createdAt, isAgent: true, authorId: '', metadata: {}, attachments: [] });
+          if (reply)
+            this.conversation.live({
+              id: reply.id,
+              content: reply.text,
+              createdAt: reply.createdAt,
+              isAgent: true,
+              authorId: '',
+              metadata: {},
+              attachments: [],
+            });
         }
       } catch (error) {
         if (this.target === target) this.failed(error);
@@ -421,7 +447,8 @@ export class ChatView {
       this.setFinal('expired');
       return;
     }
-    const tokenRefused = error.credential === 'token' && (error.status === 401 || error.status === 403 || error.code === 'SESSION_NOT_FOUND');
+    const tokenRefused =
+      error.credential === 'token' && (error.status === 401 || error.status === 403 || error.code === 'SESSION_NOT_FOUND');
     if (tokenRefused) {
       // The token does not open this session (any more): ask again.
       this.close();
@@ -459,13 +486,17 @@ export class ChatView {
     this.ctx.clearError();
     await whileBusy(button, async () => {
       try {
-        const answer = await requestJson<SessionInfo | { success: true }>(method, sessionPath(target.sessionId, suffix), { credential: target.credential });
+        const answer = await requestJson<SessionInfo | { success: true }>(method, sessionPath(target.sessionId, suffix), {
+          credential: target.credential,
+        });
         if (this.target !== target) return;
         if (method === 'DELETE') this.setFinal('ended');
         else {
           this.applyInfo(answer as SessionInfo, { fresh: true });
           const info = answer as SessionInfo;
-          announce(`${suffix === '/renew' ? 'Renewed' : 'Heartbeat sent'}: the session expires in ${describeDuration(info.timeRemaining)}.`);
+          announce(
+            `${suffix === '/renew' ? 'Renewed' : 'Heartbeat sent'}: the session expires in ${describeDuration(info.timeRemaining)}.`,
+          );
         }
       } catch (error) {
         if (this.target === target) this.failed(error);

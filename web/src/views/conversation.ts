@@ -109,7 +109,9 @@ export class Conversation {
   notice(text: string, kind: string): void {
     const list = this.o.list;
     const atBottom = this.isAtBottom();
-    list.append(element('li', { className: `message ${kind}`, attributes: { 'data-testid': kind } }, element('div', { className: 'text', text })));
+    list.append(
+      element('li', { className: `message ${kind}`, attributes: { 'data-testid': kind } }, element('div', { className: 'text', text })),
+    );
     if (atBottom) list.scrollTop = list.scrollHeight;
   }
 
@@ -127,7 +129,10 @@ export class Conversation {
         const added = await this.loadPage(this.olderCursor ?? undefined);
         list.scrollTop = list.scrollHeight - fromBottom;
         // One short sentence, not fifty messages read out.
-        if (added > 0) announce(`${added} older message${added === 1 ? '' : 's'} loaded${this.olderCursor === null ? ': the start of the conversation' : ''}.`);
+        if (added > 0)
+          announce(
+            `${added} older message${added === 1 ? '' : 's'} loaded${this.olderCursor === null ? ': the start of the conversation' : ''}.`,
+          );
       } catch (error) {
         this.o.failed(error);
       } finally {
@@ -165,12 +170,17 @@ export class Conversation {
       const author = element('span', { className: 'author' });
       const time = element('time');
       const text = element('div', { className: 'text' });
-      const li = element('li', { attributes: { 'data-message-id': entry.id, 'data-testid': 'message' } }, element('div', { className: 'meta' }, author, ' ', time), text);
+      const li = element(
+        'li',
+        { attributes: { 'data-message-id': entry.id, 'data-testid': 'message' } },
+        element('div', { className: 'meta' }, author, ' ', time),
+        text,
+      );
       item = { li, author, time, text };
       this.items.set(entry.id, item);
     }
     this.update(item, entry);
-    if (placement.moved) list.insertBefore(item.li, placement.before ? this.items.get(placement.before)?.li ?? null : null);
+    if (placement.moved) list.insertBefore(item.li, placement.before ? (this.items.get(placement.before)?.li ?? null) : null);
     if (atBottom) list.scrollTop = list.scrollHeight;
     // Screen readers wait for a streamed reply to be complete, not read every chunk.
     if (this.log.streaming) list.setAttribute('aria-busy', 'true');

@@ -32,7 +32,9 @@ export class CredentialsView {
       const key = ui.apiKey.value.trim();
       if (!key) return;
       if (key.startsWith('ast_')) {
-        this.ctx.showError(new ApiError(0, 'INVALID_INPUT', 'That is a session token: paste it below with its session id', undefined, undefined));
+        this.ctx.showError(
+          new ApiError(0, 'INVALID_INPUT', 'That is a session token: paste it below with its session id', undefined, undefined),
+        );
         return;
       }
       this.ctx.clearError();

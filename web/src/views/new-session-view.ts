@@ -51,7 +51,9 @@ export class NewSessionView {
       const agents = await this.ctx.agents.load(key);
       const { agent } = this.ui;
       const previous = agent.value;
-      agent.replaceChildren(...agents.map((a) => element('option', { text: `${a.name} (${a.provider?.type ?? 'unknown'})`, attributes: { value: a.id } })));
+      agent.replaceChildren(
+        ...agents.map((a) => element('option', { text: `${a.name} (${a.provider?.type ?? 'unknown'})`, attributes: { value: a.id } })),
+      );
       const preferred = [previous, ELIZA_ID].find((id) => agents.some((a) => a.id === id));
       if (preferred) agent.value = preferred;
     } catch (error) {
@@ -70,7 +72,10 @@ export class NewSessionView {
       const key = this.ctx.apiKey();
       if (!key) return;
       this.ctx.clearError();
-      const body: { agentId: string; userId: string; timeoutConfig?: { timeoutMinutes: number } } = { agentId: ui.agent.value, userId: ui.userId.value.trim() };
+      const body: { agentId: string; userId: string; timeoutConfig?: { timeoutMinutes: number } } = {
+        agentId: ui.agent.value,
+        userId: ui.userId.value.trim(),
+      };
       const timeout = ui.timeout.value.trim();
       if (timeout !== '') body.timeoutConfig = { timeoutMinutes: Number(timeout) };
       void whileBusy(ui.create, async () => {

@@ -79,7 +79,9 @@ export class SearchPanel {
     ui.more.hidden = page.nextCursor === null;
     ui.results.hidden = false;
     const summary =
-      this.found === 0 ? `No messages contain every word of “${this.query}”.` : `${this.found}${page.nextCursor ? '+' : ''} messages contain every word of “${this.query}”, newest first.`;
+      this.found === 0
+        ? `No messages contain every word of “${this.query}”.`
+        : `${this.found}${page.nextCursor ? '+' : ''} messages contain every word of “${this.query}”, newest first.`;
     ui.summary.textContent = summary;
     announce(summary);
     // "More results" keeps the keyboard where the new results begin.

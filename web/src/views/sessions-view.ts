@@ -238,17 +238,32 @@ export class SessionsView {
       this.views.delete(id);
     }
     if (focusWasInRows && !ui.rows.contains(document.activeElement)) ui.title.focus();
-    this.feed?.watch([...this.views.values()].filter((v) => v.row.info.status === 'active' && !v.row.ended).map((v) => v.row.info.sessionId));
+    this.feed?.watch(
+      [...this.views.values()].filter((v) => v.row.info.status === 'active' && !v.row.ended).map((v) => v.row.info.sessionId),
+    );
   }
 
   private createRow(row: SessionRow): RowView {
     const id = row.info.sessionId;
     const metadata = element('span', { className: 'metadata' });
-    const open = element('button', { className: 'secondary', text: 'Open', attributes: { type: 'button', 'aria-label': `Open session ${short(id)}`, 'data-action': 'open' } });
-    const end = element('button', { className: 'danger', text: 'End', attributes: { type: 'button', 'aria-label': `End session ${short(id)}`, 'data-action': 'end' } });
+    const open = element('button', {
+      className: 'secondary',
+      text: 'Open',
+      attributes: { type: 'button', 'aria-label': `Open session ${short(id)}`, 'data-action': 'open' },
+    });
+    const end = element('button', {
+      className: 'danger',
+      text: 'End',
+      attributes: { type: 'button', 'aria-label': `End session ${short(id)}`, 'data-action': 'end' },
+    });
     const activity = element('time');
     const cell = (...children: Array<Node | string>) => element('td', {}, ...children);
-    const sessionCell = element('th', { attributes: { scope: 'row' } }, element('code', { text: short(id), attributes: { title: id } }), metadata);
+    const sessionCell = element(
+      'th',
+      { attributes: { scope: 'row' } },
+      element('code', { text: short(id), attributes: { title: id } }),
+      metadata,
+    );
     const agent = cell();
     const user = cell();
     const status = cell();
