@@ -42,7 +42,7 @@ import { DeliveryWorker, deliverySource } from './outbound/worker.js';
 import { WebhookService } from './outbound/webhooks.js';
 import type { Store } from './store/store.js';
 
-export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 export interface AppOptions {
   clock?: Clock;

@@ -4,7 +4,7 @@
  * closing the response. With `secretEnv`, the body is signed so the endpoint can tell the
  * request came from this server.
  */
-import { createHmac } from 'node:crypto';
+import { SIGNATURE_HEADER, signBody } from '../outbound/signature.js';
 import type { ProviderConfig } from '../domain/agent.js';
 import { toMessageView } from '../domain/message.js';
 import { AgentError, type AgentProvider, type ReplyExtras, type ReplyRequest } from './provider.js';
@@ -15,8 +15,6 @@ export type WebhookConfig = Extract<ProviderConfig, { type: 'webhook' }>;
 /** A JSON reply may not be larger than this many bytes, nor one NDJSON line or SSE frame this many characters. */
 const MAX_WEBHOOK_FRAME_BYTES = 1024 * 1024;
 
-const SIGNATURE_HEADER = 'x-signature-256';
-
 /** The body the webhook receives (SPEC §2): Message objects as the API shows them. */
 function webhookPayload(request: Pick<ReplyRequest, 'agent' | 'session' | 'history' | 'message'>) {
   const { agent, session } = request;
@@ -26,10 +24,6 @@ function webhookPayload(request: Pick<ReplyRequest, 'agent' | 'session' | 'histo
     message: toMessageView(request.message),
     history: request.history.map(toMessageView),
   };
-}
-
-export function signBody(body: string, secret: string): string {
-  return `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`;
 }
 
 interface Piece {

@@ -7,7 +7,7 @@
 import type { Authenticator, Principal } from './authenticator.js';
 
 /** How often the credentials of open connections are checked again. */
-export const RECHECK_PERIOD_MS = 30_000;
+const RECHECK_PERIOD_MS = 30_000;
 
 interface Watched {
   principal: Principal;

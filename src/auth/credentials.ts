@@ -6,8 +6,8 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
-export const API_KEY_PREFIX = 'ask_';
-export const SESSION_TOKEN_PREFIX = 'ast_';
+const API_KEY_PREFIX = 'ask_';
+const SESSION_TOKEN_PREFIX = 'ast_';
 /** How much of a key is kept in clear to tell keys apart in listings: the prefix + 8 characters. */
 const DISPLAY_LENGTH = API_KEY_PREFIX.length + 8;
 

@@ -39,7 +39,7 @@ export interface LimiterFactory {
   redis?: { client: Redis; prefix: string };
 }
 
-export const DEFAULT_WINDOWS: Readonly<Record<PolicyName, number>> = { session: 60, user: 3600, agent: 3600, key: 60 };
+const DEFAULT_WINDOWS: Readonly<Record<PolicyName, number>> = { session: 60, user: 3600, agent: 3600, key: 60 };
 
 export function policiesFrom(limits: Settings['rateLimits'], windows: Partial<Record<PolicyName, number>> = {}): Policy[] {
   const w = { ...DEFAULT_WINDOWS, ...windows };

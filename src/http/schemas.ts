@@ -42,12 +42,12 @@ export const HttpUrl = Type.String({ format: 'uri', pattern: '^[hH][tT][tT][pP][
 const METADATA_DESCRIPTION = `Free-form JSON object (≤${METADATA_MAX_BYTES / 1024} KiB, ≤${METADATA_MAX_DEPTH} levels)`;
 
 /** Metadata as the API returns it. */
-export const Metadata = Type.Object({}, { additionalProperties: true, description: METADATA_DESCRIPTION });
+const Metadata = Type.Object({}, { additionalProperties: true, description: METADATA_DESCRIPTION });
 
 /** Metadata in a request: SPEC §5's size, depth and key rules (domain/validation.ts) are part of the schema. */
 export const metadataInput = (description = `${METADATA_DESCRIPTION}; null means {}`) =>
   Type.Unsafe<JsonObject | null>({ type: ['object', 'null'], additionalProperties: true, description, [METADATA_KEYWORD]: true });
-export const MetadataInput = metadataInput();
+const MetadataInput = metadataInput();
 
 export const ErrorEnvelope = Type.Object(
   {
@@ -66,7 +66,7 @@ export const ErrorEnvelope = Type.Object(
 
 export const Success = Type.Object({ success: Type.Literal(true), message: Type.String() });
 
-export const TimeoutConfig = Type.Object({
+const TimeoutConfig = Type.Object({
   timeoutMinutes: Type.Integer(),
   autoRenew: Type.Boolean(),
   maxDurationMinutes: Type.Integer(),
@@ -86,7 +86,6 @@ export function timeoutConfigPatch(bounds: TimeoutBounds) {
     { additionalProperties: false },
   );
 }
-export type TimeoutConfigPatchBody = Static<ReturnType<typeof timeoutConfigPatch>>;
 
 /** SPEC §10: what a send does while a reply is under way. */
 export const ReplyPolicy = Literals(REPLY_POLICIES, {
@@ -119,7 +118,6 @@ export function createSessionBody(bounds: TimeoutBounds) {
     replyPolicy: Type.Optional(ReplyPolicy),
   });
 }
-export type CreateSessionBody = Static<ReturnType<typeof createSessionBody>>;
 
 export const ListSessionsQuery = Type.Object(
   {
@@ -164,7 +162,7 @@ export const SessionList = Type.Object({
 export const SessionIdParams = Type.Object({ sessionId: Type.String({ description: 'Session id (UUID)' }) });
 export type SessionIdParams = Static<typeof SessionIdParams>;
 
-export const Attachment = Type.Object(
+const Attachment = Type.Object(
   {
     type: Literals(ATTACHMENT_TYPES),
     url: HttpUrl,
@@ -204,7 +202,7 @@ export const IdempotencyHeaders = Type.Object({
   ),
 });
 
-export const AgentResponse = Type.Object({
+const AgentResponse = Type.Object({
   id: Uuid(),
   text: Type.String(),
   thought: Type.Optional(Type.String()),
@@ -296,7 +294,7 @@ const providerSchemasMatch: Same<ProviderSchemas, DomainProviderConfig> = true;
 void providerSchemasMatch;
 
 /** An agent's provider: one schema per type, told apart by `type` (OpenAPI discriminator). */
-export const ProviderConfig = Type.Unsafe<DomainProviderConfig>({
+const ProviderConfig = Type.Unsafe<DomainProviderConfig>({
   type: 'object',
   required: ['type'],
   discriminator: { propertyName: 'type' },
@@ -316,7 +314,6 @@ export function agentBody(bounds: TimeoutBounds) {
     { additionalProperties: false },
   );
 }
-export type AgentBody = Static<ReturnType<typeof agentBody>>;
 
 export function agentPatchBody(bounds: TimeoutBounds) {
   return Type.Object(
@@ -330,7 +327,6 @@ export function agentPatchBody(bounds: TimeoutBounds) {
     { additionalProperties: false },
   );
 }
-export type AgentPatchBody = Static<ReturnType<typeof agentPatchBody>>;
 
 export const Agent = Type.Object(
   {
@@ -347,7 +343,7 @@ export const Agent = Type.Object(
 );
 
 /** SPEC §6: what a key without `agents:manage` sees of an agent. */
-export const AgentSummary = Type.Object(
+const AgentSummary = Type.Object(
   {
     id: Uuid(),
     name: Type.String(),

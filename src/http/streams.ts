@@ -18,7 +18,7 @@ import { AppError } from '../domain/errors.js';
 /** How long a refused client is told to wait before trying again (a stream may close any time). */
 export const STREAM_RETRY_AFTER_SECONDS = 5;
 /** A stream of an instance that stopped renewing it stops counting after this long. */
-export const LEASE_MS = 60_000;
+const LEASE_MS = 60_000;
 
 /** Drops lapsed members, then adds ARGV[2] unless ARGV[3] members remain. Redis's clock decides. */
 const TAKE = `

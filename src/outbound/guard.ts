@@ -21,7 +21,7 @@ export function isPrivateAddress(address: string): boolean {
   return DENIED_RANGES.has(ipaddr.process(bare).range());
 }
 
-export class OutboundRefusedError extends Error {
+class OutboundRefusedError extends Error {
   readonly code = 'OUTBOUND_REFUSED';
   constructor(readonly address: string) {
     super(`refused to connect to ${address}: a loopback, private, link-local or unique-local address (OUTBOUND_DENY_PRIVATE)`);
@@ -33,7 +33,7 @@ export class OutboundRefusedError extends Error {
 const guardedLookup: LookupFunction = (hostname, options, callback) => {
   dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
     if (error) return (callback as (e: Error) => void)(error);
-    const list = addresses as LookupAddress[];
+    const list = addresses;
     const refused = list.find((a) => isPrivateAddress(a.address));
     if (refused) return (callback as (e: Error) => void)(new OutboundRefusedError(refused.address));
     if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, list);
@@ -43,19 +43,19 @@ const guardedLookup: LookupFunction = (hostname, options, callback) => {
 };
 
 /** A connector that refuses what the setting refuses, at every step of making a connection. */
-export function guardedConnector(): buildConnector.connector {
-  const connect = buildConnector({ lookup: guardedLookup } as buildConnector.BuildOptions);
+function guardedConnector(): buildConnector.connector {
+  const connect = buildConnector({ lookup: guardedLookup });
   return (options, callback) => {
     const host = options.hostname.replace(/^\[|\]$/g, '');
     if (isIP(host) !== 0 && isPrivateAddress(host)) return callback(new OutboundRefusedError(host), null);
     return connect(options, (error, socket) => {
       if (error) return callback(error, null);
-      const remote = socket!.remoteAddress;
+      const remote = socket.remoteAddress;
       if (remote === undefined || isPrivateAddress(remote)) {
-        socket!.destroy();
+        socket.destroy();
         return callback(new OutboundRefusedError(remote ?? host), null);
       }
-      return callback(null, socket!);
+      return callback(null, socket);
     });
   };
 }
@@ -71,7 +71,7 @@ export interface OutboundClient {
 /** undici's fetch, through a dispatcher of its own that enforces the setting when it is on. */
 export function outboundClient(denyPrivate: boolean): OutboundClient {
   const dispatcher: Dispatcher = new Agent(denyPrivate ? { connect: guardedConnector() } : {});
-  const fetch = ((input: Parameters<OutboundFetch>[0], init?: Parameters<OutboundFetch>[1]) =>
-    undiciFetch(input as never, { ...(init as object), dispatcher } as never)) as unknown as OutboundFetch;
+  const fetch = (input: Parameters<OutboundFetch>[0], init?: Parameters<OutboundFetch>[1]) =>
+    undiciFetch(input, { ...(init as object), dispatcher });
   return { fetch, close: () => dispatcher.close() };
 }

@@ -4,16 +4,14 @@
  * status, a redirect, which is never followed, a network error, the timeout) is a failure
  * described for the delivery log, never with a secret in it.
  */
-import { createHmac } from 'node:crypto';
 import { isAgentSecretEnvName } from '../domain/agent.js';
 import { eventIdOf, type Delivery } from '../domain/webhook.js';
 import { describeCause } from '../agents/upstream.js';
 import type { OutboundFetch } from './guard.js';
-
-export const SIGNATURE_HEADER = 'x-signature-256';
+import { SIGNATURE_HEADER, signBody } from './signature.js';
 
 /** The body of a delivery: the event object as every channel shows it, plus the two ids. */
-export function deliveryBody(d: Delivery): string {
+function deliveryBody(d: Delivery): string {
   return JSON.stringify({
     type: d.type,
     sessionId: d.sessionId,
@@ -24,9 +22,6 @@ export function deliveryBody(d: Delivery): string {
     eventId: eventIdOf(d),
   });
 }
-
-export const signature = (body: string, secret: string): string =>
-  `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`;
 
 export type AttemptResult = { ok: true; status: number } | { ok: false; status: number | null; error: string };
 
@@ -55,7 +50,7 @@ export async function attemptDelivery(d: Delivery, webhook: Target, fetch: Outbo
     // Never sent unsigned: the receiver may rely on the signature. Retried, so that setting the
     // variable (and restarting) lets the queue go on.
     if (!secret) return { ok: false, status: null, error: "the webhook's signing secret is not configured" };
-    headers[SIGNATURE_HEADER] = signature(body, secret);
+    headers[SIGNATURE_HEADER] = signBody(body, secret);
   }
   const signal = AbortSignal.timeout(timeoutMs);
   try {
@@ -73,7 +68,7 @@ export async function attemptDelivery(d: Delivery, webhook: Target, fetch: Outbo
 async function drain(response: Response): Promise<void> {
   if (!response.body) return;
   let size = 0;
-  const reader = response.body.getReader();
+  const reader: ReadableStreamDefaultReader<Uint8Array> = response.body.getReader();
   try {
     for (;;) {
       const { done, value } = await reader.read();

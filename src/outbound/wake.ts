@@ -14,8 +14,8 @@ export function wakingFanout<F extends Fanout>(fanout: F, wake: () => void): F {
           if (events.length > 0) wake();
         };
       }
-      const value = Reflect.get(target, property);
-      return typeof value === 'function' ? value.bind(target) : value;
+      const value: unknown = Reflect.get(target, property);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
     },
   });
 }

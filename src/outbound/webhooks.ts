@@ -20,8 +20,7 @@ export interface WebhookInput {
 
 export type WebhookPatch = Partial<WebhookInput>;
 
-export const webhookNotFound = (webhookId: string): AppError =>
-  new AppError('NOT_FOUND', 'Webhook not found', undefined, { webhookId });
+const webhookNotFound = (webhookId: string): AppError => new AppError('NOT_FOUND', 'Webhook not found', undefined, { webhookId });
 
 /** `["*"]` stands alone: a list naming `*` beside other types is ambiguous. */
 function checkEvents(events: string[]): WebhookEvents {

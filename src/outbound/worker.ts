@@ -23,7 +23,7 @@ import { attemptDelivery } from './send.js';
 const MIN_LOOK_INTERVAL_MS = 50;
 
 /** PostgreSQL connections of the worker's own pool (beside the store's DATABASE_POOL_SIZE). */
-export const DELIVERY_POOL_SIZE = 4;
+const DELIVERY_POOL_SIZE = 4;
 
 /** Where the worker reads and records deliveries; `release` is called once it has stopped. */
 export interface DeliverySource extends Pick<Store, 'deliveries'> {

@@ -23,7 +23,7 @@ import { TERMINAL_EVENTS, type EventFeed, type FeedChannel, type SessionFeed } f
 import { eventsDelivered } from '../observability/metrics.js';
 
 /** The subset of the authenticator the socket layer needs. */
-export interface SocketAuth {
+interface SocketAuth {
   authenticate(token: string | undefined): Promise<Principal>;
   authorize(principal: Principal, scope: 'sessions:read', sessionId?: string): void;
 }

@@ -130,7 +130,7 @@ const ignoreGone = (error: unknown) => {
 };
 
 /** A stable UUID (version 5 layout) derived from a name. */
-export function uuidFromName(name: string): string {
+function uuidFromName(name: string): string {
   const hex = createHash('sha1').update(name).digest('hex').slice(0, 32).split('');
   hex[12] = '5';
   hex[16] = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);

@@ -15,14 +15,14 @@ import type { SessionService } from './sessions.js';
 export const EXPORT_FORMATS = ['json', 'ndjson', 'markdown'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-export const EXPORT_MEDIA: Record<ExportFormat, { contentType: string; extension: string }> = {
+const EXPORT_MEDIA: Record<ExportFormat, { contentType: string; extension: string }> = {
   json: { contentType: 'application/json; charset=utf-8', extension: 'json' },
   ndjson: { contentType: 'application/x-ndjson; charset=utf-8', extension: 'ndjson' },
   markdown: { contentType: 'text/markdown; charset=utf-8', extension: 'md' },
 };
 
 /** Messages per read. */
-export const EXPORT_BATCH = 500;
+const EXPORT_BATCH = 500;
 
 export interface Transcript {
   session: Session;

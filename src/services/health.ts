@@ -17,7 +17,7 @@ export interface SessionCounts {
 }
 
 /** How long `/readyz` waits for the store and Redis. */
-export const READY_TIMEOUT_MS = 2000;
+const READY_TIMEOUT_MS = 2000;
 
 export class HealthService {
   /**

@@ -6,7 +6,7 @@
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/store.js';
 
-export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60_000;
+const IDEMPOTENCY_TTL_MS = 24 * 60 * 60_000;
 const PURGE_BATCH = 500;
 
 export class Maintenance {

@@ -29,7 +29,7 @@ export interface SendRequest {
   onReplyFailure: (fields: Record<string, string>) => void;
 }
 
-export type OnChunk = (chunk: string, index: number, messageId: string) => void;
+type OnChunk = (chunk: string, index: number, messageId: string) => void;
 
 /** How a reply the client waits for ended: the stored agent message, or the failure. */
 export type ReplyOutcome = { ok: true; reply: Message } | { ok: false; error: unknown };

@@ -67,7 +67,7 @@ export interface EventsTable {
   data: string;
 }
 
-export interface IdempotencyKeysTable {
+interface IdempotencyKeysTable {
   session_id: string;
   key: string;
   request_hash: string;
@@ -95,7 +95,7 @@ export interface ApiKeysTable {
  * Counters per scope (`''`: every session; `agent:<id>`: one agent's), in shards that are added
  * up: how many sessions exist, and how many of them have not had their expiry processed.
  */
-export interface SessionCountsTable {
+interface SessionCountsTable {
   scope: string;
   shard: number;
   sessions: number;

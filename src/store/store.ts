@@ -15,9 +15,9 @@ import type { LifecycleFlags } from '../domain/schedule.js';
 import type { Session } from '../domain/session.js';
 import type { DeliveryStore, WebhookStore } from './webhooks.js';
 
-export type { AttemptOutcome, ClaimedDelivery, DeliveryKey, DeliveryStore, WebhookStore } from './webhooks.js';
+export type { AttemptOutcome, ClaimedDelivery } from './webhooks.js';
 
-export type SessionStatusFilter = 'active' | 'expired' | 'all';
+type SessionStatusFilter = 'active' | 'expired' | 'all';
 
 export interface SessionListQuery {
   agentId?: string;

@@ -14,13 +14,13 @@ export const BODY_LIMIT_BYTES = 65_536;
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The `charset` parameter of a Content-Type header, lower case and unquoted; undefined if none. */
-export function charsetOf(contentType: string | undefined): string | undefined {
+function charsetOf(contentType: string | undefined): string | undefined {
   const match = /;\s*charset\s*=\s*("?)([^";\s]*)\1/i.exec(contentType ?? '');
   return match ? match[2]!.toLowerCase() : undefined;
 }
 
 /** Parses a JSON body as SPEC §5 wants it; throws the AppError to answer with. */
-export function parseJsonBody(raw: Buffer, contentType: string | undefined): unknown {
+function parseJsonBody(raw: Buffer, contentType: string | undefined): unknown {
   if (raw.length === 0) return undefined;
   // JSON is UTF-8 (RFC 8259): another declared charset is refused, not guessed at.
   const charset = charsetOf(contentType);

@@ -12,7 +12,7 @@ import { unencapsulated, type App } from '../types.js';
  * (the UI sets inline style attributes, hence 'unsafe-inline' for styles only) and talks only to
  * this origin ("Try it out").
  */
-export const DOCS_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+const DOCS_SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'content-security-policy':
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; " +
     "font-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",

@@ -13,7 +13,7 @@ import type { EventStream } from '../sse.js';
 import { unencapsulated, type App } from '../types.js';
 
 /** The `retry:` hint (ms) of event streams ended by a shutdown. */
-export const RECONNECT_AFTER_MS = 1000;
+const RECONNECT_AFTER_MS = 1000;
 /** Beyond the grace period, how long the close waits for the last answers to leave. */
 const CLOSE_MARGIN_MS = 2000;
 

@@ -15,7 +15,7 @@ import type { App } from '../types.js';
 import { openEventStream } from '../sse.js';
 import { STREAM_RETRY_AFTER_SECONDS } from '../streams.js';
 
-export function parseLastEventId(value: string | undefined): number {
+function parseLastEventId(value: string | undefined): number {
   if (value === undefined || value === '') return 0;
   if (!/^\d{1,15}$/.test(value)) throw validationError('Last-Event-ID: must be a non-negative integer (an event seq)');
   return Number(value);

@@ -15,7 +15,7 @@ const PATH = '/:sessionId/messages';
 const tags = ['messages'];
 const LEGACY_MODES: Record<NonNullable<SendMessageBody['mode']>, Transport> = { websocket: 'websocket', sync: 'http', stream: 'sse' };
 
-export const agentResponse = (reply: Message) => ({
+const agentResponse = (reply: Message) => ({
   id: reply.id,
   text: reply.content,
   ...(typeof reply.metadata.thought === 'string' ? { thought: reply.metadata.thought } : {}),

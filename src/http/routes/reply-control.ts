@@ -12,7 +12,7 @@ import type { App } from '../types.js';
 const BASE = '/:sessionId';
 const tags = ['sessions'];
 
-export const SessionPatchBody = Type.Object(
+const SessionPatchBody = Type.Object(
   {
     metadata: Type.Optional(metadataInput('Replaces the whole metadata object (null: {})')),
     replyPolicy: Type.Optional(ReplyPolicy),
@@ -20,7 +20,7 @@ export const SessionPatchBody = Type.Object(
   { additionalProperties: false, description: 'At least one of the fields' },
 );
 
-export const CancelResponse = Type.Object({
+const CancelResponse = Type.Object({
   cancelled: Type.Array(Type.String({ format: 'uuid' }), { description: 'User message ids whose replies were cancelled, oldest first' }),
 });
 

@@ -22,7 +22,7 @@ import type { App } from '../types.js';
  */
 export const WEB_DIR = fileURLToPath(new URL('../../../dist/web/', import.meta.url));
 
-export const WEB_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+const WEB_SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'content-security-policy':
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
@@ -32,8 +32,8 @@ export const WEB_SECURITY_HEADERS: Readonly<Record<string, string>> = {
 };
 
 /** A bundle file: its name holds the hash of its content (web/build.mjs). */
-export const HASHED_ASSET = /^\/app-[A-Z0-9]{8,}\.(?:js|css)$/;
-export const IMMUTABLE = 'public, max-age=31536000, immutable';
+const HASHED_ASSET = /^\/app-[A-Z0-9]{8,}\.(?:js|css)$/;
+const IMMUTABLE = 'public, max-age=31536000, immutable';
 
 export async function webRoutes(app: App, _deps: Deps): Promise<void> {
   // Only routes added in this plugin: the page is public, its files get the page's headers.
