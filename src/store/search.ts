@@ -15,20 +15,11 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { INDEXED_WORD_MIN } from '../domain/search.js';
 import { SEARCH_KEY_SHIFT } from './migrations/008-search-order.js';
-import type { Database } from './schema.js';
+import type { Database, MessagesTable } from './schema.js';
 import type { MessageSearchQuery } from './store.js';
 
-export interface SearchRow {
-  id: string;
-  session_id: string;
-  content: string;
-  author_id: string;
-  is_agent: number;
-  created_at: number;
-  metadata: string;
-  attachments: string;
-  in_reply_to: string | null;
-}
+/** A message row as search reads it: every column but the folded search text. */
+export type SearchRow = Omit<MessagesTable, 'search_text'>;
 
 const COLUMNS = sql`m.id, m.session_id, m.content, m.author_id, m.is_agent, m.created_at, m.metadata, m.attachments, m.in_reply_to`;
 

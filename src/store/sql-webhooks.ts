@@ -4,8 +4,8 @@
  * instances claiming at the same moment pass each other by; SQLite has one writer.
  */
 import { randomUUID } from 'node:crypto';
-import { Kysely, PostgresDialect, sql, type RawBuilder, type Selectable } from 'kysely';
-import pg from 'pg';
+import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
+import { openPostgresDatabase } from './postgres/pool.js';
 import type { Delivery, DeliveryStatus, Webhook, WebhookEvents } from '../domain/webhook.js';
 import type { Database, WebhookDeliveriesTable, WebhooksTable } from './schema.js';
 import type { AttemptOutcome, ClaimedDelivery, DeliveryKey, DeliveryStore, Lane, WebhookStore } from './webhooks.js';
@@ -195,16 +195,6 @@ export class SqlDeliveryStore implements DeliveryStore {
  * requests not behind them. `close` ends the pool.
  */
 export function openPostgresDeliveries(url: string, size: number): { deliveries: DeliveryStore; close(): Promise<void> } {
-  const pool = new pg.Pool({
-    connectionString: url,
-    max: size,
-    connectionTimeoutMillis: 3000,
-    statement_timeout: 15_000,
-    query_timeout: 20_000,
-    keepAlive: true,
-  });
-  // An idle client losing its connection must not crash the process; the pool replaces it.
-  pool.on('error', () => {});
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const { db } = openPostgresDatabase(url, size);
   return { deliveries: new SqlDeliveryStore(db, 'postgres'), close: () => db.destroy() };
 }

@@ -12,33 +12,6 @@ import { sessionRow, sessionStateColumns } from '../sql/rows.js';
 import { SqlSessions, type SaveOptions } from '../sql/sessions.js';
 import { settled, type SqliteStatements } from './statements.js';
 
-const INSERT_COLUMNS = [
-  'id',
-  'event_seq',
-  'channel_id',
-  'created_at',
-  'token_hash',
-  'agent_id',
-  'user_id',
-  'metadata',
-  'reply_policy',
-  'timeout_minutes',
-  'auto_renew',
-  'max_duration_minutes',
-  'warning_threshold_minutes',
-  'last_activity',
-  'last_renewal',
-  'expires_at',
-  'renewal_count',
-  'last_message_at',
-  'warning_at',
-] as const;
-
-const INSERT = `insert into sessions (${INSERT_COLUMNS.join(', ')}) values (${INSERT_COLUMNS.map((c) => `@${c}`).join(', ')})`;
-
-const COUNTERS = `insert into session_counts (scope, shard, sessions, unexpired) values (@scope, @shard, @sessions, @unexpired)
-  on conflict (scope, shard) do update set sessions = sessions + excluded.sessions, unexpired = unexpired + excluded.unexpired`;
-
 /** The keys of `sessionStateColumns`. */
 const STATE_COLUMNS = [
   'timeout_minutes',
@@ -52,6 +25,25 @@ const STATE_COLUMNS = [
   'last_message_at',
   'warning_at',
 ] as const;
+
+/** Every column of an insert: the identity and settings of a session, then its state. */
+const INSERT_COLUMNS = [
+  'id',
+  'event_seq',
+  'channel_id',
+  'created_at',
+  'token_hash',
+  'agent_id',
+  'user_id',
+  'metadata',
+  'reply_policy',
+  ...STATE_COLUMNS,
+] as const;
+
+const INSERT = `insert into sessions (${INSERT_COLUMNS.join(', ')}) values (${INSERT_COLUMNS.map((c) => `@${c}`).join(', ')})`;
+
+const COUNTERS = `insert into session_counts (scope, shard, sessions, unexpired) values (@scope, @shard, @sessions, @unexpired)
+  on conflict (scope, shard) do update set sessions = sessions + excluded.sessions, unexpired = unexpired + excluded.unexpired`;
 
 /** The update of a save, for each combination of its options. */
 function saveSql(options: SaveOptions): string {
