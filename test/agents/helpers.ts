@@ -9,6 +9,7 @@ import { parseSettings } from '../../src/settings.js';
 import type { AgentView } from '../../src/domain/agent.js';
 import type { MessageView } from '../../src/domain/message.js';
 import { ADMIN_KEY, startServer, USER, type CreatedSession, type TestServer } from '../support/server.js';
+import type { SseFrame } from '../support/sse-client.js';
 
 export const sessionPath = (sessionId: string, rest = '') => `/api/messaging/sessions/${sessionId}${rest}`;
 
@@ -44,10 +45,7 @@ export async function historyOf(server: TestServer, sessionId: string): Promise<
   return [...(res.body as { messages: MessageView[] }).messages].reverse();
 }
 
-export interface SseEvent {
-  event: string;
-  data: any;
-}
+export type SseEvent = Pick<SseFrame, 'event' | 'data'>;
 
 /** An agent as the API shows it (dates as ISO strings). */
 export type AgentJson = Omit<AgentView, 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string };

@@ -19,6 +19,7 @@ import {
   startLoggedServer,
 } from './helpers.js';
 import { eventually, within } from '../support/wait.js';
+import type { MessageView } from '../../src/domain/message.js';
 
 const KEY_ENV = 'AGENT_SECRET_TEST_OPENAI_KEY';
 const API_KEY = 'sk-test-9f8e7d6c5b4a39281706f5e4d3c2b1a0';
@@ -96,7 +97,7 @@ describe('the request', () => {
     const list = await server.request('GET', '/api/agents');
     assert.equal(list.status, 200);
     assert.ok(!list.text.includes(API_KEY));
-    const listed = list.body.agents.find((a: any) => a.id === agent.id);
+    const listed = list.body.agents.find((a: { id: string }) => a.id === agent.id);
     assert.deepEqual(listed.provider, {
       type: 'openai',
       baseUrl: fake.baseUrl,
@@ -350,7 +351,7 @@ describe('cancellation', () => {
       ['talk to me', 'first second third'],
     );
     const stored = await server.app.store.eventsAfter(session.sessionId, 0, 100);
-    const created = stored.filter((e) => e.type === 'message.created').map((e) => (e.data as any).message.content);
+    const created = stored.filter((e) => e.type === 'message.created').map((e) => (e.data as { message: MessageView }).message.content);
     assert.deepEqual(created, ['talk to me', 'first second third'], 'on /events too');
   });
 

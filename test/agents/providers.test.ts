@@ -159,7 +159,7 @@ describe('unreachable endpoints', () => {
     try {
       assert.equal((await local.request('GET', '/healthz')).status, 200);
       const agents = await local.request('GET', '/api/agents');
-      assert.deepEqual(agents.body.agents.map((a: any) => a.name).sort(), ['Down', 'Eliza', 'Hook down']);
+      assert.deepEqual(agents.body.agents.map((a: { name: string }) => a.name).sort(), ['Down', 'Eliza', 'Hook down']);
       const session = await sessionWith(local, id);
       const sent = await sendHttp(local, session.sessionId, 'hello');
       assert.equal(sent.agentError.code, 'AGENT_UNAVAILABLE');

@@ -13,6 +13,7 @@ import { ADMIN_KEY, startServer, type TestServer } from '../support/server.js';
 import { openSse } from '../support/sse-client.js';
 import { eventually, within } from '../support/wait.js';
 import { createAgent, historyOf, sendSse, sessionPath, type AgentJson } from './helpers.js';
+import type { MessageView } from '../../src/domain/message.js';
 
 let fake: FakeOpenAI;
 let hook: FakeWebhook;
@@ -191,7 +192,7 @@ describe('a disconnect is not a cancel', () => {
       headers: { authorization: `Bearer ${ADMIN_KEY}`, 'last-event-id': String(before) },
     });
     release();
-    let created: any;
+    let created: MessageView | undefined;
     while (!created) {
       const frame = await feed.next(2000);
       if (frame.event === 'message.created' && frame.data.data.message.isAgent) created = frame.data.data.message;
@@ -311,7 +312,7 @@ describe('reply policies with two and three messages in flight', () => {
     const events = await eventsOf(s.sessionId);
     const order = events
       .filter((e) => e.type !== 'message.chunk')
-      .map((e) => (e.type === 'message.cancelled' ? 'cancelled' : ((e.data as any).message?.content ?? e.type)));
+      .map((e) => (e.type === 'message.cancelled' ? 'cancelled' : ((e.data as { message?: MessageView }).message?.content ?? e.type)));
     assert.deepEqual(
       order.filter((t) => t !== 'session.renewed' && t !== 'session.created'),
       ['first', 'second', 'cancelled', 'cancelled', 'third', 'the answer'],

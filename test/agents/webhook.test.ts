@@ -8,7 +8,8 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { startFakeWebhook, type FakeWebhook } from '../support/fake-webhook.js';
 import { startServer, USER, type TestServer } from '../support/server.js';
 import { within } from '../support/wait.js';
-import { createAgent, historyOf, metricValue, sendHttp, sendSse, sessionWith } from './helpers.js';
+import { createAgent, historyOf, metricValue, sendHttp, sendSse, sessionWith, type AgentJson } from './helpers.js';
+import type { MessageView } from '../../src/domain/message.js';
 
 const SECRET_ENV = 'AGENT_SECRET_TEST_WEBHOOK';
 const SECRET = 'whsec-test-0f1e2d3c4b5a69788796a5b4c3d2e1f0';
@@ -16,7 +17,7 @@ process.env[SECRET_ENV] = SECRET;
 
 let hook: FakeWebhook;
 let server: TestServer;
-let agent: any;
+let agent: AgentJson;
 
 before(async () => {
   hook = await startFakeWebhook();
@@ -63,7 +64,7 @@ describe('the request', () => {
     const stored = await historyOf(server, session.sessionId);
     assert.deepEqual(body.history, stored.slice(2, 4));
     assert.deepEqual(
-      body.history.map((m: any) => [m.isAgent, m.content]),
+      body.history.map((m: MessageView) => [m.isAgent, m.content]),
       [
         [false, 'second'],
         [true, 'ok'],
@@ -241,7 +242,7 @@ describe('failures', () => {
     }
     const history = await historyOf(server, session.sessionId);
     assert.ok(
-      history.every((m: any) => !m.isAgent),
+      history.every((m) => !m.isAgent),
       'nothing stored for the agent',
     );
   });

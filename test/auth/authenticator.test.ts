@@ -229,10 +229,7 @@ describe('SessionOwners', () => {
   test('reads the store once per session, keeps at most its capacity, the least recently used out', async () => {
     const reads: string[] = [];
     const ids = ['1', '2', '3'].map((n) => `${n.repeat(8)}-${n.repeat(4)}-4${n.repeat(3)}-8${n.repeat(3)}-${n.repeat(12)}`);
-    const owners = new SessionOwners(
-      { getSession: async (id: string) => (reads.push(id), session({ id, userId: `u${id[0]}` })) } as Pick<Store, 'getSession'>,
-      2,
-    );
+    const owners = new SessionOwners({ getSession: async (id: string) => (reads.push(id), session({ id, userId: `u${id[0]}` })) }, 2);
     assert.equal((await owners.get(ids[0]!))?.userId, 'u1');
     assert.equal((await owners.get(ids[0]!))?.userId, 'u1');
     await owners.get(ids[1]!);

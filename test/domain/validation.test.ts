@@ -1,7 +1,7 @@
 /** SPEC §5 input rules that live in src/domain/validation.ts. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { AppError } from '../../src/domain/errors.js';
+import type { AppError } from '../../src/domain/errors.js';
 import {
   CONTENT_MAX_CODE_POINTS,
   HISTORY_LIMIT,

@@ -8,7 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import * as apiClient from '@elizaos/api-client';
 import { elizaAnswer } from '../../src/agents/eliza.js';
 import { MINUTE } from '../support/clock.js';
-import { ADMIN_KEY, ELIZA, startServer, USER, type TestServer } from '../support/server.js';
+import { ADMIN_KEY, ELIZA, startServer, USER, type CreatedSession, type TestServer } from '../support/server.js';
+import type { SessionInfo } from '../../src/domain/session.js';
 
 /**
  * The package's declarations re-export `./api-client/src/index` without a file extension, which
@@ -26,8 +27,8 @@ interface ClientMessage {
 }
 interface SessionsService {
   checkHealth(): Promise<{ status: string; activeSessions: number; timestamp: string } & Record<string, unknown>>;
-  createSession(params: { agentId: string; userId: string; metadata?: Record<string, unknown> }): Promise<any>;
-  getSession(sessionId: string): Promise<any>;
+  createSession(params: { agentId: string; userId: string; metadata?: Record<string, unknown> }): Promise<CreatedSession>;
+  getSession(sessionId: string): Promise<SessionInfo>;
   sendMessage(
     sessionId: string,
     params: { content: string; metadata?: Record<string, unknown>; transport?: 'http' | 'sse' | 'websocket' },
@@ -43,7 +44,7 @@ interface SessionsService {
     params?: { limit?: number; before?: Date | string | number; after?: Date | string | number },
   ): Promise<{ messages: ClientMessage[]; hasMore: boolean }>;
   deleteSession(sessionId: string): Promise<{ success: boolean }>;
-  listSessions(): Promise<{ sessions: any[]; total: number }>;
+  listSessions(): Promise<{ sessions: SessionInfo[]; total: number }>;
 }
 interface ApiError extends Error {
   code: string;

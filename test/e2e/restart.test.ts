@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startProcess as startServerProcess, type ServerProcess } from '../support/instances.js';
+import type { MessageView } from '../../src/domain/message.js';
+import type { SessionInfo } from '../../src/domain/session.js';
 import { ELIZA, send, USER, type RequestOptions, type TestResponse } from '../support/server.js';
 
 const KEY = 'restart-test-key-0123456789abcdef';
@@ -34,14 +36,14 @@ after(async () => {
 const call = (running: Running, method: string, path: string, options: RequestOptions = {}): Promise<TestResponse> =>
   send(running.url, method, path, { token: KEY, ...options });
 
-async function ok(res: Promise<TestResponse>, status = 200): Promise<any> {
+async function ok(res: Promise<TestResponse>, status = 200): Promise<TestResponse['body']> {
   const answer = await res;
   assert.equal(answer.status, status, answer.text);
   return answer.body;
 }
 
 /** SessionInfo without the fields that depend on the moment it is read. */
-function durable(info: any) {
+function durable(info: SessionInfo & { sessionToken?: string }) {
   const { timeRemaining: _remaining, isNearExpiration: _near, sessionToken: _token, ...rest } = info;
   return rest;
 }
@@ -79,7 +81,7 @@ test('every acknowledged write survives kill -9 and a restart', { timeout: 120_0
   await ok(call(s, 'PATCH', `${BASE}/${b.sessionId}/timeout`, { body: { maxDurationMinutes: 100 } }));
   await ok(call(s, 'DELETE', `${BASE}/${d.sessionId}`));
 
-  const before: Record<string, { info: any; messages: any[] }> = {};
+  const before: Record<string, { info: SessionInfo; messages: MessageView[] }> = {};
   for (const id of [a.sessionId, b.sessionId]) {
     before[id] = {
       info: await ok(call(s, 'GET', `${BASE}/${id}`)),
@@ -122,8 +124,8 @@ test('every acknowledged write survives kill -9 and a restart', { timeout: 120_0
   assert.equal(listAfter.total, listBefore.total);
   assert.deepEqual(listAfter.stats, listBefore.stats);
   assert.deepEqual(
-    listAfter.sessions.filter((x: any) => x.sessionId !== c.sessionId).map(durable),
-    listBefore.sessions.filter((x: any) => x.sessionId !== c.sessionId).map(durable),
+    listAfter.sessions.filter((x: SessionInfo) => x.sessionId !== c.sessionId).map(durable),
+    listBefore.sessions.filter((x: SessionInfo) => x.sessionId !== c.sessionId).map(durable),
   );
 
   // The idempotency key survived: the retry gets the first answer, nothing new is stored.
@@ -140,7 +142,7 @@ test('every acknowledged write survives kill -9 and a restart', { timeout: 120_0
 
   // And the restarted server carries on: new activity continues the same timeline.
   const more = await ok(call(r, 'POST', `${BASE}/${a.sessionId}/messages`, { body: { content: 'Yes', transport: 'http' } }), 201);
-  const newest = Date.parse(before[a.sessionId]!.messages[0].createdAt);
+  const newest = Date.parse(before[a.sessionId]!.messages[0]!.createdAt);
   assert.ok(Date.parse(more.createdAt) > newest);
   await kill9(r);
 });

@@ -34,8 +34,8 @@ export async function startFleet(env: Record<string, string>, instances: number,
     }
     for (const listener of [...listeners]) listener();
   };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const waitFor = (pattern: RegExp, ms = 60_000, from = 0) =>

@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import type { Message } from '../../src/domain/message.js';
+import type { Message, MessageView } from '../../src/domain/message.js';
 import { MINUTE } from '../support/clock.js';
-import { ADMIN_KEY, createSession, startServer, type TestServer } from '../support/server.js';
+import { ADMIN_KEY, createSession, startServer, type CreatedSession, type TestServer } from '../support/server.js';
 
 const BASE = '/api/messaging/sessions';
 let server: TestServer;
@@ -20,7 +20,7 @@ before(async () => {
 after(() => server.close());
 
 /** A session with two exchanges with ELIZA (the http transport waits for each reply). */
-async function conversation(): Promise<{ session: any; token: string; messages: any[] }> {
+async function conversation(): Promise<{ session: CreatedSession; token: string; messages: MessageView[] }> {
   const created = await createSession(server, { metadata: { ticket: 'T-1' } });
   for (const content of ['Hello there', 'I feel *fine*\n\n# not a heading of the export']) {
     server.clock.advance(1000);

@@ -8,12 +8,15 @@ import { after, before, describe, test } from 'node:test';
 import { BROWSER_SKIP, launchBrowser, openPage } from '../support/browser.js';
 import { call, createKey } from '../support/auth.js';
 import { ADMIN_KEY, ELIZA, createSession, startServer, type TestServer } from '../support/server.js';
+import type { MessageView } from '../../src/domain/message.js';
+import type { SessionInfo } from '../../src/domain/session.js';
+import type { AgentJson } from '../agents/helpers.js';
 
 const S = '/api/messaging/sessions';
 const SUMMARY_KEYS = ['createdAt', 'id', 'metadata', 'name', 'provider', 'sessionDefaults', 'updatedAt'];
 
 let server: TestServer;
-let agent: any;
+let agent: AgentJson;
 before(async () => {
   server = await startServer({ AGENT_SECRET_PROBE: 'x' });
   const created = await server.request('POST', '/api/agents', {
@@ -85,7 +88,7 @@ describe('ids are compared case-insensitively, stored and returned in lower case
     for (const filter of [upper, upper.toLowerCase()]) {
       const list = await server.request('GET', `${S}?userId=${filter}&agentId=${ELIZA.toUpperCase()}`);
       assert.equal(list.status, 200, list.text);
-      assert.deepEqual(list.body.sessions.map((s: any) => s.sessionId).sort(), [created.body.sessionId, again.sessionId].sort());
+      assert.deepEqual(list.body.sessions.map((s: SessionInfo) => s.sessionId).sort(), [created.body.sessionId, again.sessionId].sort());
       assert.equal(list.body.stats.totalSessions, 2);
     }
   });
@@ -100,7 +103,7 @@ describe('ids are compared case-insensitively, stored and returned in lower case
     assert.equal(sent.status, 201, sent.text);
     const history = await server.request('GET', `${S}/${session.sessionId}/messages`);
     assert.equal(
-      history.body.messages.some((m: any) => m.id === sent.body.id),
+      history.body.messages.some((m: MessageView) => m.id === sent.body.id),
       true,
     );
 

@@ -80,7 +80,7 @@ describe('GET /api/keys', () => {
     const created = (await post({ name: 'listed', scopes: ['metrics:read'] })).body;
     const res = await call(server, 'GET', '/api/keys', { token: ADMIN_KEY });
     assert.equal(res.status, 200);
-    const entry = res.body.keys.find((k: any) => k.id === created.id);
+    const entry = res.body.keys.find((k: { id: string }) => k.id === created.id);
     assert.deepEqual(entry, {
       id: created.id,
       name: 'listed',
@@ -101,7 +101,7 @@ describe('GET /api/keys', () => {
   test('lastUsedAt follows use (written at most once a minute per key)', async () => {
     const created = (await post({ name: 'used', scopes: ['sessions:read'] })).body;
     const lastUsed = async () =>
-      (await call(server, 'GET', '/api/keys', { token: ADMIN_KEY })).body.keys.find((k: any) => k.id === created.id).lastUsedAt;
+      (await call(server, 'GET', '/api/keys', { token: ADMIN_KEY })).body.keys.find((k: { id: string }) => k.id === created.id).lastUsedAt;
     const first = server.clock.advance(1000);
     await call(server, 'GET', '/api/messaging/sessions', { token: created.key });
     assert.equal(await lastUsed(), new Date(first).toISOString());
@@ -116,7 +116,7 @@ describe('GET /api/keys', () => {
   test('the configured SESSIONS_API_KEY is not a stored key', async () => {
     const res = await call(server, 'GET', '/api/keys', { token: ADMIN_KEY });
     assert.ok(!res.text.includes(ADMIN_KEY.slice(0, 12)));
-    assert.ok(res.body.keys.every((k: any) => k.name !== 'admin'));
+    assert.ok(res.body.keys.every((k: { name: string }) => k.name !== 'admin'));
   });
 });
 
@@ -128,7 +128,7 @@ describe('DELETE /api/keys/:id', () => {
     assert.deepEqual(res.body, { success: true });
     assert.equal((await call(server, 'GET', '/api/messaging/sessions', { token: created.key })).status, 401);
     const list = (await call(server, 'GET', '/api/keys', { token: ADMIN_KEY })).body.keys;
-    assert.ok(list.every((k: any) => k.id !== created.id));
+    assert.ok(list.every((k: { id: string }) => k.id !== created.id));
     const again = await call(server, 'DELETE', `/api/keys/${created.id}`, { token: ADMIN_KEY });
     assert.equal(again.status, 404);
     assert.equal(again.body.error.code, 'NOT_FOUND');

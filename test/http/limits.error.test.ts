@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ELIZA, USER, createSession, startServer, type TestServer } from '../support/server.js';
+import { ELIZA, USER, createSession, startServer, type TestResponse, type TestServer } from '../support/server.js';
 import { storeSnapshot } from '../support/snapshot.js';
 
 const S = '/api/messaging/sessions';
@@ -17,7 +17,7 @@ before(async () => {
 });
 after(() => server.close());
 
-function assertEnvelope(res: { status: number; body: any; text: string }, status: number, code: string, field?: string) {
+function assertEnvelope(res: TestResponse, status: number, code: string, field?: string) {
   assert.equal(res.status, status, res.text);
   assert.equal(res.body?.success, false, res.text);
   assert.equal(res.body.error.code, code, res.text);

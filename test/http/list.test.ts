@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createSession, startServer, type TestServer } from '../support/server.js';
+import type { SessionInfo } from '../../src/domain/session.js';
 
 const BASE = '/api/messaging/sessions';
 let server: TestServer;
@@ -26,7 +27,7 @@ async function walk(qs: string, between?: () => Promise<void>): Promise<string[]
   const seen: string[] = [];
   let page = await list(qs);
   for (;;) {
-    seen.push(...page.sessions.map((s: any) => s.sessionId));
+    seen.push(...page.sessions.map((s: SessionInfo) => s.sessionId));
     if (page.nextCursor === null) return seen;
     assert.equal(typeof page.nextCursor, 'string');
     await between?.();
@@ -44,7 +45,7 @@ describe('cursor', () => {
       if (i % 3 === 0) server.clock.advance(1);
       made.push((await createSession(server, { metadata: { tag } })).sessionId);
     }
-    const byOffset = (await list(`?metadata.tag=${tag}&limit=100`)).sessions.map((s: any) => s.sessionId);
+    const byOffset = (await list(`?metadata.tag=${tag}&limit=100`)).sessions.map((s: SessionInfo) => s.sessionId);
     assert.equal(byOffset.length, 11);
     assert.deepEqual([...byOffset].sort(), [...made].sort());
     for (const limit of [1, 3, 11, 100]) {
@@ -85,7 +86,7 @@ describe('cursor', () => {
       server.clock.advance(1);
       await createSession(server, { userId });
     }
-    const all = (await list(`?userId=${userId}&status=all&limit=100`)).sessions.map((s: any) => s.sessionId);
+    const all = (await list(`?userId=${userId}&status=all&limit=100`)).sessions.map((s: SessionInfo) => s.sessionId);
     assert.equal(all.length, 5);
     assert.deepEqual(await walk(`?userId=${userId}&status=all&limit=2`), all);
     assert.deepEqual(await walk(`?userId=${userId}&agentId=00000000-0000-4000-8000-000000000001&limit=2`), all);
@@ -143,7 +144,7 @@ describe('metadata filters', () => {
 
   const names = async (qs: string) => {
     const body = await list(`?metadata.tag=${tag}&${qs}`);
-    const found = body.sessions.map((s: any) => Object.keys(ids).find((k) => ids[k] === s.sessionId));
+    const found = body.sessions.map((s: SessionInfo) => Object.keys(ids).find((k) => ids[k] === s.sessionId));
     assert.equal(body.total, found.length, `total of ${qs}`);
     return found.sort();
   };
@@ -173,7 +174,7 @@ describe('metadata filters', () => {
   });
 
   test('with the cursor', async () => {
-    const all = (await list(`?metadata.tag=${tag}&limit=100`)).sessions.map((s: any) => s.sessionId);
+    const all = (await list(`?metadata.tag=${tag}&limit=100`)).sessions.map((s: SessionInfo) => s.sessionId);
     assert.deepEqual(
       all,
       ['e', 'd', 'c', 'b', 'a'].map((k) => ids[k]),

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startFakeWebhook, type FakeWebhook } from '../support/fake-webhook.js';
 import { createSession, startServer, type TestResponse, type TestServer } from '../support/server.js';
+import type { MessageView } from '../../src/domain/message.js';
 
 const BASE = '/api/messaging/sessions';
 
@@ -236,7 +237,7 @@ describe('Idempotency-Key', () => {
     await server.app.replies.idle();
     const page = await server.request('GET', `${BASE}/${sessionId}/messages`);
     assert.deepEqual(
-      page.body.messages.map((m: any) => m.id),
+      page.body.messages.map((m: MessageView) => m.id),
       [first.body.agentResponse.id, first.body.id],
     );
   });

@@ -7,7 +7,9 @@ import { after, before, describe, test } from 'node:test';
 import { elizaAnswer } from '../../src/agents/eliza.js';
 import { MINUTE } from '../support/clock.js';
 import { startFakeWebhook, type FakeWebhook } from '../support/fake-webhook.js';
-import { createSession, ELIZA, startServer, USER, type TestResponse, type TestServer } from '../support/server.js';
+import { createSession, ELIZA, startServer, USER, type HistoryPage, type TestResponse, type TestServer } from '../support/server.js';
+import type { SseFrame } from '../support/sse-client.js';
+import type { MessageView } from '../../src/domain/message.js';
 
 const BASE = '/api/messaging/sessions';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -22,10 +24,10 @@ after(() => server.close());
 const send = (id: string, body: Record<string, unknown>, headers?: Record<string, string>) =>
   server.request('POST', `${BASE}/${id}/messages`, { body, headers });
 
-async function history(id: string, qs = '', s: TestServer = server): Promise<any> {
+async function history(id: string, qs = '', s: TestServer = server): Promise<HistoryPage> {
   const res = await s.request('GET', `${BASE}/${id}/messages${qs}`);
   assert.equal(res.status, 200, res.text);
-  return res.body;
+  return res.body as HistoryPage;
 }
 
 /** The user message as the SPEC's Message object. */
@@ -46,11 +48,8 @@ function sentBody(message: ReturnType<typeof userMessage>, sessionStatus: Record
   return { ...message, userMessage: message, sessionStatus };
 }
 
-interface SseFrame {
-  event: string;
-  data: any;
-  id?: string;
-}
+/** A send's answer, split into its sessionStatus and the rest. */
+type ReplayedSend = { sessionStatus: Record<string, unknown> } & Record<string, unknown>;
 
 function parseSse(text: string): SseFrame[] {
   const frames: SseFrame[] = [];
@@ -95,7 +94,7 @@ describe('transport websocket (the default)', () => {
     await server.app.replies.idle();
     const page = await history(session.sessionId);
     assert.equal(page.messages.length, 2);
-    const [reply, mine] = page.messages;
+    const [reply, mine] = page.messages as [MessageView, MessageView];
     assert.deepEqual(mine, userMessage(res.body.id, 'I am feeling sad today', t0));
     assert.match(reply.id, UUID);
     assert.deepEqual(reply, {
@@ -173,7 +172,7 @@ describe('transport http', () => {
     const res = await send(session.sessionId, { content: 'Hello', mode: 'sync' });
     assert.equal(res.status, 201, res.text);
     assert.equal(res.body.agentResponse.text, elizaAnswer([], 'Hello'));
-    assert.equal((await history(session.sessionId)).messages[0].id, res.body.agentResponse.id);
+    assert.equal((await history(session.sessionId)).messages[0]!.id, res.body.agentResponse.id);
   });
 
   test('transport wins over mode', async () => {
@@ -315,7 +314,7 @@ describe('Idempotency-Key', () => {
    * A replay is the first answer: the same user message (and agentResponse). Its sessionStatus
    * tells the session's state now; the replay itself renewed nothing.
    */
-  function assertReplay(retry: any, first: any): void {
+  function assertReplay(retry: ReplayedSend, first: ReplayedSend): void {
     const { sessionStatus: now, ...message } = retry;
     const { sessionStatus: then, ...original } = first;
     assert.deepEqual(message, original);
@@ -332,7 +331,7 @@ describe('Idempotency-Key', () => {
     assertReplay(retry.body, first.body);
     const page = await history(session.sessionId);
     assert.deepEqual(
-      page.messages.map((m: any) => m.id),
+      page.messages.map((m) => m.id),
       [first.body.agentResponse.id, first.body.id],
     );
   });
@@ -349,7 +348,7 @@ describe('Idempotency-Key', () => {
     assertReplay(rest, first.body);
     const page = await history(session.sessionId);
     assert.equal(page.messages.length, 2);
-    assert.deepEqual(agentResponse, { id: page.messages[0].id, text: page.messages[0].content, createdAt: page.messages[0].createdAt });
+    assert.deepEqual(agentResponse, { id: page.messages[0]!.id, text: page.messages[0]!.content, createdAt: page.messages[0]!.createdAt });
     await server.app.replies.idle();
     assert.equal((await history(session.sessionId)).messages.length, 2, 'the agent did not run again');
   });
@@ -407,7 +406,7 @@ describe('history paging', () => {
   let paging: TestServer;
   let sessionId: string;
   /** Every message, newest first, as the history shows them. */
-  let all: any[];
+  let all: MessageView[];
 
   before(async () => {
     paging = await startServer();
@@ -454,12 +453,12 @@ describe('history paging', () => {
 
   test('before=cursors.before visits every message exactly once', async () => {
     for (const limit of [2, 3, 5]) {
-      const seen: any[] = [];
+      const seen: MessageView[] = [];
       let qs = `?limit=${limit}`;
       for (let guard = 0; guard < 20; guard++) {
         const p = await page(qs);
         assert.ok(p.messages.length <= limit);
-        const times = p.messages.map((m: any) => Date.parse(m.createdAt));
+        const times = p.messages.map((m) => Date.parse(m.createdAt));
         assert.deepEqual(p.cursors, { before: Math.min(...times), after: Math.max(...times) });
         seen.push(...p.messages);
         if (!p.hasMore) break;
@@ -470,12 +469,12 @@ describe('history paging', () => {
   });
 
   test('after=cursors.after reads forward without loss; each page newest first', async () => {
-    const forward: any[] = [];
+    const forward: MessageView[] = [];
     let qs = '?limit=3&after=0';
     for (let guard = 0; guard < 20; guard++) {
       const p = await page(qs);
-      const times = p.messages.map((m: any) => Date.parse(m.createdAt));
-      for (let i = 1; i < times.length; i++) assert.ok(times[i - 1] > times[i]);
+      const times = p.messages.map((m) => Date.parse(m.createdAt));
+      for (let i = 1; i < times.length; i++) assert.ok(times[i - 1]! > times[i]!);
       forward.push(...[...p.messages].reverse());
       if (!p.hasMore) break;
       qs = `?limit=3&after=${p.cursors.after}`;
@@ -483,7 +482,7 @@ describe('history paging', () => {
     assert.deepEqual(forward, [...all].reverse());
 
     // At the end, the same cursor reads nothing until something new arrives.
-    const newest = Date.parse(all[0].createdAt);
+    const newest = Date.parse(all[0]!.createdAt);
     assert.deepEqual(await page(`?after=${newest}`), { messages: [], hasMore: false, cursors: { before: null, after: newest } });
   });
 
@@ -499,14 +498,14 @@ describe('history paging', () => {
   });
 
   test('ISO-8601 cursors with a zone mean the same instant; cursors come back in epoch ms', async () => {
-    const t = Date.parse(all[4].createdAt);
+    const t = Date.parse(all[4]!.createdAt);
     const byEpoch = await page(`?before=${t}&limit=3`);
-    assert.deepEqual(await page(`?before=${encodeURIComponent(all[4].createdAt)}&limit=3`), byEpoch);
+    assert.deepEqual(await page(`?before=${encodeURIComponent(all[4]!.createdAt)}&limit=3`), byEpoch);
     const plusTwo = new Date(t + 2 * 3_600_000).toISOString().replace('Z', '+02:00');
     assert.deepEqual(await page(`?before=${encodeURIComponent(plusTwo)}&limit=3`), byEpoch);
     assert.deepEqual(
-      await page(`?after=${encodeURIComponent(all[10].createdAt)}&limit=2`),
-      await page(`?after=${Date.parse(all[10].createdAt)}&limit=2`),
+      await page(`?after=${encodeURIComponent(all[10]!.createdAt)}&limit=2`),
+      await page(`?after=${Date.parse(all[10]!.createdAt)}&limit=2`),
     );
     const empty = await page(`?before=${encodeURIComponent('2000-01-01T00:00:00Z')}`);
     assert.deepEqual(empty, { messages: [], hasMore: false, cursors: { before: Date.parse('2000-01-01T00:00:00Z'), after: null } });
@@ -562,7 +561,7 @@ describe('an agent with thought and actions (webhook)', () => {
       actions: ['REPLY', 'NOTE'],
       createdAt: iso(t0 + 1),
     });
-    const stored = (await history(session.sessionId)).messages[0];
+    const stored = (await history(session.sessionId)).messages[0]!;
     assert.equal(stored.id, reply.id);
     assert.equal(stored.authorId, agent.body.id);
     assert.deepEqual(stored.metadata, { thought: 'the user said something', actions: ['REPLY', 'NOTE'] });

@@ -11,7 +11,15 @@ import { after, before, describe, test } from 'node:test';
 import { createApp } from '../../src/app.js';
 import { parseSettings } from '../../src/settings.js';
 import { ManualClock, MINUTE } from '../support/clock.js';
-import { ADMIN_KEY, createSession, ELIZA, startServer, type TestResponse, type TestServer } from '../support/server.js';
+import {
+  ADMIN_KEY,
+  createSession,
+  ELIZA,
+  startServer,
+  type CreatedSession,
+  type TestResponse,
+  type TestServer,
+} from '../support/server.js';
 
 const BASE = '/api/messaging/sessions';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -37,7 +45,7 @@ function assertNoStack(res: TestResponse): void {
 }
 
 let server: TestServer;
-let session: any;
+let session: CreatedSession;
 before(async () => {
   server = await startServer();
   session = await createSession(server);
@@ -357,7 +365,7 @@ describe('OpenAPI and Swagger UI', () => {
     assert.equal(doc.info.title, 'agent-sessions');
     assert.equal(typeof doc.info.version, 'string');
     for (const [method, url] of SPEC_ROUTES) {
-      assert.ok(server.app.server.hasRoute({ method: method as 'GET', url }), `${method} ${url} is not served`);
+      assert.ok(server.app.server.hasRoute({ method: method, url }), `${method} ${url} is not served`);
       const path = url.replace(/:(\w+)/g, '{$1}');
       const operation = doc.paths?.[path]?.[method.toLowerCase()];
       assert.ok(operation, `${method} ${path} is missing from the OpenAPI document`);
@@ -370,7 +378,7 @@ describe('OpenAPI and Swagger UI', () => {
     assert.ok(doc.paths['/api/messaging/sessions/{sessionId}'].get.responses['410']);
     // Webhooks: the event types a webhook may name (never message.chunk), the scope in the key enum.
     const hookBody = doc.paths['/api/webhooks'].post.requestBody.content['application/json'].schema;
-    const types = hookBody.properties.events.items.anyOf.flatMap((t: any) => t.enum ?? [t.const]);
+    const types = hookBody.properties.events.items.anyOf.flatMap((t: { enum?: string[]; const?: string }) => t.enum ?? [t.const]);
     assert.ok(types.includes('*') && types.includes('session.created') && types.includes('message.cancelled'));
     assert.ok(!types.includes('message.chunk'));
     assert.ok(JSON.stringify(doc.paths['/api/keys'].post).includes('webhooks:manage'));
@@ -474,7 +482,7 @@ describe('agents', () => {
     assert.equal((await req('GET', `/api/agents/${full.id}`)).body.name, 'Hooked');
 
     const list = await req('GET', '/api/agents');
-    assert.deepEqual(list.body.agents.map((a: any) => a.id).sort(), [ELIZA, minimal.body.id, full.id, openai.body.id].sort());
+    assert.deepEqual(list.body.agents.map((a: { id: string }) => a.id).sort(), [ELIZA, minimal.body.id, full.id, openai.body.id].sort());
   });
 
   test('create: validation', async () => {
@@ -605,7 +613,7 @@ describe('agents from AGENTS_DIR', () => {
     const loaded = await startServer({ AGENTS_DIR: dir });
     try {
       const list = await loaded.request('GET', '/api/agents');
-      assert.deepEqual(list.body.agents.map((a: any) => a.name).sort(), ['Eliza', 'No Id', 'Support']);
+      assert.deepEqual(list.body.agents.map((a: { name: string }) => a.name).sort(), ['Eliza', 'No Id', 'Support']);
       const s = await createSession(loaded, { agentId: '66666666-6666-4666-8666-666666666666' });
       assert.equal(s.timeoutConfig.timeoutMinutes, 45);
     } finally {

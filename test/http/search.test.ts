@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Message } from '../../src/domain/message.js';
 import { MINUTE } from '../support/clock.js';
 import { createSession, ELIZA, startServer, type TestServer } from '../support/server.js';
+import type { SearchPage } from '../../src/services/search.js';
 
 const SEARCH = '/api/messaging/search';
 const BASE = '/api/messaging/sessions';
@@ -51,7 +52,8 @@ async function search(qs: string, token?: string) {
 }
 
 const q = (text: string) => `q=${encodeURIComponent(text)}`;
-const contents = (body: any) => body.results.map((r: any) => r.message.content);
+type SearchHit = SearchPage['results'][number];
+const contents = (body: SearchPage) => body.results.map((r) => r.message.content);
 
 describe('matching', () => {
   test('every word must be in the content, in any order, whatever the case; punctuation is not a word', async () => {
@@ -126,18 +128,18 @@ describe('paging and filters', () => {
     const newestFirst = [...stored].reverse();
     const first = await search(`${q(w)}&limit=100`);
     assert.deepEqual(
-      first.results.map((r: any) => r.message.id),
+      first.results.map((r: SearchHit) => r.message.id),
       newestFirst,
     );
     assert.deepEqual(
-      first.results.map((r: any) => r.sessionId),
+      first.results.map((r: SearchHit) => r.sessionId),
       newestFirst.map((_, i) => (i % 2 === 0 ? b : a).sessionId),
     );
     assert.equal((await search(q(w))).results.length, 12, 'default limit 20');
     const seen: string[] = [];
     let page = await search(`${q(w)}&limit=5`);
     for (;;) {
-      seen.push(...page.results.map((r: any) => r.message.id));
+      seen.push(...page.results.map((r: SearchHit) => r.message.id));
       if (page.nextCursor === null) break;
       // Newer matches stored meanwhile do not disturb the walk.
       await store(a.sessionId, a.userId, [`${w} late`]);
@@ -176,7 +178,7 @@ describe('paging and filters', () => {
       const seen: string[] = [];
       let page = await search(`${q(`${w} tie`)}&limit=${limit}`);
       for (;;) {
-        seen.push(...page.results.map((r: any) => r.message.id));
+        seen.push(...page.results.map((r: SearchHit) => r.message.id));
         if (page.nextCursor === null) break;
         page = await search(`${q(`${w} tie`)}&limit=${limit}&cursor=${encodeURIComponent(page.nextCursor)}`);
       }
@@ -195,7 +197,7 @@ describe('paging and filters', () => {
     const [m1] = await store(s1.sessionId, s1.userId, [`${w} one`]);
     const [m2] = await store(s2.sessionId, s2.userId, [`${w} two`]);
     const [m3] = await store(s3.sessionId, s3.userId, [`${w} three`]);
-    const idsOf = (body: any) => body.results.map((r: any) => r.message.id);
+    const idsOf = (body: SearchPage) => body.results.map((r) => r.message.id);
     assert.deepEqual(idsOf(await search(q(w))), [m3, m2, m1]);
     assert.deepEqual(idsOf(await search(`${q(w)}&agentId=${agent.body.id}`)), [m2]);
     assert.deepEqual(idsOf(await search(`${q(w)}&agentId=${ELIZA}`)), [m3, m1]);
@@ -215,11 +217,11 @@ describe('who may search what', () => {
     await store(other.sessionId, other.userId, [`${w} theirs`]);
     const body = await search(q(w), own.sessionToken);
     assert.deepEqual(
-      body.results.map((r: any) => r.message.id),
+      body.results.map((r: SearchHit) => r.message.id),
       [mine],
     );
     assert.deepEqual(
-      (await search(`${q(w)}&sessionId=${own.sessionId}`, own.sessionToken)).results.map((r: any) => r.message.id),
+      (await search(`${q(w)}&sessionId=${own.sessionId}`, own.sessionToken)).results.map((r: SearchHit) => r.message.id),
       [mine],
     );
     const refused = await server.request('GET', `${SEARCH}?${q(w)}&sessionId=${other.sessionId}`, { token: own.sessionToken });

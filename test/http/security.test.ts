@@ -176,7 +176,7 @@ describe('every route, every kind of credential', () => {
   for (const routeCase of CASES) {
     test(routeCase.route, async () => {
       const [method, path] = routeCase.route.split(' ') as [string, string];
-      assert.ok(server.app.server.hasRoute({ method: method as 'GET', url: path }), `${routeCase.route} is not registered`);
+      assert.ok(server.app.server.hasRoute({ method: method, url: path }), `${routeCase.route} is not registered`);
       const rule = ROUTE_AUTH[routeCase.route];
       assert.ok(rule, `ROUTE_AUTH has no entry for ${routeCase.route}`);
       const seen: string[] = [];
@@ -199,7 +199,7 @@ describe('every route, every kind of credential', () => {
 
   test('every documented operation states its security; the table covers every route', async () => {
     const doc = (await call(server, 'GET', '/openapi.json')).body;
-    for (const [path, operations] of Object.entries<Record<string, any>>(doc.paths)) {
+    for (const [path, operations] of Object.entries<Record<string, { security?: unknown; description: string }>>(doc.paths)) {
       for (const [method, operation] of Object.entries(operations)) {
         const route = `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`;
         assert.ok(Array.isArray(operation.security), `${route} declares no auth rule`);
@@ -208,7 +208,7 @@ describe('every route, every kind of credential', () => {
           CASES.some((c) => c.route === route),
           `${route} is missing from this test's table`,
         );
-        const rule = ROUTE_AUTH[route]!;
+        const rule = ROUTE_AUTH[route];
         if (rule === 'public') assert.deepEqual(operation.security, []);
         else assert.ok(operation.description.includes(rule.scope === ANY_KEY ? 'any valid API key' : `\`${rule.scope}\``), route);
       }
@@ -383,10 +383,10 @@ describe('a route that declares no auth rule', () => {
     const { parseSettings } = await import('../../src/settings.js');
     const { mkdtempSync, rmSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const dir = mkdtempSync(join(tmpdir(), 'agent-sessions-undeclared-'));
+    const path = await import('node:path');
+    const dir = mkdtempSync(path.join(tmpdir(), 'agent-sessions-undeclared-'));
     const app = await createApp(
-      parseSettings({ DATABASE_URL: join(dir, 'db.sqlite'), PORT: '0', LOG_LEVEL: 'silent', SESSIONS_API_KEY: ADMIN_KEY }),
+      parseSettings({ DATABASE_URL: path.join(dir, 'db.sqlite'), PORT: '0', LOG_LEVEL: 'silent', SESSIONS_API_KEY: ADMIN_KEY }),
       {
         background: false,
       },

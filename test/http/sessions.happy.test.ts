@@ -51,7 +51,7 @@ function sessionInfo(e: Expected) {
 }
 
 /** A create answer: the SessionInfo exactly, plus the session's own token (`ast_…`). */
-function assertCreated(body: any, expected: ReturnType<typeof sessionInfo>): void {
+function assertCreated(body: CreatedSession, expected: ReturnType<typeof sessionInfo>): void {
   const { sessionToken, ...info } = body;
   assert.equal(typeof sessionToken, 'string', 'a create answer carries the session token');
   assert.match(sessionToken, /^ast_[A-Za-z0-9_-]{43}$/);

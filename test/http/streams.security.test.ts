@@ -39,12 +39,18 @@ async function refusedStream(sessionId: string, token: string) {
   return { status: res.status, retryAfter: res.headers.get('retry-after'), body: res.body };
 }
 
-function socket(token: string): Promise<{ socket: Socket; refused?: any }> {
+/** The error envelope a refused connection carries. */
+interface Refusal {
+  success: false;
+  error: { code: string; message: string; details?: string };
+}
+
+function socket(token: string): Promise<{ socket: Socket; refused?: Refusal | string }> {
   const s = connect(server.url, { path: '/socket.io', auth: { token }, transports: ['websocket'], reconnection: false });
   sockets.push(s);
   return new Promise((resolve) => {
     s.once('connect', () => resolve({ socket: s }));
-    s.once('connect_error', (error: Error & { data?: unknown }) => resolve({ socket: s, refused: error.data ?? error.message }));
+    s.once('connect_error', (error: Error & { data?: Refusal }) => resolve({ socket: s, refused: error.data ?? error.message }));
   });
 }
 
@@ -82,8 +88,10 @@ describe('MAX_STREAMS_PER_CREDENTIAL', () => {
     assert.match(refused.body.error.details, /At most 3/);
 
     const extraSocket = await socket(key);
-    assert.equal(extraSocket.refused?.success, false, JSON.stringify(extraSocket.refused));
-    assert.equal(extraSocket.refused.error.code, 'RATE_LIMITED');
+    const refusal = extraSocket.refused;
+    assert.ok(typeof refusal === 'object', JSON.stringify(refusal));
+    assert.equal(refusal.success, false, JSON.stringify(refusal));
+    assert.equal(refusal.error.code, 'RATE_LIMITED');
 
     // Another key, and the session's own token, have places of their own.
     const other = await createKey(server, ['sessions:read']);
@@ -144,11 +152,11 @@ describe('MAX_STREAMS_PER_CREDENTIAL across a fleet', () => {
         const res = await other.request('GET', `${S}/${session.sessionId}/events`, { token: key });
         assert.equal(res.status, 429);
         assert.equal(res.body.error.code, 'RATE_LIMITED');
-        const { refused } = await new Promise<{ refused?: any }>((resolve) => {
+        const { refused } = await new Promise<{ refused?: Refusal }>((resolve) => {
           const s = connect(other.url, { path: '/socket.io', auth: { token: key }, transports: ['websocket'], reconnection: false });
           sockets.push(s);
           s.once('connect', () => resolve({}));
-          s.once('connect_error', (error: Error & { data?: unknown }) => resolve({ refused: error.data }));
+          s.once('connect_error', (error: Error & { data?: Refusal }) => resolve({ refused: error.data }));
         });
         assert.equal(refused?.error?.code, 'RATE_LIMITED');
 

@@ -19,6 +19,8 @@ after(() => server.close());
 interface RawAnswer {
   status: number;
   headers: Record<string, string>;
+  /** The parsed JSON answer, or the text when it is not JSON. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON of any shape; the tests read it field by field and assert exact values
   body: any;
   /** Milliseconds from connecting to the connection's end. */
   ms: number;
@@ -50,7 +52,7 @@ function raw(parts: Array<string | Buffer>, gapMs = 0, limitMs = 12_000): Promis
       const headers = Object.fromEntries(
         headerLines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
       );
-      let body: any;
+      let body: unknown;
       try {
         body = JSON.parse(rest.join('\r\n\r\n'));
       } catch {

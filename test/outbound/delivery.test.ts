@@ -25,7 +25,10 @@ afterEach(async () => {
 });
 
 type Responder = (request: RecordedRequest, res: ServerResponse) => Promise<void> | void;
-const answer = (status: number): Responder => (_req, res) => void res.writeHead(status).end();
+const answer =
+  (status: number): Responder =>
+  (_req, res) =>
+    void res.writeHead(status).end();
 
 /** A receiver answering each request with the next responder in line (the last one repeats). */
 async function startReceiver(...responders: Responder[]): Promise<RecordingServer> {
@@ -37,14 +40,14 @@ async function startReceiver(...responders: Responder[]): Promise<RecordingServe
   return receiver;
 }
 
-async function webhook(s: TestServer, body: Record<string, unknown>): Promise<any> {
+async function webhook(s: TestServer, body: Record<string, unknown>): Promise<{ id: string }> {
   const res = await s.request('POST', '/api/webhooks', { body: { events: ['*'], ...body } });
   assert.equal(res.status, 201, res.text);
   return res.body;
 }
 
 const deliveries = async (s: TestServer, id: string, query = '') =>
-  (await s.request('GET', `/api/webhooks/${id}/deliveries${query}`)).body.deliveries as any[];
+  (await s.request('GET', `/api/webhooks/${id}/deliveries${query}`)).body.deliveries;
 
 test('each event is POSTed signed, with the event, webhookId and eventId, in seq order', async () => {
   server = await startServer();
@@ -52,12 +55,17 @@ test('each event is POSTed signed, with the event, webhookId and eventId, in seq
   const hook = await webhook(server, { url: `${rec.origin}/hooks`, secretEnv: SECRET_ENV });
   const s = await createSession(server);
   server.clock.advance(1000);
-  const sent = await server.request('POST', `/api/messaging/sessions/${s.sessionId}/messages`, { body: { content: 'I feel happy', transport: 'http' } });
+  const sent = await server.request('POST', `/api/messaging/sessions/${s.sessionId}/messages`, {
+    body: { content: 'I feel happy', transport: 'http' },
+  });
   assert.equal(sent.status, 201);
   assert.ok((await server.app.deliveries.tick()) >= 4);
 
   const stored = (await server.app.store.eventsAfter(s.sessionId, 0, 100)).filter((e) => e.type !== 'message.chunk');
-  assert.deepEqual(stored.map((e) => e.type), ['session.created', 'message.created', 'session.renewed', 'message.created']);
+  assert.deepEqual(
+    stored.map((e) => e.type),
+    ['session.created', 'message.created', 'session.renewed', 'message.created'],
+  );
   assert.equal(rec.requests.length, stored.length);
   rec.requests.forEach((request, i) => {
     const event = stored[i]!;
@@ -106,16 +114,17 @@ test('after a 500 the event is retried with backoff (1 s, 2 s, …), the same ev
   server.clock.advance(1);
   assert.equal(await server.app.deliveries.tick(), 1);
   [renewed, created] = await deliveries(server, hook.id);
-  assert.deepEqual([created.attempts, created.lastStatus, created.nextAttemptAt], [2, 503, new Date(server.clock.now() + 2000).toISOString()]);
+  assert.deepEqual(
+    [created.attempts, created.lastStatus, created.nextAttemptAt],
+    [2, 503, new Date(server.clock.now() + 2000).toISOString()],
+  );
 
   server.clock.advance(2000);
   assert.equal(await server.app.deliveries.tick(), 2, 'seq 1 delivered, then seq 2 at once');
-  assert.deepEqual(rec.requests.map((r) => r.headers['x-event-id']), [
-    `${s.sessionId}:1`,
-    `${s.sessionId}:1`,
-    `${s.sessionId}:1`,
-    `${s.sessionId}:2`,
-  ]);
+  assert.deepEqual(
+    rec.requests.map((r) => r.headers['x-event-id']),
+    [`${s.sessionId}:1`, `${s.sessionId}:1`, `${s.sessionId}:1`, `${s.sessionId}:2`],
+  );
   assert.equal(rec.requests[0]!.rawBody.toString(), rec.requests[2]!.rawBody.toString(), 'the same body on every attempt');
   [renewed, created] = await deliveries(server, hook.id);
   assert.deepEqual([created.status, created.attempts, created.lastStatus], ['delivered', 3, 204]);
@@ -135,7 +144,10 @@ test('a receiver that does not answer within WEBHOOK_TIMEOUT_SECONDS is retried'
   assert.deepEqual([first.status, first.attempts, first.lastStatus, first.lastError], ['pending', 1, null, 'no answer within 1 s']);
   server.clock.advance(1000);
   assert.equal(await server.app.deliveries.tick(), 1);
-  assert.deepEqual(rec.requests.map((r) => r.headers['x-event-id']), [`${s.sessionId}:1`, `${s.sessionId}:1`]);
+  assert.deepEqual(
+    rec.requests.map((r) => r.headers['x-event-id']),
+    [`${s.sessionId}:1`, `${s.sessionId}:1`],
+  );
   assert.equal((await deliveries(server, hook.id))[0].status, 'delivered');
 });
 
@@ -155,8 +167,14 @@ test('retries stop after WEBHOOK_MAX_AGE_HOURS: failed, and the next event of th
     gaps.push(wait);
     server.clock.advance(wait);
   }
-  assert.deepEqual(gaps.slice(0, 11), [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 600].map((s) => s * 1000));
-  assert.ok(gaps.slice(10).every((g) => g === 600_000), 'at most 10 min apart');
+  assert.deepEqual(
+    gaps.slice(0, 11),
+    [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 600].map((s) => s * 1000),
+  );
+  assert.ok(
+    gaps.slice(10).every((g) => g === 600_000),
+    'at most 10 min apart',
+  );
   const [renewed, created] = await deliveries(server, hook.id);
   assert.equal(created.status, 'failed');
   assert.equal(created.attempts, gaps.length + 1);
@@ -196,7 +214,10 @@ test('a redirect is not followed: it is a failed attempt', async () => {
   const hook = await webhook(server, { url: `${rec.origin}/start`, events: ['session.created'] });
   await createSession(server);
   assert.equal(await server.app.deliveries.tick(), 1);
-  assert.deepEqual(rec.requests.map((r) => r.path), ['/start']);
+  assert.deepEqual(
+    rec.requests.map((r) => r.path),
+    ['/start'],
+  );
   const [d] = await deliveries(server, hook.id);
   assert.deepEqual([d.status, d.lastStatus, d.lastError], ['pending', 302, 'HTTP 302']);
 });

@@ -21,7 +21,24 @@ afterEach(async () => {
 const ok = async () => (receiver = await startRecordingServer(async (_r, res) => void res.writeHead(200).end('{"text":"hi"}')));
 
 describe('which addresses are refused', () => {
-  const refused = ['127.0.0.1', '127.255.0.9', '::1', '[::1]', '10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.1.1', '169.254.169.254', 'fe80::1', 'fd12:3456::1', 'fc00::1', '0.0.0.0', '::', '::ffff:127.0.0.1', '::ffff:10.0.0.1'];
+  const refused = [
+    '127.0.0.1',
+    '127.255.0.9',
+    '::1',
+    '[::1]',
+    '10.1.2.3',
+    '172.16.0.1',
+    '172.31.255.255',
+    '192.168.1.1',
+    '169.254.169.254',
+    'fe80::1',
+    'fd12:3456::1',
+    'fc00::1',
+    '0.0.0.0',
+    '::',
+    '::ffff:127.0.0.1',
+    '::ffff:10.0.0.1',
+  ];
   const allowed = ['8.8.8.8', '1.1.1.1', '172.32.0.1', '2001:4860:4860::8888', '::ffff:8.8.8.8', 'example.com'];
   for (const address of refused) test(`refused: ${address}`, () => assert.equal(isPrivateAddress(address), true));
   for (const address of allowed) test(`allowed: ${address}`, () => assert.equal(isPrivateAddress(address), false));
@@ -30,31 +47,40 @@ describe('which addresses are refused', () => {
 describe('the HTTP client', () => {
   test('on: a loopback receiver, by address or by a name resolving to it, is never contacted', async () => {
     const rec = await ok();
-    const { fetch, close } = outboundClient(true);
+    const client = outboundClient(true);
     const port = new URL(rec.origin).port;
     try {
-      for (const url of [`http://127.0.0.1:${port}/`, `http://localhost:${port}/`, `http://[::1]:${port}/`, 'http://10.0.0.1:8080/', 'http://169.254.169.254/latest/meta-data/']) {
-        await assert.rejects(fetch(url, { method: 'POST', body: '{}' }), (error: any) => {
-          assert.equal(error.cause?.code, 'OUTBOUND_REFUSED', `${url}: ${error.cause?.message ?? error.message}`);
-          return true;
-        });
+      for (const url of [
+        `http://127.0.0.1:${port}/`,
+        `http://localhost:${port}/`,
+        `http://[::1]:${port}/`,
+        'http://10.0.0.1:8080/',
+        'http://169.254.169.254/latest/meta-data/',
+      ]) {
+        await assert.rejects(
+          client.fetch(url, { method: 'POST', body: '{}' }),
+          (error: Error & { cause?: { code?: string; message?: string } }) => {
+            assert.equal(error.cause?.code, 'OUTBOUND_REFUSED', `${url}: ${error.cause?.message ?? error.message}`);
+            return true;
+          },
+        );
       }
       assert.equal(rec.requests.length, 0);
     } finally {
-      await close();
+      await client.close();
     }
   });
 
   test('off: the same receiver is reached', async () => {
     const rec = await ok();
-    const { fetch, close } = outboundClient(false);
+    const client = outboundClient(false);
     try {
-      const res = await fetch(`${rec.origin.replace('127.0.0.1', 'localhost')}/x`, { method: 'POST', body: '{}' });
+      const res = await client.fetch(`${rec.origin.replace('127.0.0.1', 'localhost')}/x`, { method: 'POST', body: '{}' });
       assert.equal(res.status, 200);
       await res.text();
       assert.equal(rec.requests.length, 1);
     } finally {
-      await close();
+      await client.close();
     }
   });
 });
@@ -74,7 +100,9 @@ describe('OUTBOUND_DENY_PRIVATE=true on a server', () => {
     assert.equal(await server.app.deliveries.tick(), 3);
     assert.equal(rec.requests.length, 0);
     for (const id of hooks) {
-      const [d]: any[] = (await server.request('GET', `/api/webhooks/${id}/deliveries`)).body.deliveries;
+      const [d] = (await server.request('GET', `/api/webhooks/${id}/deliveries`)).body.deliveries as [
+        { status: string; lastStatus: number | null; lastError: string },
+      ];
       assert.equal(d.status, 'pending');
       assert.equal(d.lastStatus, null);
       assert.match(d.lastError, /refused to connect to .*OUTBOUND_DENY_PRIVATE/);
@@ -88,7 +116,9 @@ describe('OUTBOUND_DENY_PRIVATE=true on a server', () => {
       const agent = await server.request('POST', '/api/agents', { body: { name: 'Local', provider: { type: 'webhook', url } } });
       assert.equal(agent.status, 201);
       const s = await createSession(server, { agentId: agent.body.id });
-      const sent = await server.request('POST', `/api/messaging/sessions/${s.sessionId}/messages`, { body: { content: 'hello', transport: 'http' } });
+      const sent = await server.request('POST', `/api/messaging/sessions/${s.sessionId}/messages`, {
+        body: { content: 'hello', transport: 'http' },
+      });
       assert.equal(sent.status, 201);
       assert.equal(sent.body.agentError.code, 'AGENT_UNAVAILABLE');
       assert.equal(sent.body.agentResponse, undefined);
@@ -99,10 +129,14 @@ describe('OUTBOUND_DENY_PRIVATE=true on a server', () => {
   test("an agent's OpenAI-compatible endpoint on loopback is not called either", async () => {
     server = await startServer({ OUTBOUND_DENY_PRIVATE: 'true' });
     const rec = await ok();
-    const agent = await server.request('POST', '/api/agents', { body: { name: 'Model', provider: { type: 'openai', baseUrl: `${rec.origin}/v1`, model: 'm' } } });
+    const agent = await server.request('POST', '/api/agents', {
+      body: { name: 'Model', provider: { type: 'openai', baseUrl: `${rec.origin}/v1`, model: 'm' } },
+    });
     assert.equal(agent.status, 201);
     const s = await createSession(server, { agentId: agent.body.id });
-    const sent = await server.request('POST', `/api/messaging/sessions/${s.sessionId}/messages`, { body: { content: 'hello', transport: 'http' } });
+    const sent = await server.request('POST', `/api/messaging/sessions/${s.sessionId}/messages`, {
+      body: { content: 'hello', transport: 'http' },
+    });
     assert.equal(sent.status, 201);
     assert.ok(sent.body.agentError, JSON.stringify(sent.body));
     assert.equal(rec.requests.length, 0);
@@ -113,7 +147,9 @@ describe('OUTBOUND_DENY_PRIVATE=true on a server', () => {
     const rec = await ok();
     const agent = await server.request('POST', '/api/agents', { body: { name: 'Local', provider: { type: 'webhook', url: rec.origin } } });
     const s = await createSession(server, { agentId: agent.body.id });
-    const sent = await server.request('POST', `/api/messaging/sessions/${s.sessionId}/messages`, { body: { content: 'hello', transport: 'http' } });
+    const sent = await server.request('POST', `/api/messaging/sessions/${s.sessionId}/messages`, {
+      body: { content: 'hello', transport: 'http' },
+    });
     assert.equal(sent.body.agentResponse.text, 'hi');
     assert.equal(rec.requests.length, 1);
   });

@@ -12,6 +12,7 @@ import { openSse } from '../support/sse-client.js';
 import { startFakeOpenAI } from '../support/fake-openai.js';
 import { within } from '../support/wait.js';
 import { createAgent, sendHttp, sessionPath, sessionWith } from '../agents/helpers.js';
+import type { MessageView } from '../../src/domain/message.js';
 
 const scaled = process.env.TEST_STORE === 'postgres';
 
@@ -108,7 +109,7 @@ test(
 
         await Promise.all([a.app.replies.idle(), b.app.replies.idle()]);
         const history = await a.request('GET', sessionPath(session.sessionId, '/messages?limit=10'));
-        assert.deepEqual(history.body.messages.map((m: any) => m.content).reverse(), [
+        assert.deepEqual(history.body.messages.map((m: MessageView) => m.content).reverse(), [
           'first, to A',
           'second, to B',
           'one two three',

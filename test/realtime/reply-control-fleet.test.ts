@@ -10,6 +10,7 @@ import type { TestServer } from '../support/server.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
 import { within } from '../support/wait.js';
 import { createAgent, sendHttp, sessionPath, sessionWith } from '../agents/helpers.js';
+import type { MessageView } from '../../src/domain/message.js';
 
 const scaled = process.env.TEST_STORE === 'postgres';
 const skip = scaled ? false : 'scaled mode only (runs in the PostgreSQL + Redis pass)';
@@ -59,7 +60,7 @@ test('a reply running on B is cancelled from A; B knows the session is busy for 
     );
     const history = await a.request('GET', sessionPath(sessionId, '/messages'));
     assert.deepEqual(
-      history.body.messages.map((m: any) => m.content),
+      history.body.messages.map((m: MessageView) => m.content),
       ['a long question, to B'],
       'no agent message',
     );
@@ -81,6 +82,6 @@ test('an interrupting send on A cancels the reply running on B, then is answered
     assert.equal(upstream.abortedByClient, true);
     await Promise.all([a.app.replies.idle(), b.app.replies.idle()]);
     const history = await a.request('GET', sessionPath(sessionId, '/messages'));
-    assert.deepEqual(history.body.messages.map((m: any) => m.content).reverse(), ['first, to B', 'second, to A', 'second answer']);
+    assert.deepEqual(history.body.messages.map((m: MessageView) => m.content).reverse(), ['first, to B', 'second, to A', 'second answer']);
   }),
 );

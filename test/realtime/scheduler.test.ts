@@ -34,9 +34,9 @@ test('warning at expiresAt - threshold, expiry at expiresAt, each once', async (
   const { sessionToken: _token, ...info } = s;
   assert.deepEqual(created!.data, info, 'session.created carries the SessionInfo create answered');
   assert.equal(created!.at, s.createdAt);
-  assert.equal((warning!.data as any).isNearExpiration, true);
-  assert.equal((warning!.data as any).timeRemaining, 3 * MINUTE);
-  assert.equal((expired!.data as any).status, 'expired');
+  assert.equal((warning!.data as { isNearExpiration: boolean }).isNearExpiration, true);
+  assert.equal((warning!.data as { timeRemaining: number }).timeRemaining, 3 * MINUTE);
+  assert.equal((expired!.data as { status: string }).status, 'expired');
   assert.equal(expired!.at, new Date(server.clock.now()).toISOString());
 });
 
@@ -91,7 +91,7 @@ test('concurrent ticks emit each event once', async () => {
   for (const s of sessions) {
     assert.deepEqual(await typesOf(s.sessionId), ['1:session.created', '2:session.warning', '3:session.expired']);
   }
-  assert.equal(results[0]!.length, 6);
+  assert.equal(results[0].length, 6);
 });
 
 test('health: expiringSoon counts sessions inside their window, invalidSessions the backlog', async () => {

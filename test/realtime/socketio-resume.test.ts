@@ -8,6 +8,7 @@ import { afterEach, beforeEach, test } from 'node:test';
 import type { Socket } from 'socket.io-client';
 import { ADMIN_KEY, createSession, startServer, type TestServer } from '../support/server.js';
 import { emitAck, openSocket } from '../support/socketio-client.js';
+import type { SessionEvent } from '../../src/domain/events.js';
 import { eventually } from '../support/wait.js';
 
 let server: TestServer;
@@ -24,7 +25,7 @@ const open = (): Promise<Socket> => openSocket(server, ADMIN_KEY, sockets);
 
 /** The session events a socket receives (those named `<kind>.<what>`), in arrival order. */
 function record(socket: Socket) {
-  const seen: any[] = [];
+  const seen: SessionEvent[] = [];
   socket.onAny((name: string, payload) => {
     if (name.includes('.')) seen.push(payload);
   });
@@ -45,7 +46,7 @@ test('resume after a forced disconnect: what was missed, then live, nothing lost
   await eventually(async () => before.length === (await stored(s.sessionId)).length, 'the first exchange');
 
   // The server drops the connection; events go on while the client is away.
-  const lastSeen = before.at(-1).seq;
+  const lastSeen = before.at(-1)!.seq;
   server.app.io.in(first.id!).disconnectSockets(true);
   await eventually(() => first.disconnected, 'the forced disconnect');
   await say(s.sessionId, 'I dreamt of my mother');
@@ -87,7 +88,7 @@ test('lastSeq beyond the stored events gives only later ones; without lastSeq on
   const liveOnly = record(live);
   assert.deepEqual(await emitAck(live, 'join', { sessionId: s.sessionId }), { ok: true });
   await eventually(() => fromLast.length === 1, 'the one missed event');
-  assert.equal(fromLast[0].seq, storedSeq);
+  assert.equal(fromLast[0]!.seq, storedSeq);
 
   await server.request('POST', `/api/messaging/sessions/${s.sessionId}/heartbeat`);
   server.clock.advance(1000);
@@ -113,8 +114,8 @@ test('a bad lastSeq is refused in the error envelope and joins nothing', async (
   for (const lastSeq of [-1, 1.5, '3', null, 2 ** 60]) {
     const answer = await emitAck(socket, 'join', { sessionId: s.sessionId, lastSeq });
     assert.equal(answer.success, false, String(lastSeq));
-    assert.equal(answer.error.code, 'VALIDATION_ERROR');
-    assert.match(answer.error.details, /lastSeq/);
+    assert.equal(answer.error?.code, 'VALIDATION_ERROR');
+    assert.match(answer.error?.details ?? '', /lastSeq/);
   }
   assert.equal(server.app.fanout.subscriberCount(s.sessionId), 0);
   const heartbeat = () => server.request('POST', `/api/messaging/sessions/${s.sessionId}/heartbeat`);

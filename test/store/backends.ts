@@ -12,7 +12,7 @@ import { openPostgresStore } from '../../src/store/postgres.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 
-export interface OpenedStore {
+interface OpenedStore {
   store: Store;
   /** What the first `migrate()` reported. */
   migrated: string[];

@@ -20,8 +20,11 @@ import { MIN, T0 } from './fixtures.js';
 
 const CONTENTS = ['Ünïcode CAFÉ crème', 'ПРИВЕТ мир', '東京に行きました', 'plain words here'];
 
+/** The tables as the old migrations left them, written and read row by row without a schema type. */
+type OldTables = Record<string, Record<string, unknown>>;
+
 /** Migrates `db` up to 003, stores a session with messages the old way; returns the session id. */
-async function seedBefore006(db: Kysely<any>): Promise<string> {
+async function seedBefore006(db: Kysely<OldTables>): Promise<string> {
   const { error } = await new Migrator({ db, provider: migrationProvider }).migrateTo('003-session-counts');
   assert.equal(error, undefined);
   const sessionId = randomUUID();
@@ -79,7 +82,7 @@ test('006 on SQLite: the messages stored before it are found', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'agent-sessions-search-'));
   const file = join(dir, 'old.db');
   try {
-    const old = new Kysely<any>({ dialect: new SqliteDialect({ database: new BetterSqlite3(file) }) });
+    const old = new Kysely<OldTables>({ dialect: new SqliteDialect({ database: new BetterSqlite3(file) }) });
     const sessionId = await seedBefore006(old);
     await old.destroy();
     const store = openSqliteStore(file);
@@ -100,7 +103,7 @@ test(
   async () => {
     const url = await createTestDatabase();
     try {
-      const old = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1 }) }) });
+      const old = new Kysely<OldTables>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1 }) }) });
       const sessionId = await seedBefore006(old);
       await old.destroy();
       const store = openPostgresStore(url, 2);

@@ -14,11 +14,14 @@ import { migrationProvider } from '../../src/store/migrations/index.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import { MIN, T0 } from './fixtures.js';
 
+/** The tables as the old migrations left them, written and read row by row without a schema type. */
+type OldTables = Record<string, Record<string, unknown>>;
+
 test('003 back-fills the session counters from the rows stored before it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'agent-sessions-counts-'));
   const file = join(dir, 'old.db');
   try {
-    const old = new Kysely<any>({ dialect: new SqliteDialect({ database: new BetterSqlite3(file) }) });
+    const old = new Kysely<OldTables>({ dialect: new SqliteDialect({ database: new BetterSqlite3(file) }) });
     const { error } = await new Migrator({ db: old, provider: migrationProvider }).migrateTo('002-auth');
     assert.equal(error, undefined);
     const agentA = randomUUID();

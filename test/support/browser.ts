@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page, type Request } from 'playwright-core';
 
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
 /** A reason to skip the browser tests, or false when they can run. */
 export const BROWSER_SKIP: string | false =
@@ -19,7 +19,7 @@ export const BROWSER_SKIP: string | false =
  * The rest keep the browser quiet and local: no GPU, no update, sync or other background
  * traffic, no first-run set-up.
  */
-export const CHROMIUM_ARGS = [
+const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
   '--disable-gpu',

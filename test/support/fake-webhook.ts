@@ -22,7 +22,7 @@ export type WebhookBehaviour =
   /** Answers JSON `{text}` once `release` resolves. */
   | { kind: 'gated'; release: Promise<void>; text: string };
 
-export type WebhookRequest = RecordedRequest;
+type WebhookRequest = RecordedRequest;
 
 export interface FakeWebhook {
   url: string;

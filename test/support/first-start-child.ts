@@ -8,7 +8,9 @@ import { parseSettings } from '../../src/settings.js';
 
 const path = process.argv[2]!;
 process.stdout.write('ready\n');
-process.stdin.once('data', async () => {
+process.stdin.once('data', () => void start());
+
+async function start(): Promise<void> {
   try {
     const app = await createApp(parseSettings({ DATABASE_URL: path, PORT: '0', LOG_LEVEL: 'silent' }), { background: false });
     await app.close();
@@ -17,4 +19,4 @@ process.stdin.once('data', async () => {
     process.stdout.write(`failed: ${(error as Error).message}\n`);
   }
   process.exit(0);
-});
+}

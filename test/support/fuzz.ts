@@ -17,7 +17,32 @@ import { ERROR_STATUS } from '../../src/domain/errors.js';
 import { ADMIN_KEY, ELIZA, USER, type TestServer } from './server.js';
 import { storeSnapshot } from './snapshot.js';
 
-type Schema = Record<string, any>;
+/** The part of a JSON Schema (as the OpenAPI document gives it) that the generators read. */
+interface Schema {
+  const?: unknown;
+  enum?: unknown[];
+  anyOf?: Schema[];
+  oneOf?: Schema[];
+  type?: string | string[];
+  properties?: Record<string, Schema>;
+  required?: string[];
+  items?: Schema;
+  minItems?: number;
+  maxItems?: number;
+  format?: string;
+  pattern?: string;
+  minLength?: number;
+  maxLength?: number;
+  minimum?: number;
+  maximum?: number;
+}
+
+/** An operation of the OpenAPI document, as far as the cases need it. */
+interface DocumentedOperation {
+  parameters?: Parameter[];
+  requestBody?: { content?: Record<string, { schema?: Schema } | undefined> };
+  responses?: Record<string, unknown>;
+}
 
 interface Parameter {
   in: 'path' | 'query' | 'header';
@@ -26,7 +51,7 @@ interface Parameter {
   schema: Schema;
 }
 
-export interface Operation {
+interface Operation {
   method: string;
   /** OpenAPI path with `{param}` placeholders. */
   path: string;
@@ -37,14 +62,14 @@ export interface Operation {
 }
 
 /** Every operation of the document, plus the routes it hides (the document itself, the web app). */
-export function operationsOf(doc: any): Operation[] {
+function operationsOf(doc: { paths: Record<string, Record<string, DocumentedOperation>> }): Operation[] {
   const operations: Operation[] = [];
-  for (const [path, item] of Object.entries<any>(doc.paths)) {
-    for (const [method, op] of Object.entries<any>(item)) {
+  for (const [path, item] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(item)) {
       operations.push({
         method: method.toUpperCase(),
         path,
-        parameters: (op.parameters ?? []) as Parameter[],
+        parameters: op.parameters ?? [],
         body: op.requestBody?.content?.['application/json']?.schema,
         statuses: new Set(Object.keys(op.responses ?? {}).map(Number)),
       });
@@ -162,7 +187,7 @@ export function valueOf(schema: Schema | undefined, depth = 0): fc.Arbitrary<unk
   const type = Array.isArray(schema.type) ? schema.type[0] : schema.type;
   switch (type) {
     case 'object': {
-      const properties = (schema.properties ?? {}) as Record<string, Schema>;
+      const properties = schema.properties ?? {};
       const names = Object.keys(properties);
       if (names.length === 0) return fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 });
       const record: Record<string, fc.Arbitrary<unknown>> = {};
@@ -207,8 +232,7 @@ function brokenValueOf(schema: Schema | undefined): fc.Arbitrary<unknown> {
       else if (how === 'add') copy[key || 'extra'] = bad;
       else {
         const inner = copy[target];
-        copy[target] =
-          inner !== null && typeof inner === 'object' && !Array.isArray(inner) ? { ...(inner as object), [key || 'x']: bad } : [bad];
+        copy[target] = inner !== null && typeof inner === 'object' && !Array.isArray(inner) ? { ...inner, [key || 'x']: bad } : [bad];
       }
       return copy;
     });
@@ -217,7 +241,7 @@ function brokenValueOf(schema: Schema | undefined): fc.Arbitrary<unknown> {
 // ---- requests -------------------------------------------------------------------------------
 
 /** What the fuzzer knows of the server's state; refilled when a case deletes a fixture. */
-export interface Fixtures {
+interface Fixtures {
   sessions: Array<{ id: string; token: string }>;
   agents: string[];
   keys: Array<{ id: string; key: string }>;
@@ -227,7 +251,7 @@ type IdRef = { kind: 'session' | 'agent' | 'key'; index: number; upper: boolean 
 type Credential = { kind: 'admin' | 'limited' | 'token' | 'garbage' | 'none'; place: 'bearer' | 'x-api-key' | 'query' | 'basic' };
 type BodySpec = { kind: 'none' } | { kind: 'json'; value: unknown } | { kind: 'text'; text: string } | { kind: 'bytes'; bytes: Uint8Array };
 
-export interface FuzzCase {
+interface FuzzCase {
   operation: number;
   method: string | undefined;
   params: Record<string, IdRef>;
@@ -271,7 +295,7 @@ const CONTENT_TYPES = [
   '*/*',
 ];
 
-export function caseArbitrary(operations: Operation[]): fc.Arbitrary<FuzzCase> {
+function caseArbitrary(operations: Operation[]): fc.Arbitrary<FuzzCase> {
   return fc.nat({ max: operations.length - 1 }).chain((index) => {
     const op = operations[index]!;
     const params: Record<string, fc.Arbitrary<IdRef>> = {};
@@ -391,7 +415,7 @@ const KNOWN_CODES = new Set(Object.keys(ERROR_STATUS));
 /** What no answer may hold: a stack frame, or a path of the server's own files. */
 const LEAKS = [/\n\s+at [^\n]*:\d+:\d+/, /node_modules/, /\bfile:\/\//, /\/src\/[a-z/-]+\.(?:ts|js)\b/];
 
-export interface Outcome {
+interface Outcome {
   status: number;
   text: string;
   url: string;
@@ -424,7 +448,7 @@ function secretOf(credential: Credential, fixtures: Fixtures, sessionIndex: numb
   }
 }
 
-export async function runCase(server: TestServer, operations: Operation[], fixtures: Fixtures, c: FuzzCase): Promise<Outcome> {
+async function runCase(server: TestServer, operations: Operation[], fixtures: Fixtures, c: FuzzCase): Promise<Outcome> {
   const op = operations[c.operation]!;
   const method = c.method ?? op.method;
   let sessionIndex = 0;
@@ -465,7 +489,7 @@ export async function runCase(server: TestServer, operations: Operation[], fixtu
 const templateOf = (path: string) => new RegExp(`^${path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{\w+\\?\}/g, '[^/]+')}/?$`);
 
 /** The checks of one answer (the store comparison is the caller's). */
-export function checkAnswer(operations: Operation[], op: Operation, outcome: Outcome): void {
+function checkAnswer(operations: Operation[], op: Operation, outcome: Outcome): void {
   const where = `${outcome.method} ${outcome.url} → ${outcome.status} ${outcome.text.slice(0, 300)}`;
   assert.ok(outcome.status < 500, `server error: ${where}`);
   for (const leak of LEAKS) assert.doesNotMatch(outcome.text, leak, `leak: ${where}`);
@@ -480,19 +504,19 @@ export function checkAnswer(operations: Operation[], op: Operation, outcome: Out
     return;
   }
   if (outcome.method === 'HEAD') return;
-  let parsed: any;
+  let parsed: { success?: unknown; error?: { code?: string; message?: unknown } };
   try {
     parsed = JSON.parse(outcome.text);
   } catch {
     assert.fail(`not JSON: ${where}`);
   }
   assert.equal(parsed.success, false, `not the envelope: ${where}`);
-  assert.ok(KNOWN_CODES.has(parsed.error?.code), `unknown code: ${where}`);
-  assert.equal(typeof parsed.error.message, 'string', `no message: ${where}`);
+  assert.ok(KNOWN_CODES.has(parsed.error?.code ?? ''), `unknown code: ${where}`);
+  assert.equal(typeof parsed.error?.message, 'string', `no message: ${where}`);
   // 431 (headers or URL over Node's limit) has no code of its own: PAYLOAD_TOO_LARGE (docs/security.md).
   const expected = outcome.status === 431 ? 'PAYLOAD_TOO_LARGE' : undefined;
-  if (expected) assert.equal(parsed.error.code, expected, `431 with another code: ${where}`);
-  else assert.equal(ERROR_STATUS[parsed.error.code as keyof typeof ERROR_STATUS], outcome.status, `status and code disagree: ${where}`);
+  if (expected) assert.equal(parsed.error?.code, expected, `431 with another code: ${where}`);
+  else assert.equal(ERROR_STATUS[parsed.error?.code as keyof typeof ERROR_STATUS], outcome.status, `status and code disagree: ${where}`);
 }
 
 // ---- fixtures and the property --------------------------------------------------------------
@@ -500,7 +524,7 @@ export function checkAnswer(operations: Operation[], op: Operation, outcome: Out
 const SPARE_AGENT = '00000000-0000-4000-8000-0000000f0220';
 
 /** Makes sure the fuzzer has sessions, agents and a limited key to aim at. */
-export async function ensureFixtures(server: TestServer, fixtures: Fixtures): Promise<void> {
+async function ensureFixtures(server: TestServer, fixtures: Fixtures): Promise<void> {
   const { store } = server.app;
   for (const id of [ELIZA, SPARE_AGENT]) {
     if (!(await store.getAgent(id))) {

@@ -12,6 +12,7 @@ export interface RecordedRequest {
   headers: IncomingHttpHeaders;
   rawBody: Buffer;
   /** The body parsed as JSON, or undefined when it is not JSON. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON of any shape; the tests read it field by field and assert exact values
   body: any;
   /** Set when the client went away before the response was finished. */
   abortedByClient: boolean;
@@ -41,7 +42,7 @@ export async function startRecordingServer(
     const raw: Buffer[] = [];
     for await (const piece of req) raw.push(piece as Buffer);
     const rawBody = Buffer.concat(raw);
-    let body: any;
+    let body: unknown;
     try {
       body = JSON.parse(rawBody.toString('utf8'));
     } catch {
@@ -82,7 +83,7 @@ export async function startRecordingServer(
     nextRequest() {
       const index = requests.length;
       return new Promise((resolve) => {
-        const check = () => (requests[index] ? resolve(requests[index]!) : waiters.push(check));
+        const check = () => (requests[index] ? resolve(requests[index]) : waiters.push(check));
         check();
       });
     },

@@ -68,6 +68,7 @@ export interface TestResponse {
   status: number;
   headers: Headers;
   /** The parsed JSON answer; undefined when the text is not JSON (or for an event stream). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON of any shape; the tests read it field by field and assert exact values
   body: any;
   text: string;
 }
@@ -147,7 +148,7 @@ export async function send(base: string, method: string, path: string, options: 
 }
 
 /** Status, headers, text and the JSON body (undefined when the text is not JSON). */
-export async function readResponse(response: Response): Promise<TestResponse> {
+async function readResponse(response: Response): Promise<TestResponse> {
   const text = await response.text();
   let parsed: unknown;
   try {

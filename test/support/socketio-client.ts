@@ -18,5 +18,13 @@ export async function openSocket(server: TestServer, token: string | undefined =
   return socket;
 }
 
-export const emitAck = (socket: Socket, event: string, payload: unknown): Promise<any> =>
+/** The acknowledgement of an emit: `{ ok: true }`, or the error envelope. */
+export interface SocketAck {
+  ok?: true;
+  success?: false;
+  error?: { code: string; message: string; details?: string; retryAfter?: number };
+}
+
+/** Emits and resolves with the server's acknowledgement. */
+export const emitAck = (socket: Socket, event: string, payload: unknown): Promise<SocketAck> =>
   new Promise((resolve) => socket.emit(event, payload, resolve));

@@ -2,6 +2,7 @@
 export interface SseFrame {
   id?: string;
   event: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON of any shape; the tests read it field by field and assert exact values
   data: any;
 }
 

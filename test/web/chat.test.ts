@@ -31,10 +31,12 @@ import {
 import type { TestPage } from '../support/browser.js';
 import type { Page } from 'playwright-core';
 import type { TestServer } from '../support/server.js';
+import type { MessageView } from '../../src/domain/message.js';
+import type { PageDocument, PageStorage, PageWindow } from './page-dom.js';
 
 // The functions given to page.evaluate and page.waitForFunction run in the page: these are the
 // page's globals (the project compiles without the DOM library).
-declare const document: any, window: any, sessionStorage: any, localStorage: any;
+declare const document: PageDocument, window: PageWindow, sessionStorage: PageStorage, localStorage: PageStorage;
 
 const suite = webSuite();
 const withPage = (base: string, hash: string, fn: (t: TestPage) => Promise<void>, options?: PageOptions) =>
@@ -59,7 +61,7 @@ describe('the web app in a browser', () => {
 
       const stored = await storedMessages(sessionId);
       assert.equal(stored.length, 2);
-      const [reply, hello] = stored;
+      const [reply, hello] = stored as [MessageView, MessageView];
       assert.equal(hello.content, 'Hello');
       assert.equal(reply.isAgent, true);
       assert.deepEqual(await shownMessages(page), [
@@ -85,7 +87,7 @@ describe('the web app in a browser', () => {
       const afterHeartbeat = (await suite.server.request('GET', `${S}/${sessionId}`)).body;
       await waitForText(page, '#renewal-count', String(afterHeartbeat.renewalCount));
       await page.waitForFunction(
-        (want) => document.querySelector('#expires-at')!.getAttribute('datetime') === want,
+        (want) => document.querySelector('#expires-at').getAttribute('datetime') === want,
         afterHeartbeat.expiresAt,
       );
 
@@ -134,11 +136,11 @@ describe('the web app in a browser', () => {
       const inList = await page.evaluate(() => ({
         elements: document.querySelectorAll('#messages img, #messages script, #messages b').length,
         images: document.images.length,
-        scripts: [...document.scripts].map((script: any) => script.src),
-        pwned: (window as any).__pwned,
+        scripts: [...document.scripts].map((script) => script.src),
+        pwned: window.__pwned,
       }));
       assert.deepEqual({ ...inList, scripts: inList.scripts.length }, { elements: 0, images: 0, scripts: 1, pwned: undefined });
-      assert.match(inList.scripts[0], new RegExp(`^${suite.server.url}/app-[A-Z0-9]+\\.js$`), 'only the app bundle');
+      assert.match(inList.scripts[0] ?? '', new RegExp(`^${suite.server.url}/app-[A-Z0-9]+\\.js$`), 'only the app bundle');
     });
   });
 
@@ -161,7 +163,7 @@ describe('the web app in a browser', () => {
       const renewed = (await suite.server.request('GET', `${S}/${sessionId}`)).body;
       assert.equal(renewed.renewalCount, 1);
       assert.ok(Date.parse(renewed.expiresAt) > Date.parse(created.expiresAt));
-      await page.waitForFunction((want) => document.querySelector('#expires-at')!.getAttribute('datetime') === want, renewed.expiresAt);
+      await page.waitForFunction((want) => document.querySelector('#expires-at').getAttribute('datetime') === want, renewed.expiresAt);
       await waitForText(page, '#renewal-count', '1');
       assert.match((await page.textContent('#countdown'))!, /^(30:00|29:\d\d)$/);
 

@@ -9,8 +9,9 @@ import { describe } from 'node:test';
 import type { Page } from 'playwright-core';
 import { createSession } from '../support/server.js';
 import { S, it, waitForText, webSuite, withPage } from './support.js';
+import type { PageDocument, PageElement } from './page-dom.js';
 
-declare const document: any;
+declare const document: PageDocument;
 
 const suite = webSuite();
 
@@ -34,7 +35,7 @@ function firstVisible(page: Page): Promise<{ id: string; offset: number; count: 
     const list = document.querySelector('#messages');
     const items = [...list.querySelectorAll('[data-message-id]')];
     const top = list.getBoundingClientRect().top;
-    const first = items.find((li: any) => li.getBoundingClientRect().bottom > top) as any;
+    const first = items.find((li) => li.getBoundingClientRect().bottom > top)!;
     return { id: first.dataset.messageId, offset: first.getBoundingClientRect().top - top, count: items.length };
   });
 }
@@ -106,7 +107,7 @@ describe('scrolling back through history', () => {
         assert.ok(await page.locator('#load-older').isHidden(), 'nothing older left');
 
         const shown = await page.$$eval('#messages [data-message-id]', (items) =>
-          items.map((li: any) => ({ id: li.dataset.messageId, content: li.querySelector('.text').textContent })),
+          items.map((li: PageElement) => ({ id: li.dataset.messageId, content: li.querySelector('.text').textContent })),
         );
         assert.equal(new Set(shown.map((m) => m.id)).size, 300, 'each message once');
         assert.deepEqual(

@@ -9,8 +9,9 @@ import { describe } from 'node:test';
 import type { Page } from 'playwright-core';
 import { createSession } from '../support/server.js';
 import { it, waitForText, webSuite, withPage } from './support.js';
+import type { PageDocument, PageStorage } from './page-dom.js';
 
-declare const sessionStorage: any, document: any;
+declare const sessionStorage: PageStorage, document: PageDocument;
 
 const suite = webSuite();
 

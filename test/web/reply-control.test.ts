@@ -8,8 +8,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
 import { S, assertAccessible, it, screenshot, storedMessages, waitForText, webSuite, withAgentSession } from './support.js';
+import type { PageDocument } from './page-dom.js';
 
-declare const document: any;
+declare const document: PageDocument;
 
 const suite = webSuite({ AGENT_TIMEOUT_SECONDS: '30' });
 let fake: FakeOpenAI;
@@ -55,7 +56,7 @@ describe('reply control in the web app', () => {
 
         const stored = await storedMessages(suite.server, sessionId);
         assert.deepEqual(
-          stored.map((m: any) => m.content),
+          stored.map((m) => m.content),
           ['Tell me everything'],
           'no agent message stored',
         );

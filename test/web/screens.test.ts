@@ -21,8 +21,9 @@ import {
   webSuite,
   withPage,
 } from './support.js';
+import type { PageDocument, PageMutationObserver, PageWindow } from './page-dom.js';
 
-declare const document: any, window: any, MutationObserver: any;
+declare const document: PageDocument, window: PageWindow, MutationObserver: PageMutationObserver;
 
 const suite = webSuite();
 const U1 = '11111111-1111-4111-8111-111111111111';

@@ -10,15 +10,17 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe } from 'node:test';
 import type { Page } from 'playwright-core';
-import { createSession, withServer } from '../support/server.js';
+import type { SearchPage } from '../../src/services/search.js';
+import { createSession, withServer, type CreatedSession } from '../support/server.js';
 import { S, assertAccessible, it, sendInPage, signInWithKey, waitForText, webSuite, withPage } from './support.js';
+import type { PageDocument, PageElement, PageWindow } from './page-dom.js';
 
-declare const document: any, window: any;
+declare const document: PageDocument, window: PageWindow;
 
 const suite = webSuite();
 
 const shownResults = (page: Page): Promise<string[]> =>
-  page.$$eval('#search-list li .content', (nodes) => nodes.map((n) => (n as any).textContent as string));
+  page.$$eval('#search-list li .content', (nodes) => nodes.map((n: PageElement) => n.textContent));
 
 describe('search, export and the metadata filter', () => {
   it('the search box finds messages in every session, pages with More results, and opens a result', async () => {
@@ -28,7 +30,7 @@ describe('search, export and the metadata filter', () => {
       const hostile = '<img src=x onerror="window.__pwned=1"> needle here';
       const expected: string[] = [];
       // Stored directly (no agent replies to repeat the words).
-      const store = async (session: any, content: string) =>
+      const store = async (session: CreatedSession, content: string) =>
         server.app.store.insertMessage({
           id: randomUUID(),
           sessionId: session.sessionId,
@@ -49,7 +51,7 @@ describe('search, export and the metadata filter', () => {
       expected.unshift(hostile);
       // What the API answers is what the page must show.
       const api = await server.request('GET', '/api/messaging/search?q=needle&limit=100');
-      const matching = api.body.results.map((r: any) => r.message.content);
+      const matching = (api.body as SearchPage).results.map((r) => r.message.content);
       assert.deepEqual(matching, expected);
 
       await withPage(suite.browser, server.url, '', async ({ page }) => {
@@ -101,7 +103,7 @@ describe('search, export and the metadata filter', () => {
         await page.locator(`#sessions-rows tr[data-session-id="${created.sessionId}"] button`).first().waitFor();
         await page.evaluate((id: string) => {
           const row = document.querySelector(`#sessions-rows tr[data-session-id="${id}"]`);
-          [...row.querySelectorAll('button')].find((b: any) => /open/i.test(b.textContent))?.click();
+          [...row.querySelectorAll('button')].find((b) => /open/i.test(b.textContent))?.click();
         }, created.sessionId);
         await page.locator('#session').waitFor({ state: 'visible' });
         await sendInPage(page, 'Hello, I would like to export this');
@@ -115,12 +117,12 @@ describe('search, export and the metadata filter', () => {
           await page.focus('#export-button');
           const [download] = await Promise.all([page.waitForEvent('download'), page.keyboard.press('Enter')]);
           assert.equal(download.suggestedFilename(), `session-${created.sessionId}.${extension}`);
-          const text = readFileSync((await download.path())!, 'utf8');
+          const text = readFileSync(await download.path(), 'utf8');
           const api = await server.request('GET', `${S}/${created.sessionId}/export?format=${format}`);
           assert.equal(text, api.text, format);
         }
         assert.match(
-          readFileSync((await (await Promise.all([page.waitForEvent('download'), page.click('#export-button')]))[0].path())!, 'utf8'),
+          readFileSync(await (await Promise.all([page.waitForEvent('download'), page.click('#export-button')]))[0].path(), 'utf8'),
           /export this/,
         );
       });
@@ -143,14 +145,14 @@ describe('search, export and the metadata filter', () => {
         await page.fill('#filter-meta-value', 'pro');
         await page.click('#apply-filters');
         await page.waitForFunction(
-          (want) => [...document.querySelectorAll('#sessions-rows tr')].map((tr: any) => tr.dataset.sessionId).join() === want.join(),
+          (want) => [...document.querySelectorAll('#sessions-rows tr')].map((tr) => tr.dataset.sessionId).join() === want.join(),
           pro,
         );
         await page.fill('#filter-meta-key', 'seats');
         await page.fill('#filter-meta-value', '5');
         await page.click('#apply-filters');
         await page.waitForFunction(
-          (want) => [...document.querySelectorAll('#sessions-rows tr')].map((tr: any) => tr.dataset.sessionId).join() === want.join(),
+          (want) => [...document.querySelectorAll('#sessions-rows tr')].map((tr) => tr.dataset.sessionId).join() === want.join(),
           pro,
         );
         await assertAccessible(page, 'sessions filtered by metadata');

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import type { Page } from 'playwright-core';
 import { MINUTE } from '../support/clock.js';
-import { ADMIN_KEY, createSession, withServer, type TestServer } from '../support/server.js';
+import { ADMIN_KEY, createSession, withServer, type SessionList, type TestServer } from '../support/server.js';
 import {
   S,
   answerDialog,
@@ -22,8 +22,9 @@ import {
   webSuite,
   withPage,
 } from './support.js';
+import type { PageDocument, PageElement } from './page-dom.js';
 
-declare const document: any;
+declare const document: PageDocument;
 
 const suite = webSuite();
 const U1 = '11111111-1111-4111-8111-111111111111';
@@ -32,20 +33,21 @@ const U2 = '22222222-2222-4222-8222-222222222222';
 const REFRESH_MS = 15_000;
 
 /** The list as the API answers it (newest first): the ids. */
-async function apiList(server: TestServer, query: string): Promise<{ ids: string[]; body: any }> {
+async function apiList(server: TestServer, query: string): Promise<{ ids: string[]; body: SessionList }> {
   const res = await server.request('GET', `${S}?limit=100&${query}`);
   assert.equal(res.status, 200, res.text);
-  return { ids: res.body.sessions.map((s: any) => s.sessionId), body: res.body };
+  const body = res.body as SessionList;
+  return { ids: body.sessions.map((s) => s.sessionId), body };
 }
 
 /** The rows shown, in order: their session ids. */
 const shownIds = (page: Page): Promise<string[]> =>
-  page.$$eval('#sessions-rows tr', (rows) => rows.map((tr) => (tr as any).dataset.sessionId));
+  page.$$eval('#sessions-rows tr', (rows) => rows.map((tr: PageElement) => tr.dataset.sessionId));
 
 /** Waits until the page shows exactly these rows, in this order. */
 async function waitForRows(page: Page, ids: string[]): Promise<void> {
   await page.waitForFunction(
-    (want) => [...document.querySelectorAll('#sessions-rows tr')].map((tr: any) => tr.dataset.sessionId).join() === want.join(),
+    (want) => [...document.querySelectorAll('#sessions-rows tr')].map((tr) => tr.dataset.sessionId).join() === want.join(),
     ids,
   );
 }
@@ -93,7 +95,7 @@ describe('the sessions view', () => {
         assert.ok(await page.locator('#filter-metadata').isVisible(), 'the server documents metadata.<key>: the filter shows');
 
         // One row in detail: agent name, user, status, time left, renewals, last activity.
-        const newest = active.body.sessions[0];
+        const newest = active.body.sessions[0]!;
         assert.equal(await cell(page, newest.sessionId, 2), 'Second');
         assert.equal(await cell(page, newest.sessionId, 3), U2.slice(0, 8));
         assert.equal(await cell(page, newest.sessionId, 4), 'active');
@@ -172,7 +174,7 @@ describe('the sessions view', () => {
         const stored = (await storedMessages(server, keep.sessionId)).reverse();
         assert.deepEqual(
           await shownMessages(page),
-          stored.map((m: any) => [m.isAgent, m.content]),
+          stored.map((m) => [m.isAgent, m.content]),
         );
         for (const request of requests.filter((r) => new URL(r.url()).pathname.startsWith('/api/'))) {
           assert.equal((await request.allHeaders()).authorization, `Bearer ${ADMIN_KEY}`);
@@ -216,7 +218,7 @@ describe('the sessions view', () => {
           await page.waitForFunction(
             ([sel, was]) => {
               const [m, s] = document.querySelector(sel).textContent.split(':').map(Number);
-              return m * 60 + s <= was - 10;
+              return m! * 60 + s! <= was - 10;
             },
             [`tr[data-session-id="${a.sessionId}"] > :nth-child(5)`, seconds(before)] as const,
           );

@@ -109,11 +109,11 @@ describe('the web app files', () => {
   test('other methods answer 405, other files 404, both in the error envelope', async () => {
     const post = await fetch(`${server.url}/${script}`, { method: 'POST' });
     assert.equal(post.status, 405);
-    assert.equal(((await post.json()) as any).error.code, 'METHOD_NOT_ALLOWED');
+    assert.equal(((await post.json()) as { error: { code: string } }).error.code, 'METHOD_NOT_ALLOWED');
     for (const path of ['/app.js', '/app.css', '/app.ts', '/web/src/main.ts', '/src/main.ts', '/dist/web/index.html', '/../package.json']) {
       const res = await fetch(server.url + path);
       assert.equal(res.status, 404, path);
-      assert.equal(((await res.json()) as any).error.code, 'NOT_FOUND', path);
+      assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'NOT_FOUND', path);
     }
   });
 });

@@ -12,12 +12,14 @@ import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { BROWSER_SKIP, launchBrowser, openPage, type TestPage } from '../support/browser.js';
 import { ADMIN_KEY, ELIZA, createSession, startServer, type TestServer } from '../support/server.js';
+import type { PageDocument, PageStorage } from './page-dom.js';
+import type { MessageView } from '../../src/domain/message.js';
 
 export const S = '/api/messaging/sessions';
 
 // The functions given to page.evaluate and page.waitForFunction run in the page: these are the
 // page's globals (the project compiles without the DOM library).
-declare const document: any, sessionStorage: any;
+declare const document: PageDocument, sessionStorage: PageStorage;
 
 export interface WebSuite {
   readonly server: TestServer;
@@ -95,7 +97,7 @@ export async function answerDialog(page: Page, answer: 'accept' | 'dismiss', act
 }
 
 export async function waitForText(page: Page, selector: string, text: string): Promise<void> {
-  await page.waitForFunction(([sel, want]) => document.querySelector(sel!)?.textContent === want, [selector, text] as const);
+  await page.waitForFunction(([sel, want]) => document.querySelector(sel)?.textContent === want, [selector, text] as const);
 }
 
 /** Pastes the admin key: the sessions view opens. */
@@ -117,13 +119,6 @@ export async function createInPage(page: Page): Promise<string> {
   await waitForText(page, '#stream-state', 'live');
   return (await page.textContent('#session-id'))!;
 }
-
-/** Is the Send button usable (not busy with a reply, not disabled)? */
-export const sendReady = (page: Page): Promise<unknown> =>
-  page.waitForFunction(() => {
-    const send = document.querySelector('#send');
-    return !send.disabled && send.getAttribute('aria-disabled') !== 'true';
-  });
 
 export async function typeAndSend(page: Page, text: string): Promise<void> {
   await page.fill('#message-input', text);
@@ -149,7 +144,7 @@ export function shownMessages(page: Page): Promise<Array<[boolean, string]>> {
   );
 }
 
-export async function storedMessages(server: TestServer, sessionId: string): Promise<any[]> {
+export async function storedMessages(server: TestServer, sessionId: string): Promise<MessageView[]> {
   const res = await server.request('GET', `${S}/${sessionId}/messages?limit=100`);
   assert.equal(res.status, 200, res.text);
   return res.body.messages;
@@ -196,11 +191,19 @@ const require = createRequire(import.meta.url);
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const WCAG_21_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 
-export interface AxeViolation {
+interface AxeViolation {
   id: string;
   impact: string;
   help: string;
   nodes: Array<{ target: string[]; failureSummary: string }>;
+}
+
+/** axe-core as the page has it once AXE_SOURCE has run there. */
+interface Axe {
+  run(
+    context: PageDocument,
+    options: { runOnly: { type: 'tag'; values: string[] }; resultTypes: string[] },
+  ): Promise<{ violations: AxeViolation[] }>;
 }
 
 /**
@@ -208,15 +211,16 @@ export interface AxeViolation {
  * browser's debugging protocol, not as a <script>: the page's Content-Security-Policy (rightly)
  * refuses inline scripts, and it stays on.
  */
-export async function axeViolations(page: Page): Promise<AxeViolation[]> {
-  if (!(await page.evaluate(() => typeof (globalThis as any).axe === 'object'))) await page.evaluate(AXE_SOURCE);
+async function axeViolations(page: Page): Promise<AxeViolation[]> {
+  if (!(await page.evaluate(() => typeof (globalThis as { axe?: unknown }).axe === 'object'))) await page.evaluate(AXE_SOURCE);
   return page.evaluate(async (tags) => {
-    const results = await (globalThis as any).axe.run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] });
-    return results.violations.map((v: any) => ({
+    const { axe } = globalThis as unknown as { axe: Axe };
+    const results = await axe.run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] });
+    return results.violations.map((v) => ({
       id: v.id,
       impact: v.impact,
       help: v.help,
-      nodes: v.nodes.map((n: any) => ({ target: n.target, failureSummary: n.failureSummary })),
+      nodes: v.nodes.map((n) => ({ target: n.target, failureSummary: n.failureSummary })),
     }));
   }, WCAG_21_AA);
 }
@@ -230,7 +234,7 @@ export async function assertAccessible(page: Page, screen: string): Promise<void
  * Where screenshots go: docs/screenshots/ with `npm run screenshots` (the README's images),
  * otherwise a temporary folder (they are taken all the same, so the screens are exercised).
  */
-export const SCREENSHOT_DIR = process.env.WEB_SCREENSHOTS_DIR ?? join(tmpdir(), 'agent-sessions-screenshots');
+const SCREENSHOT_DIR = process.env.WEB_SCREENSHOTS_DIR ?? join(tmpdir(), 'agent-sessions-screenshots');
 
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
