@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AgentError } from '../../src/agents/provider.js';
-import { lines, signBody } from '../../src/agents/webhook.js';
+import { lines } from '../../src/agents/webhook.js';
+import { signBody } from '../../src/outbound/signature.js';
 
 async function* pieces(...parts: Array<string | Uint8Array>): AsyncGenerator<Uint8Array> {
   for (const part of parts) yield typeof part === 'string' ? new TextEncoder().encode(part) : part;
