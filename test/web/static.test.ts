@@ -24,7 +24,7 @@ before(async () => {
   server = await startServer();
   const html = built('index.html');
   script = /<script type="module" src="\/(app-[A-Z0-9]+\.js)"><\/script>/.exec(html)?.[1] ?? '';
-  style = /<link rel="stylesheet" href="\/(app-[A-Z0-9]+\.css)">/.exec(html)?.[1] ?? '';
+  style = /<link rel="stylesheet" href="\/(app-[A-Z0-9]+\.css)" ?\/?>/.exec(html)?.[1] ?? '';
 });
 after(() => server.close());
 
