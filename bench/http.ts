@@ -37,6 +37,7 @@ import type { Session } from '../src/domain/session.js';
 import { openPostgresStore } from '../src/store/postgres.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import type { Store } from '../src/store/store.js';
+import { freePort, NO_RATE_LIMITS } from './support.js';
 import { webhookFigure, type WebhookBenchResult } from './webhooks.js';
 
 const args = process.argv.slice(2);
@@ -67,6 +68,8 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const MIN = 60_000;
 /** The channel the scaled mode's instances publish stored events on (src/realtime/redis-fanout.ts). */
 const FANOUT_CHANNEL = 'agent-sessions:events';
+/** Free ports, so a server left over from an interrupted run cannot stand in the way. */
+const BARE_PORT = await freePort();
 
 const BARE_SERVER = `
 const http = require('node:http');
@@ -326,7 +329,7 @@ async function runStore(kind: 'sqlite' | 'postgres'): Promise<StoreResult> {
       await c.end();
     };
   }
-  const port = kind === 'sqlite' ? 3902 : 3903;
+  const port = await freePort();
   let server: ChildProcess | undefined;
   let seeder: Seeder | undefined;
   try {
@@ -338,10 +341,7 @@ async function runStore(kind: 'sqlite' | 'postgres'): Promise<StoreResult> {
         ...(kind === 'postgres' ? { REDIS_URL } : {}),
         SESSIONS_API_KEY: KEY,
         LOG_LEVEL: 'warn',
-        RATE_LIMIT_SESSION_PER_MINUTE: '100000000',
-        RATE_LIMIT_USER_PER_HOUR: '100000000',
-        RATE_LIMIT_AGENT_PER_HOUR: '100000000',
-        RATE_LIMIT_KEY_PER_MINUTE: '100000000',
+        ...NO_RATE_LIMITS,
         SESSION_MAX_DURATION_LIMIT_MINUTES: '4320',
       },
       'listening on',
@@ -363,7 +363,7 @@ async function runStore(kind: 'sqlite' | 'postgres'): Promise<StoreResult> {
     console.log(
       `\n${kind === 'sqlite' ? 'embedded (SQLite)' : 'scaled (PostgreSQL + Redis)'}: ${SECONDS} s per route, ${CONNECTIONS} connections`,
     );
-    const bare = await load('bare node:http', 'http://127.0.0.1:3901/', 'GET');
+    const bare = await load('bare node:http', `http://127.0.0.1:${BARE_PORT}/`, 'GET');
     const routes: RouteResult[] = [
       await load('GET /healthz', `${origin}/healthz`, 'GET'),
       await load('GET session', `${base}/${sessionId}`, 'GET'),
@@ -498,7 +498,7 @@ async function main(): Promise<void> {
     }
     return;
   }
-  const bareServer = await start(['-e', BARE_SERVER], { PORT: '3901' }, 'ready');
+  const bareServer = await start(['-e', BARE_SERVER], { PORT: String(BARE_PORT) }, 'ready');
   const results: StoreResult[] = [];
   try {
     for (const kind of STORES) results.push(await runStore(kind));

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { freePort, NO_RATE_LIMITS } from './support.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback?: string): string => {
@@ -42,10 +43,7 @@ function start(tree: string, port: number, database: string): Promise<ChildProce
     ...(STORE === 'postgres' ? { REDIS_URL } : {}),
     SESSIONS_API_KEY: KEY,
     LOG_LEVEL: 'warn',
-    RATE_LIMIT_SESSION_PER_MINUTE: '100000000',
-    RATE_LIMIT_USER_PER_HOUR: '100000000',
-    RATE_LIMIT_AGENT_PER_HOUR: '100000000',
-    RATE_LIMIT_KEY_PER_MINUTE: '100000000',
+    ...NO_RATE_LIMITS,
     SESSION_MAX_DURATION_LIMIT_MINUTES: '4320',
   };
   const child = spawn(process.execPath, [join(tree, 'dist/main.js')], { cwd: tree, env, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -151,7 +149,7 @@ async function main(): Promise<void> {
   const databases: string[] = [];
   try {
     const arms: Arm[] = [];
-    for (const [i, name] of (['old', 'new'] as const).entries()) {
+    for (const name of ['old', 'new'] as const) {
       let database = join(dir, `${name}.db`);
       if (STORE === 'postgres') {
         const db = `agent_sessions_ab_${randomBytes(4).toString('hex')}`;
@@ -164,7 +162,7 @@ async function main(): Promise<void> {
         url.pathname = `/${db}`;
         database = url.toString();
       }
-      const port = 3921 + i;
+      const port = await freePort();
       const child = await start(TREES[name], port, database);
       children.push(child);
       const base = `http://127.0.0.1:${port}${SESSIONS}`;
