@@ -195,11 +195,21 @@ export interface BenchDatabase {
   dispose(): Promise<void>;
 }
 
-/** A fresh database of the kind: a file in a temporary directory, or a new PostgreSQL database on `pgUrl`'s server. */
+/**
+ * A fresh database of the kind: a file in a temporary directory, or a new PostgreSQL database on
+ * `pgUrl`'s server. `BENCH_KEEP_DATABASE=1` keeps it afterwards (and says where), to look at the
+ * plans of what was measured.
+ */
 export async function benchDatabase(kind: StoreKind, pgUrl = PG_URL): Promise<BenchDatabase> {
   const dir = mkdtempSync(join(tmpdir(), 'agent-sessions-bench-'));
-  if (kind === 'sqlite')
-    return { url: join(dir, 'bench.db'), dispose: () => Promise.resolve(rmSync(dir, { recursive: true, force: true })) };
+  const keep = process.env.BENCH_KEEP_DATABASE === '1';
+  if (kind === 'sqlite') {
+    const file = join(dir, 'bench.db');
+    return {
+      url: file,
+      dispose: () => Promise.resolve(keep ? console.log(`  (kept ${file})`) : rmSync(dir, { recursive: true, force: true })),
+    };
+  }
   const name = `agent_sessions_bench_${randomBytes(4).toString('hex')}`;
   await pgQuery(pgUrl, `create database ${name}`);
   const url = new URL(pgUrl);
@@ -207,6 +217,7 @@ export async function benchDatabase(kind: StoreKind, pgUrl = PG_URL): Promise<Be
   return {
     url: url.toString(),
     async dispose() {
+      if (keep) return console.log(`  (kept ${url.toString()})`);
       rmSync(dir, { recursive: true, force: true });
       await pgQuery(pgUrl, `drop database if exists ${name} with (force)`).catch((e: unknown) =>
         console.error('could not drop the bench database:', e),

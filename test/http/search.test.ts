@@ -206,6 +206,30 @@ describe('paging and filters', () => {
     assert.deepEqual(idsOf(await search(`${q(w)}&sessionId=${s1.sessionId.toUpperCase()}`)), [m1]);
     assert.deepEqual(idsOf(await search(`${q(w)}&sessionId=${s1.sessionId}&userId=${userB}`)), []);
   });
+
+  test("a filter's matches far behind newer matches of other sessions are found, and paged", async () => {
+    // PostgreSQL takes the newest matches first and looks at their sessions after: here every
+    // one of those is another user's, so the search must go further back (src/store/search.ts).
+    const userC = '66666666-6666-4666-8666-666666666666';
+    const theirs = await createSession(server, { userId: userC });
+    const others = await createSession(server);
+    const w = unique();
+    const wanted = await store(theirs.sessionId, userC, [`${w} a`, `${w} b`, `${w} c`]);
+    await store(
+      others.sessionId,
+      others.userId,
+      Array.from({ length: 40 }, (_, i) => `${w} newer ${i}`),
+    );
+    const idsOf = (body: SearchPage) => body.results.map((r) => r.message.id);
+    assert.deepEqual(idsOf(await search(`${q(w)}&userId=${userC}`)), [...wanted].reverse());
+    const first = await search(`${q(w)}&userId=${userC}&limit=2`);
+    assert.deepEqual(idsOf(first), [wanted[2], wanted[1]]);
+    assert.equal(typeof first.nextCursor, 'string');
+    const second = await search(`${q(w)}&userId=${userC}&limit=2&cursor=${encodeURIComponent(first.nextCursor)}`);
+    assert.deepEqual(idsOf(second), [wanted[0]]);
+    assert.equal(second.nextCursor, null);
+    assert.equal((await search(`${q(w)}&userId=${userC}&sessionId=${others.sessionId}`)).results.length, 0);
+  });
 });
 
 describe('who may search what', () => {
