@@ -5,7 +5,8 @@
  *
  *   node --import tsx bench/store-ab.ts --old ../other-tree --new . --store sqlite|postgres
  *
- * BENCH_SECONDS (3), BENCH_ROUNDS (4), BENCH_CONNECTIONS (50). PostgreSQL and Redis as in
+ * BENCH_SECONDS (3), BENCH_ROUNDS (4), BENCH_CONNECTIONS (50), BENCH_ROUTES (a comma-separated
+ * part of the route names: only those). PostgreSQL and Redis as in
  * bench/http.ts (a fresh database per arm, dropped afterwards).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -103,6 +104,8 @@ const ROUTES: Route[] = [
   },
   { name: 'POST create', method: 'POST', path: () => SESSIONS, body: { agentId: ELIZA, userId: USER } },
   { name: 'GET history (50 of 200)', method: 'GET', path: (a) => `${SESSIONS}/${a.session}/messages?limit=50` },
+  // After POST create's rounds: thousands of sessions stored.
+  { name: 'GET list (page of 50)', method: 'GET', path: () => `${SESSIONS}?status=active&limit=50` },
   {
     name: 'POST message (ELIZA reply)',
     method: 'POST',
@@ -136,6 +139,10 @@ async function load(arm: Arm, route: Route, counted = true): Promise<void> {
     `  ${arm.name}  ${route.name.padEnd(28)} ${(ok / SECONDS).toFixed(0).padStart(7)} req/s ${cpuUs.toFixed(0).padStart(6)} µs CPU/request  non-2xx ${result.non2xx}`,
   );
 }
+
+/** BENCH_ROUTES: only the routes whose name contains one of these (comma-separated). */
+const only = process.env.BENCH_ROUTES?.split(',').map((r) => r.trim().toLowerCase());
+const SELECTED = only ? ROUTES.filter((r) => only.some((o) => r.name.toLowerCase().includes(o))) : ROUTES;
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -177,14 +184,14 @@ async function main(): Promise<void> {
     const load1 = process.env.BENCH_LOAD ?? readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     console.log(`${STORE}: ${ROUNDS} rounds, ${SECONDS} s per route, ${CONNECTIONS} connections; load average ${load1}`);
     // A round first that is not counted: both servers' code gets compiled by V8 before any figure.
-    for (const route of ROUTES) for (const arm of arms) await load(arm, route, false);
+    for (const route of SELECTED) for (const arm of arms) await load(arm, route, false);
     for (let round = 1; round <= ROUNDS; round++) {
       const order = round % 2 ? arms : [...arms].reverse();
-      for (const route of ROUTES) for (const arm of order) await load(arm, route);
+      for (const route of SELECTED) for (const arm of order) await load(arm, route);
     }
     console.log(`\n| route (${STORE}) | old µs CPU/req | new µs CPU/req | new/old | old req/s | new req/s |`);
     console.log('|---|---:|---:|---:|---:|---:|');
-    for (const route of ROUTES) {
+    for (const route of SELECTED) {
       const [o, n] = arms.map((a) => median(a.cpu[route.name]!));
       const [or, nr] = arms.map((a) => median(a.rps[route.name]!));
       console.log(

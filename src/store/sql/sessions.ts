@@ -2,7 +2,7 @@
  * Session rows over Kysely: the shared implementation (both dialects), which sqlite/ and
  * postgres/ specialise on their hot statements.
  */
-import { sql, type Selectable, type SelectQueryBuilder } from 'kysely';
+import { sql, type CompiledQuery, type Selectable, type SelectQueryBuilder } from 'kysely';
 import type { PendingEvent, SessionEvent } from '../../domain/events.js';
 import { filterTargets, type MetadataFilter } from '../../domain/list-filters.js';
 import type { Session } from '../../domain/session.js';
@@ -40,6 +40,11 @@ function metadataMatches(dialect: Dialect, f: MetadataFilter) {
 
 export class SqlSessions implements SessionStore {
   constructor(protected readonly ctx: OpsContext) {}
+
+  /** Runs a read of the list or its counts; SQLite runs it as a prepared statement (sqlite/sessions.ts). */
+  protected async read<R>(query: CompiledQuery<R>): Promise<R[]> {
+    return (await this.ctx.db.executeQuery(query)).rows;
+  }
 
   insertSession(session: Session, tokenHash?: string, events: PendingEvent[] = []): Promise<SessionEvent[]> {
     this.ctx.sessionCache?.invalidate(session.id);
@@ -126,15 +131,17 @@ export class SqlSessions implements SessionStore {
     const agent = agentId ? sql`agent_id = ${agentId} and` : sql``;
     const seek = (emitted: 0 | 1, condition: ReturnType<typeof sql>) =>
       sql`(select count(*) from sessions where ${agent} expiry_emitted = ${emitted} and ${condition})`;
-    const { rows } = await sql<{ sessions: unknown; unexpired: unknown; backlog: unknown; early: unknown; gone0: unknown; gone1: unknown }>`
+    const [r] = await this.read(
+      sql<{ sessions: unknown; unexpired: unknown; backlog: unknown; early: unknown; gone0: unknown; gone1: unknown }>`
       select
         (select coalesce(sum(sessions), 0) from session_counts where scope = ${scope}) as sessions,
         (select coalesce(sum(unexpired), 0) from session_counts where scope = ${scope}) as unexpired,
         ${seek(0, sql`expires_at <= ${now}`)} as backlog,
         ${seek(1, sql`expires_at > ${now}`)} as early,
         ${cutoff === undefined ? sql`0` : seek(0, sql`expires_at <= ${cutoff}`)} as gone0,
-        ${cutoff === undefined ? sql`0` : seek(1, sql`expires_at <= ${cutoff}`)} as gone1`.execute(this.ctx.db);
-    const r = rows[0]!;
+        ${cutoff === undefined ? sql`0` : seek(1, sql`expires_at <= ${cutoff}`)} as gone1`.compile(this.ctx.db),
+    );
+    if (!r) throw new Error('the counts query returned no row');
     const totalSessions = count(r.sessions) - count(r.gone0) - count(r.gone1);
     const activeSessions = count(r.unexpired) - count(r.backlog) + count(r.early);
     return { totalSessions, activeSessions, expiredSessions: totalSessions - activeSessions, backlog: count(r.backlog) };
@@ -192,7 +199,9 @@ export class SqlSessions implements SessionStore {
       filtered = filtered.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(createdAt, id)));
     }
 
-    const rows = await filtered.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit).offset(q.offset).execute();
+    const rows = await this.read(
+      filtered.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit).offset(q.offset).compile(),
+    );
     return { sessions: rows.map(toSession), total, stats };
   }
 

@@ -50,13 +50,18 @@ export class SqliteMessages extends SqlMessages {
     const params: Record<string, unknown> = { session: sessionId, limit: plan.fetch };
     if (plan.before !== undefined) params.before = plan.before;
     if (plan.after !== undefined) params.after = plan.after;
-    return settled(() => (this.statements.get(historySql(plan)).all(params) as MessageRow[]).map((row) => toMessage(row, sessionId)));
+    return settled(() => this.statements.rows<MessageRow>(historySql(plan), params).map((row) => toMessage(row, sessionId)));
   }
 
   override recentMessages(sessionId: string, n: number): Promise<Message[]> {
     if (n <= 0) return Promise.resolve([]);
     if (!this.statements.direct(this.ctx)) return super.recentMessages(sessionId, n);
     const text = `select ${COLUMNS} from messages where session_id = ? order by created_at desc limit ?`;
-    return settled(() => (this.statements.get(text).all(sessionId, n) as MessageRow[]).map((row) => toMessage(row, sessionId)).reverse());
+    return settled(() =>
+      this.statements
+        .rows<MessageRow>(text, sessionId, n)
+        .map((row) => toMessage(row, sessionId))
+        .reverse(),
+    );
   }
 }

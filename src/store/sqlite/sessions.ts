@@ -2,7 +2,7 @@
  * Session rows on SQLite: the hot statements (read, insert, save) prepared and run
  * synchronously; the rest is the shared Kysely implementation.
  */
-import type { Selectable } from 'kysely';
+import type { CompiledQuery, Selectable } from 'kysely';
 import type { PendingEvent, SessionEvent } from '../../domain/events.js';
 import type { Session } from '../../domain/session.js';
 import type { SessionsTable } from '../schema.js';
@@ -60,6 +60,11 @@ export class SqliteSessions extends SqlSessions {
     private readonly statements: SqliteStatements,
   ) {
     super(ctx);
+  }
+
+  protected override read<R>(query: CompiledQuery<R>): Promise<R[]> {
+    if (!this.statements.direct(this.ctx)) return super.read(query);
+    return settled(() => this.statements.rows<R>(query.sql, ...query.parameters));
   }
 
   override readSessionRow(id: string): Promise<Selectable<SessionsTable> | undefined> {

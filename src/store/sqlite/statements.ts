@@ -15,6 +15,7 @@ import type { OpsContext } from '../sql/context.js';
 
 export class SqliteStatements {
   private readonly prepared = new Map<string, BetterSqlite3.Statement>();
+  private readonly raw = new Map<string, { statement: BetterSqlite3.Statement; columns: string[] }>();
 
   constructor(readonly connection: BetterSqlite3.Database) {}
 
@@ -26,6 +27,26 @@ export class SqliteStatements {
       this.prepared.set(text, statement);
     }
     return statement;
+  }
+
+  /**
+   * The rows of a query as objects keyed by column name. better-sqlite3 builds such objects
+   * through V8's slow path; taking each row as an array and naming its values here costs about
+   * 40 % less (docs/benchmarks.md), which is most of a history page's read.
+   */
+  rows<T>(text: string, ...params: unknown[]): T[] {
+    let entry = this.raw.get(text);
+    if (entry === undefined) {
+      const statement = this.connection.prepare(text).raw(true);
+      entry = { statement, columns: statement.columns().map((c) => c.name) };
+      this.raw.set(text, entry);
+    }
+    const { statement, columns } = entry;
+    return (statement.all(...params) as unknown[][]).map((values) => {
+      const row: Record<string, unknown> = {};
+      for (let i = 0; i < columns.length; i++) row[columns[i]!] = values[i];
+      return row as T;
+    });
   }
 
   /** Whether a statement of `ctx` may run on the connection now (see above). */
