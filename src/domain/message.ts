@@ -1,4 +1,5 @@
 import type { JsonObject } from './json.js';
+import { isoInstant } from './instant.js';
 
 export const ATTACHMENT_TYPES = ['image', 'file', 'audio', 'video', 'document'] as const;
 
@@ -40,7 +41,7 @@ export function toMessageView(message: Message): MessageView {
     content: message.content,
     authorId: message.authorId,
     isAgent: message.isAgent,
-    createdAt: new Date(message.createdAt).toISOString(),
+    createdAt: isoInstant(message.createdAt),
     metadata: message.metadata,
     attachments: message.attachments,
   };

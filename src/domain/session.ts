@@ -5,6 +5,7 @@
 import { AppError, sessionExpired, validationError } from './errors.js';
 import type { JsonObject } from './json.js';
 import { DEFAULT_REPLY_POLICY, type ReplyPolicy } from './reply-policy.js';
+import { isoInstant } from './instant.js';
 
 export const MINUTE_MS = 60_000;
 
@@ -153,7 +154,7 @@ export function renewManually(session: Session, now: number): Session {
       'SESSION_RENEWAL_FAILED',
       'Session cannot be renewed: maximum duration reached',
       `maxDurationMinutes is ${session.config.maxDurationMinutes}`,
-      { sessionId: session.id, expiresAt: new Date(session.expiresAt).toISOString() },
+      { sessionId: session.id, expiresAt: isoInstant(session.expiresAt) },
     );
   }
   return result.session;
@@ -185,7 +186,7 @@ export function nextMessageTime(session: Session, now: number): number {
   return session.lastMessageAt === null ? now : Math.max(now, session.lastMessageAt + 1);
 }
 
-const iso = (ms: number): string => new Date(ms).toISOString();
+const iso = isoInstant;
 
 export function toSessionInfo(session: Session, now: number): SessionInfo {
   return {

@@ -9,6 +9,7 @@ import { eventIdOf, type Delivery } from '../domain/webhook.js';
 import { describeCause } from '../agents/upstream.js';
 import type { OutboundFetch } from './guard.js';
 import { SIGNATURE_HEADER, signBody } from './signature.js';
+import { isoInstant } from '../domain/instant.js';
 
 /** The body of a delivery: the event object as every channel shows it, plus the two ids. */
 function deliveryBody(d: Delivery): string {
@@ -16,7 +17,7 @@ function deliveryBody(d: Delivery): string {
     type: d.type,
     sessionId: d.sessionId,
     seq: d.seq,
-    at: new Date(d.at).toISOString(),
+    at: isoInstant(d.at),
     data: d.data,
     webhookId: d.webhookId,
     eventId: eventIdOf(d),

@@ -11,6 +11,7 @@ import { toMessageView, type Message } from '../domain/message.js';
 import { toSessionInfo, type Session } from '../domain/session.js';
 import type { Store } from '../store/store.js';
 import type { SessionService } from './sessions.js';
+import { isoInstant } from '../domain/instant.js';
 
 export const EXPORT_FORMATS = ['json', 'ndjson', 'markdown'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -109,5 +110,5 @@ function markdownHeading(info: ReturnType<typeof toSessionInfo>, agentName: stri
 
 /** The author, the time, then the content verbatim. */
 function markdownMessage(m: Message, agentName: string): string {
-  return `## ${m.isAgent ? agentName : 'User'} · ${new Date(m.createdAt).toISOString()}\n\n${m.content}\n\n`;
+  return `## ${m.isAgent ? agentName : 'User'} · ${isoInstant(m.createdAt)}\n\n${m.content}\n\n`;
 }

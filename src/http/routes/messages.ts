@@ -10,6 +10,7 @@ import { responses } from '../responses.js';
 import { HistoryPage, HistoryQuery, IdempotencyHeaders, SendMessageBody, SendMessageResponse, SessionIdParams } from '../schemas.js';
 import type { App } from '../types.js';
 import { openEventStream } from '../sse.js';
+import { isoInstant } from '../../domain/instant.js';
 
 const PATH = '/:sessionId/messages';
 const tags = ['messages'];
@@ -20,7 +21,7 @@ const agentResponse = (reply: Message) => ({
   text: reply.content,
   ...(typeof reply.metadata.thought === 'string' ? { thought: reply.metadata.thought } : {}),
   ...(Array.isArray(reply.metadata.actions) ? { actions: reply.metadata.actions as string[] } : {}),
-  createdAt: new Date(reply.createdAt).toISOString(),
+  createdAt: isoInstant(reply.createdAt),
 });
 
 const agentErrorOf = (error: unknown) =>

@@ -9,6 +9,7 @@ import { warningStartsAt, type Session } from '../../domain/session.js';
 import { requireInstant } from '../../domain/validation.js';
 import type { AgentsTable, ApiKeysTable, EventsTable, MessagesTable, SessionsTable } from '../schema.js';
 import type { ApiKeyRecord } from '../store.js';
+import { isoInstant } from '../../domain/instant.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -132,7 +133,7 @@ export const apiKeyColumns = (k: ApiKeyRecord) => ({
 
 /** The events as stored and answered: numbered from `firstSeq`. */
 export const numbered = (sessionId: string, firstSeq: number, events: PendingEvent[]): SessionEvent[] =>
-  events.map((e, i) => ({ type: e.type, sessionId, seq: firstSeq + i, at: new Date(e.at).toISOString(), data: e.data }));
+  events.map((e, i) => ({ type: e.type, sessionId, seq: firstSeq + i, at: isoInstant(e.at), data: e.data }));
 
 export const eventRows = (stored: SessionEvent[], events: PendingEvent[]) =>
   stored.map((e, i) => ({ session_id: e.sessionId, seq: e.seq, type: e.type, at: events[i]!.at, data: JSON.stringify(e.data) }));
@@ -141,7 +142,7 @@ export const toEvent = (r: Selectable<EventsTable>): SessionEvent => ({
   type: r.type as SessionEventType,
   sessionId: r.session_id,
   seq: Number(r.seq),
-  at: new Date(Number(r.at)).toISOString(),
+  at: isoInstant(Number(r.at)),
   data: JSON.parse(r.data) as SessionEvent['data'],
 });
 
