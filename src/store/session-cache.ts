@@ -9,7 +9,8 @@
  * - a read that started before such a write cannot put its older row back (`ticket`/`fill`);
  * - only reads outside transactions fill it (a transaction may still roll back);
  * - a commit by any other connection to the same file (a second process) empties the cache: the
- *   store asks SQLite (`PRAGMA data_version`) before every lookup.
+ *   store asks SQLite (`PRAGMA data_version`) before every lookup, once per run of JavaScript
+ *   (src/store/sqlite.ts).
  * Entries are deep-frozen, since every caller gets the same object.
  *
  * PostgreSQL has no such cache: there, other instances write the same rows all the time.
