@@ -37,7 +37,7 @@ import type { Session } from '../src/domain/session.js';
 import { openPostgresStore } from '../src/store/postgres.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import type { Store } from '../src/store/store.js';
-import { freePort, NO_RATE_LIMITS } from './support.js';
+import { freePort, NO_RATE_LIMITS, SERVER_ARGV } from './support.js';
 import { webhookFigure, type WebhookBenchResult } from './webhooks.js';
 
 const args = process.argv.slice(2);
@@ -334,7 +334,7 @@ async function runStore(kind: 'sqlite' | 'postgres'): Promise<StoreResult> {
   let seeder: Seeder | undefined;
   try {
     server = await start(
-      ['dist/main.js'],
+      SERVER_ARGV,
       {
         PORT: String(port),
         DATABASE_URL: databaseUrl,

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { freePort, NO_RATE_LIMITS } from './support.js';
+import { freePort, NO_RATE_LIMITS, SERVER_FLAGS } from './support.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback?: string): string => {
@@ -47,7 +47,11 @@ function start(tree: string, port: number, database: string): Promise<ChildProce
     ...NO_RATE_LIMITS,
     SESSION_MAX_DURATION_LIMIT_MINUTES: '4320',
   };
-  const child = spawn(process.execPath, [join(tree, 'dist/main.js')], { cwd: tree, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...SERVER_FLAGS, join(tree, 'dist/main.js')], {
+    cwd: tree,
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((ok, fail) => {
     let out = '';
     child.stdout.on('data', (data: Buffer) => {
