@@ -2,7 +2,8 @@
  * Session rows on PostgreSQL: a create and a save each in one statement (one round trip), and a
  * session read outside a transaction as a named prepared statement on the pool.
  */
-import { sql, type Selectable } from 'kysely';
+import { createHash } from 'node:crypto';
+import { sql, type CompiledQuery, type Selectable } from 'kysely';
 import type pg from 'pg';
 import type { PendingEvent, SessionEvent } from '../../domain/events.js';
 import type { Session } from '../../domain/session.js';
@@ -19,6 +20,18 @@ export class PostgresSessions extends SqlSessions {
     private readonly pool: pg.Pool,
   ) {
     super(ctx);
+  }
+
+  /**
+   * The list's reads as named prepared statements, one per shape of SQL: each pooled connection
+   * parses and plans a shape once instead of on every call (planning the counts, six subqueries
+   * over a table of nine indexes, costs more than running them).
+   */
+  protected override async read<R>(query: CompiledQuery<R>): Promise<R[]> {
+    if (this.ctx.inTransaction) return super.read(query);
+    const name = `list_${createHash('sha1').update(query.sql).digest('base64url')}`;
+    const result = await this.pool.query({ name, text: query.sql, values: [...query.parameters] });
+    return result.rows as R[];
   }
 
   override async readSessionRow(id: string): Promise<Selectable<SessionsTable> | undefined> {
