@@ -1,6 +1,7 @@
 /** The embedded store's record kinds: the shared ones, with SQLite's hot statements where it matters. */
 import type { OpsContext, PartsFactory } from '../sql/context.js';
 import { sharedParts } from '../sql/parts.js';
+import { SqliteAgents } from './agents.js';
 import { SqliteEvents } from './events.js';
 import { SqliteMessages } from './messages.js';
 import { SqliteSessions } from './sessions.js';
@@ -11,5 +12,6 @@ export function sqliteParts(statements: SqliteStatements): PartsFactory {
     ...sharedParts(ctx, new SqliteSessions(ctx, statements)),
     messages: new SqliteMessages(ctx, statements),
     events: new SqliteEvents(ctx, statements),
+    agents: new SqliteAgents(ctx, statements),
   });
 }
