@@ -82,6 +82,7 @@ export class PostgresSessions extends SqlSessions {
         ...(options.rearmWarning ? { warned: 0 } : {}),
         ...(options.settings ? { metadata: JSON.stringify(session.metadata), reply_policy: session.replyPolicy } : {}),
         event_seq: eb('event_seq', '+', n),
+        version: eb('version', '+', 1),
       }))
       .where('id', '=', session.id)
       .returning('event_seq');

@@ -92,6 +92,7 @@ export class SqlSessions implements SessionStore {
           ...(options.rearmWarning ? { warned: 0 } : {}),
           ...(options.settings ? { metadata: JSON.stringify(session.metadata), reply_policy: session.replyPolicy } : {}),
           event_seq: eb('event_seq', '+', events.length),
+          version: eb('version', '+', 1),
         }))
         .where('id', '=', session.id)
         .returning('event_seq')

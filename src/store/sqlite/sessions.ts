@@ -50,7 +50,7 @@ function saveSql(options: SaveOptions): string {
   const set = STATE_COLUMNS.map((c) => `${c} = @${c}`);
   if (options.rearmWarning) set.push('warned = 0');
   if (options.settings) set.push('metadata = @metadata', 'reply_policy = @reply_policy');
-  set.push('event_seq = event_seq + @added');
+  set.push('event_seq = event_seq + @added', 'version = version + 1');
   return `update sessions set ${set.join(', ')} where id = @id returning event_seq`;
 }
 
