@@ -9,7 +9,8 @@ import type { SessionsTable } from '../schema.js';
 import type { OpsContext } from '../sql/context.js';
 import { counterRows } from '../sql/counters.js';
 import { sessionRow, sessionStateColumns } from '../sql/rows.js';
-import { SqlSessions, type SaveOptions } from '../sql/sessions.js';
+import { SqlSessions } from '../sql/sessions.js';
+import type { SaveOptions } from '../store.js';
 import { settled, type SqliteStatements } from './statements.js';
 
 /** The keys of `sessionStateColumns`. */
