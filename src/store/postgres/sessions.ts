@@ -5,7 +5,7 @@
  * instance last saw of the session.
  */
 import { createHash } from 'node:crypto';
-import { sql, type Compilable, type CompiledQuery, type Selectable } from 'kysely';
+import { sql, type CompiledQuery, type Selectable } from 'kysely';
 import type pg from 'pg';
 import type { PendingEvent, SessionEvent } from '../../domain/events.js';
 import type { Session } from '../../domain/session.js';
@@ -13,10 +13,11 @@ import type { SessionsTable } from '../schema.js';
 import { outboxInsert } from '../sql-webhooks.js';
 import type { OpsContext } from '../sql/context.js';
 import { COUNTER_SHARDS } from '../sql/counters.js';
-import { eventsInsert, numbered, sessionRow, sessionStateColumns, toSession } from '../sql/rows.js';
+import { eventsInsert, numbered, sessionRow, toSession } from '../sql/rows.js';
 import { SqlSessions } from '../sql/sessions.js';
 import type { SaveOptions, SessionChange, SessionUpdate } from '../store.js';
 import type { PreparedNames } from './prepared-names.js';
+import { saveStatement, type SavedRow } from './session-save.js';
 import type { SessionTurns } from './session-turns.js';
 import type { WriteBases, WriteBasis } from './write-bases.js';
 
@@ -117,7 +118,7 @@ export class PostgresSessions extends SqlSessions {
     // Written without a version check (inside a transaction, under the row lock): the basis this
     // instance kept is out of date from here on.
     this.optimistic.bases.forget(session.id);
-    const { rows } = await this.ctx.db.executeQuery(this.saveQuery(session, events, options).compile());
+    const { rows } = await this.ctx.db.executeQuery(saveStatement(this.ctx.db, session, events, options));
     const row = rows[0];
     if (!row || events.length === 0) return [];
     return numbered(session.id, Number(row.event_seq) - events.length + 1, events);
@@ -182,11 +183,11 @@ export class PostgresSessions extends SqlSessions {
   /** The change written if the row still has the basis's version; undefined when it has not. */
   private async writeOnVersion(basis: WriteBasis, change: SessionChange): Promise<SessionUpdate | undefined> {
     const { events } = change;
-    const compiled = this.saveQuery(change.next, events, change.options ?? {}, basis.version).compile();
-    const { rows } = await this.pool.query<{ event_seq: number; version: number }>({
-      ...this.optimistic.names.of(compiled.sql),
-      text: compiled.sql,
-      values: compiled.parameters as unknown[],
+    const statement = saveStatement(this.ctx.db, change.next, events, change.options ?? {}, basis.version);
+    const { rows } = await this.pool.query<SavedRow>({
+      ...this.optimistic.names.of(statement.sql),
+      text: statement.sql,
+      values: statement.parameters as unknown[],
     });
     const row = rows[0];
     if (row === undefined) return undefined;
@@ -194,43 +195,5 @@ export class PostgresSessions extends SqlSessions {
     this.optimistic.bases.remember(session, Number(row.version));
     const stored = events.length === 0 ? [] : numbered(session.id, Number(row.event_seq) - events.length + 1, events);
     return { session: change.next, events: stored };
-  }
-
-  /**
-   * The new state, its events numbered after the session's last one and their outbox rows, in
-   * one statement: the update reserves the numbers, the insert takes them from its result.
-   * With `expectedVersion` it matches only the row still at that version.
-   */
-  private saveQuery(
-    session: Session,
-    events: PendingEvent[],
-    options: SaveOptions,
-    expectedVersion?: number,
-  ): Compilable<{ event_seq: number; version: number }> {
-    const n = events.length;
-    let update = this.ctx.db
-      .updateTable('sessions')
-      .set((eb) => ({
-        ...sessionStateColumns(session),
-        ...(options.rearmWarning ? { warned: 0 } : {}),
-        ...(options.settings ? { metadata: JSON.stringify(session.metadata), reply_policy: session.replyPolicy } : {}),
-        event_seq: eb('event_seq', '+', n),
-        version: eb('version', '+', 1),
-      }))
-      .where('id', '=', session.id);
-    if (expectedVersion !== undefined) update = update.where('version', '=', expectedVersion);
-    const returning = update.returning(['event_seq', 'version']);
-    if (n === 0) return returning;
-    const values = events.map((e, i) => sql`(${i}::int, ${e.type}::text, ${e.at}::bigint, ${JSON.stringify(e.data)}::text)`);
-    return {
-      compile: () =>
-        sql<{ event_seq: number; version: number }>`with u as (${returning}),
-          e as (insert into events (session_id, seq, type, at, data)
-            select ${session.id}, u.event_seq - ${n}::int + 1 + v.i, v.type, v.at, v.data
-            from u, (values ${sql.join(values)}) as v(i, type, at, data)
-            returning session_id, seq, type, at, data),
-          o as (${outboxInsert(sql`e`, session.agentId)})
-          select event_seq, version from u`.compile(this.ctx.db),
-    };
   }
 }

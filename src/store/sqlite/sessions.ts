@@ -8,24 +8,10 @@ import type { Session } from '../../domain/session.js';
 import type { SessionsTable } from '../schema.js';
 import type { OpsContext } from '../sql/context.js';
 import { counterRows } from '../sql/counters.js';
-import { sessionRow, sessionStateColumns } from '../sql/rows.js';
+import { sessionRow, sessionStateColumns, STATE_COLUMNS } from '../sql/rows.js';
 import { SqlSessions } from '../sql/sessions.js';
 import type { SaveOptions } from '../store.js';
 import { settled, type SqliteStatements } from './statements.js';
-
-/** The keys of `sessionStateColumns`. */
-const STATE_COLUMNS = [
-  'timeout_minutes',
-  'auto_renew',
-  'max_duration_minutes',
-  'warning_threshold_minutes',
-  'last_activity',
-  'last_renewal',
-  'expires_at',
-  'renewal_count',
-  'last_message_at',
-  'warning_at',
-] as const;
 
 /** Every column of an insert: the identity and settings of a session, then its state. */
 const INSERT_COLUMNS = [
