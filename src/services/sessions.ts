@@ -1,7 +1,8 @@
 /**
- * The sessions use cases: each loads what it needs in one transaction, lets the pure domain
- * decide, stores the new state together with the events it causes, and publishes those events
- * once committed. Routes call these and only translate.
+ * The sessions use cases: each loads what it needs in one transaction (or one read-decide-write
+ * of the session, `Store.updateSession`), lets the pure domain decide, stores the new state
+ * together with the events it causes, and publishes those events once committed. Routes call
+ * these and only translate.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
@@ -319,20 +320,24 @@ export class SessionService {
     return { type, at: now, data: toSessionInfo(session, now) };
   }
 
-  /** Read, decide, write, record events: one transaction. */
+  /**
+   * Read, decide, write, record events, atomically (`Store.updateSession`). The decision, with
+   * the checks that may refuse it (not found, past retention), is pure: the store may make it
+   * again on a newer state of the session.
+   */
   private async mutate(
     id: string,
     decide: (session: Session, now: number) => { next: Session; events: PendingEvent[] },
     options: { settings?: boolean } = {},
   ): Promise<Session> {
-    const { next, events } = await this.store.transaction(async (tx) => {
-      const session = await this.find(id, tx);
+    if (!isUuid(id)) throw sessionNotFound(id);
+    const { session, events } = await this.store.updateSession(id, (current) => {
       const now = this.clock.now();
-      const decision = decide(session, now);
-      const events = await tx.saveSession(decision.next, decision.events, { rearmWarning: rearmsWarning(decision.next, now), ...options });
-      return { next: decision.next, events };
+      if (!current || isPastRetention(current, now, this.settings.retentionMs)) throw sessionNotFound(id);
+      const decision = decide(current, now);
+      return { ...decision, options: { rearmWarning: rearmsWarning(decision.next, now), ...options } };
     });
     this.fanout.publish(events);
-    return next;
+    return session;
   }
 }

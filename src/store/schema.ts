@@ -32,6 +32,8 @@ export interface SessionsTable {
   token_hash: string | null;
   /** `enqueue`, `reject` or `interrupt` (SPEC §10). */
   reply_policy: Generated<string>;
+  /** Moved by every write of the row: the check of PostgreSQL's optimistic writes (migration 009). */
+  version: Generated<number>;
 }
 
 export interface MessagesTable {

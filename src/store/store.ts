@@ -91,6 +91,28 @@ export interface AgentStore {
   activeSessionIdsOfAgent(agentId: string, now: number): Promise<string[]>;
 }
 
+/**
+ * How a save writes: `rearmWarning` clears the warned flag (the change took the session out of
+ * its warning window); `settings` also writes its metadata and reply policy (PATCH of the session).
+ */
+export interface SaveOptions {
+  rearmWarning?: boolean;
+  settings?: boolean;
+}
+
+/** What a decision on a session's stored state writes: the new state, its events, how. */
+export interface SessionChange {
+  next: Session;
+  events: PendingEvent[];
+  options?: SaveOptions;
+}
+
+/** What a read-decide-write stored: the new state, and its events as numbered. */
+export interface SessionUpdate {
+  session: Session;
+  events: SessionEvent[];
+}
+
 /** Session rows: their life, the list and its counters. */
 export interface SessionStore {
   /**
@@ -106,11 +128,18 @@ export interface SessionStore {
    * Writes a session's new lifecycle state (timeout configuration, activity, renewals, expiry;
    * its agent and user are fixed at creation and not written) and stores the events
    * the change causes, numbered after the
-   * session's last event (nothing when the session is gone). `rearmWarning` clears the warned
-   * flag: the change took the session out of its warning window. `settings` also writes its
-   * metadata and reply policy (PATCH of the session).
+   * session's last event (nothing when the session is gone). See `SaveOptions`.
    */
-  saveSession(session: Session, events: PendingEvent[], options?: { rearmWarning?: boolean; settings?: boolean }): Promise<SessionEvent[]>;
+  saveSession(session: Session, events: PendingEvent[], options?: SaveOptions): Promise<SessionEvent[]>;
+  /**
+   * Read, decide, write, atomically: `decide` gets the session as stored (undefined when there
+   * is none) and either throws (nothing is written; the error is the caller's) or answers the
+   * change, which is saved as `saveSession` saves it. A change decided for a missing session
+   * writes nothing. `decide` must be pure: it may be called more than once (PostgreSQL writes
+   * optimistically on the state the instance last saw, and decides again on the stored state
+   * when that was out of date), and only the change of its last call is stored.
+   */
+  updateSession(id: string, decide: (current: Session | undefined) => SessionChange): Promise<SessionUpdate>;
   getSessionByChannel(channelId: string): Promise<Session | undefined>;
   /** Deletes the session with its messages, events and idempotency keys. */
   deleteSession(id: string): Promise<boolean>;

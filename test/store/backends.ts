@@ -1,7 +1,8 @@
 /**
  * The two storage backends the contract suite runs against. Each `open()` gives a fresh, migrated
  * store of its own: a new SQLite file, or a new PostgreSQL database created next to
- * TEST_DATABASE_URL and dropped by `cleanup()`.
+ * TEST_DATABASE_URL and dropped by `cleanup()`; `another()` opens a second store on that same
+ * database, as a second process (an instance of the fleet) would.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,6 +17,8 @@ interface OpenedStore {
   store: Store;
   /** What the first `migrate()` reported. */
   migrated: string[];
+  /** Another store on the same database: a second process, with its own connections and memory. */
+  another(): Store;
 }
 
 export interface Backend {
@@ -35,9 +38,15 @@ function sqliteBackend(): Backend {
     skip: undefined,
     async open() {
       dir ??= mkdtempSync(join(tmpdir(), 'agent-sessions-store-'));
-      const store = openSqliteStore(join(dir, `store-${opened.length}.db`));
+      const path = join(dir, `store-${opened.length}.db`);
+      const store = openSqliteStore(path);
       opened.push(store);
-      return { store, migrated: await store.migrate() };
+      const another = () => {
+        const second = openSqliteStore(path);
+        opened.push(second);
+        return second;
+      };
+      return { store, migrated: await store.migrate(), another };
     },
     async cleanup() {
       for (const store of opened.splice(0)) await store.close();
@@ -72,7 +81,12 @@ function postgresBackend(): Backend {
       url.pathname = `/${name}`;
       const store = openPostgresStore(url.toString());
       opened.push(store);
-      return { store, migrated: await store.migrate() };
+      const another = () => {
+        const second = openPostgresStore(url.toString());
+        opened.push(second);
+        return second;
+      };
+      return { store, migrated: await store.migrate(), another };
     },
     async cleanup() {
       for (const store of opened.splice(0)) await store.close();

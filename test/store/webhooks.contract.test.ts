@@ -95,11 +95,22 @@ for (const backend of backends()) {
       await store.saveSession(renewed, [pending('session.renewed', T0 + 3)]);
       const flags = { warned: false, expiryEmitted: false };
       await store.emitLifecycle(session.id, [pending('session.warning', T0 + 4)], flags, { warned: true, expiryEmitted: false });
+      // A read-decide-write (on PostgreSQL one optimistic statement) queues like a save.
+      await store.updateSession(session.id, (current) => ({
+        next: { ...current!, renewalCount: current!.renewalCount + 1 },
+        events: [pending('session.renewed', T0 + 5)],
+      }));
 
       const seen = async (w: Webhook) => (await store.deliveries.list(w.id, { limit: 100 })).map((d) => `${d.seq}:${d.type}`).reverse();
-      assert.deepEqual(await seen(all), ['1:session.created', '2:message.created', '4:session.renewed', '5:session.warning']);
+      assert.deepEqual(await seen(all), [
+        '1:session.created',
+        '2:message.created',
+        '4:session.renewed',
+        '5:session.warning',
+        '6:session.renewed',
+      ]);
       assert.deepEqual(await seen(messages), ['2:message.created']);
-      assert.deepEqual(await seen(mine), ['1:session.created', '4:session.renewed']);
+      assert.deepEqual(await seen(mine), ['1:session.created', '4:session.renewed', '6:session.renewed']);
       assert.deepEqual(await seen(otherAgent), []);
       assert.deepEqual(await seen(disabled), []);
 

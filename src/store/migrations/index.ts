@@ -7,6 +7,7 @@ import * as webhooks from './005-webhooks.js';
 import * as search from './006-search.js';
 import * as sessionIndexes from './007-session-indexes.js';
 import * as searchOrder from './008-search-order.js';
+import * as sessionVersion from './009-session-version.js';
 
 /** Migrations in order; compiled in, so nothing is read from disk at start-up. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -18,6 +19,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '006-search': search,
   '007-session-indexes': sessionIndexes,
   '008-search-order': searchOrder,
+  '009-session-version': sessionVersion,
 };
 
 export const migrationProvider: MigrationProvider = {

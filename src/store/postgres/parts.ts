@@ -3,11 +3,16 @@ import type pg from 'pg';
 import type { OpsContext, PartsFactory } from '../sql/context.js';
 import { sharedParts } from '../sql/parts.js';
 import { PostgresEvents } from './events.js';
-import { PostgresSessions } from './sessions.js';
+import { PreparedNames } from './prepared-names.js';
+import { SessionTurns } from './session-turns.js';
+import { PostgresSessions, type OptimisticWrites } from './sessions.js';
+import { WriteBases } from './write-bases.js';
 
 export function postgresParts(pool: pg.Pool): PartsFactory {
+  // One per store, shared by its transactions: what the instance last saw of each session.
+  const optimistic: OptimisticWrites = { bases: new WriteBases(), turns: new SessionTurns(), names: new PreparedNames('session_write') };
   return (ctx: OpsContext) => ({
-    ...sharedParts(ctx, new PostgresSessions(ctx, pool)),
-    events: new PostgresEvents(ctx),
+    ...sharedParts(ctx, new PostgresSessions(ctx, pool, optimistic)),
+    events: new PostgresEvents(ctx, optimistic.bases),
   });
 }

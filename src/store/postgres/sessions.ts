@@ -1,6 +1,8 @@
 /**
- * Session rows on PostgreSQL: a create and a save each in one statement (one round trip), and a
- * session read outside a transaction as a named prepared statement on the pool.
+ * Session rows on PostgreSQL: a create and a save each in one statement (one round trip), a
+ * session read outside a transaction as a named prepared statement on the pool, and a
+ * read-decide-write (heartbeat, renewal, PATCH) as one optimistic statement on the state this
+ * instance last saw of the session.
  */
 import { createHash } from 'node:crypto';
 import { sql, type CompiledQuery, type Selectable } from 'kysely';
@@ -11,13 +13,50 @@ import type { SessionsTable } from '../schema.js';
 import { outboxInsert } from '../sql-webhooks.js';
 import type { OpsContext } from '../sql/context.js';
 import { COUNTER_SHARDS } from '../sql/counters.js';
-import { eventsInsert, numbered, sessionRow, sessionStateColumns } from '../sql/rows.js';
-import { SqlSessions, type SaveOptions } from '../sql/sessions.js';
+import { eventsInsert, numbered, sessionRow, toSession } from '../sql/rows.js';
+import { SqlSessions } from '../sql/sessions.js';
+import type { SaveOptions, SessionChange, SessionUpdate } from '../store.js';
+import type { PreparedNames } from './prepared-names.js';
+import { saveStatement, type SavedRow } from './session-save.js';
+import type { SessionTurns } from './session-turns.js';
+import type { WriteBases, WriteBasis } from './write-bases.js';
+
+/**
+ * Optimistic attempts of one update before it takes the row lock instead (a transaction): only a
+ * session written by other instances this often, all at once, gets that far.
+ */
+const OPTIMISTIC_ATTEMPTS = 5;
+
+/** What the optimistic path of a store shares with its transactions' parts. */
+export interface OptimisticWrites {
+  bases: WriteBases;
+  turns: SessionTurns;
+  names: PreparedNames;
+}
+
+/**
+ * The session as the row holds it after `change` was written on `basis`: its owner and creation
+ * are never written, its metadata and reply policy only by a PATCH of the settings.
+ */
+function asStored(basis: Session, change: SessionChange): Session {
+  const settings = change.options?.settings === true;
+  return {
+    ...change.next,
+    id: basis.id,
+    channelId: basis.channelId,
+    agentId: basis.agentId,
+    userId: basis.userId,
+    createdAt: basis.createdAt,
+    metadata: settings ? change.next.metadata : basis.metadata,
+    replyPolicy: settings ? change.next.replyPolicy : basis.replyPolicy,
+  };
+}
 
 export class PostgresSessions extends SqlSessions {
   constructor(
     ctx: OpsContext,
     private readonly pool: pg.Pool,
+    private readonly optimistic: OptimisticWrites,
   ) {
     super(ctx);
   }
@@ -45,6 +84,12 @@ export class PostgresSessions extends SqlSessions {
     return result.rows[0];
   }
 
+  /** Outside a transaction the state read is also the basis of this instance's next write. */
+  override async getSession(id: string): Promise<Session | undefined> {
+    if (this.ctx.inTransaction) return super.getSession(id);
+    return (await this.readBasis(id))?.session;
+  }
+
   override async insertSession(session: Session, tokenHash?: string, events: PendingEvent[] = []): Promise<SessionEvent[]> {
     // One statement, one round trip: the row, its counters (shards locked in scope order), its
     // first events and their outbox rows.
@@ -69,36 +114,86 @@ export class PostgresSessions extends SqlSessions {
     return stored;
   }
 
-  /**
-   * The new state, its events numbered after the session's last one and their outbox rows, in
-   * one statement: the update reserves the numbers, the insert takes them from its result.
-   */
   override async saveSession(session: Session, events: PendingEvent[], options: SaveOptions = {}): Promise<SessionEvent[]> {
-    const n = events.length;
-    const update = this.ctx.db
-      .updateTable('sessions')
-      .set((eb) => ({
-        ...sessionStateColumns(session),
-        ...(options.rearmWarning ? { warned: 0 } : {}),
-        ...(options.settings ? { metadata: JSON.stringify(session.metadata), reply_policy: session.replyPolicy } : {}),
-        event_seq: eb('event_seq', '+', n),
-      }))
-      .where('id', '=', session.id)
-      .returning('event_seq');
-    if (n === 0) {
-      await update.execute();
-      return [];
-    }
-    const values = events.map((e, i) => sql`(${i}::int, ${e.type}::text, ${e.at}::bigint, ${JSON.stringify(e.data)}::text)`);
-    const { rows } = await sql<{ event_seq: number }>`with u as (${update}),
-      e as (insert into events (session_id, seq, type, at, data)
-        select ${session.id}, u.event_seq - ${n}::int + 1 + v.i, v.type, v.at, v.data
-        from u, (values ${sql.join(values)}) as v(i, type, at, data)
-        returning session_id, seq, type, at, data),
-      o as (${outboxInsert(sql`e`, session.agentId)})
-      select event_seq from u`.execute(this.ctx.db);
+    // Written without a version check (inside a transaction, under the row lock): the basis this
+    // instance kept is out of date from here on.
+    this.optimistic.bases.forget(session.id);
+    const { rows } = await this.ctx.db.executeQuery(saveStatement(this.ctx.db, session, events, options));
     const row = rows[0];
-    if (!row) return [];
-    return numbered(session.id, Number(row.event_seq) - n + 1, events);
+    if (!row || events.length === 0) return [];
+    return numbered(session.id, Number(row.event_seq) - events.length + 1, events);
+  }
+
+  override deleteSession(id: string): Promise<boolean> {
+    this.optimistic.bases.forget(id);
+    return super.deleteSession(id);
+  }
+
+  /**
+   * One round trip when this instance holds the session's current state: the change is decided
+   * on it and written by one autocommit statement that matches only while the row still has the
+   * version that state was read or written at. When another write got there first (another
+   * instance, the scheduler, a send), the statement matches nothing: the row is read, the change
+   * decided again on it, and written on that version. A refusal (not found, expired, invalid)
+   * is only ever decided on a state just read, never on a kept one.
+   */
+  override updateSession(id: string, decide: (current: Session | undefined) => SessionChange): Promise<SessionUpdate> {
+    if (this.ctx.inTransaction) return super.updateSession(id, decide);
+    return this.optimistic.turns.run(id, () => this.updateOptimistically(id, decide));
+  }
+
+  private async updateOptimistically(id: string, decide: (current: Session | undefined) => SessionChange): Promise<SessionUpdate> {
+    let basis = this.optimistic.bases.get(id);
+    let kept = basis !== undefined;
+    if (!kept) basis = await this.readBasis(id);
+    for (let attempt = 1; attempt <= OPTIMISTIC_ATTEMPTS; attempt++) {
+      let change: SessionChange;
+      try {
+        change = decide(basis?.session);
+      } catch (error) {
+        if (!kept) throw error;
+        // Refused on the kept state, which may be out of date: decide on the stored one.
+        basis = await this.readBasis(id);
+        kept = false;
+        continue;
+      }
+      // Decided for a session that does not exist: nothing to write.
+      if (basis === undefined) return { session: change.next, events: [] };
+      const written = await this.writeOnVersion(basis, change);
+      if (written) return written;
+      basis = await this.readBasis(id);
+      kept = false;
+    }
+    // Written by others this often meanwhile: wait for the row lock instead.
+    return super.updateSession(id, decide);
+  }
+
+  /** The stored row, kept as the basis of the next write (or forgotten, when there is none). */
+  private async readBasis(id: string): Promise<WriteBasis | undefined> {
+    const row = await this.readSessionRow(id);
+    if (row === undefined) {
+      this.optimistic.bases.forget(id);
+      return undefined;
+    }
+    const basis = { session: toSession(row), version: Number(row.version) };
+    this.optimistic.bases.remember(basis.session, basis.version);
+    return basis;
+  }
+
+  /** The change written if the row still has the basis's version; undefined when it has not. */
+  private async writeOnVersion(basis: WriteBasis, change: SessionChange): Promise<SessionUpdate | undefined> {
+    const { events } = change;
+    const statement = saveStatement(this.ctx.db, change.next, events, change.options ?? {}, basis.version);
+    const { rows } = await this.pool.query<SavedRow>({
+      ...this.optimistic.names.of(statement.sql),
+      text: statement.sql,
+      values: statement.parameters as unknown[],
+    });
+    const row = rows[0];
+    if (row === undefined) return undefined;
+    const session = asStored(basis.session, change);
+    this.optimistic.bases.remember(session, Number(row.version));
+    const stored = events.length === 0 ? [] : numbered(session.id, Number(row.event_seq) - events.length + 1, events);
+    return { session: change.next, events: stored };
   }
 }

@@ -14,7 +14,7 @@ export class SqlEvents implements EventStore {
     return this.ctx.atomically(async (ops) => {
       const row = await ops.ctx.db
         .updateTable('sessions')
-        .set((eb) => ({ event_seq: eb('event_seq', '+', events.length) }))
+        .set((eb) => ({ event_seq: eb('event_seq', '+', events.length), version: eb('version', '+', 1) }))
         .where('id', '=', sessionId)
         .returning(['event_seq', 'agent_id'])
         .executeTakeFirst();

@@ -25,13 +25,13 @@ export class SqlLifecycle implements LifecycleStore {
       const db = ops.ctx.db;
       await db
         .updateTable('sessions')
-        .set({ warned: flags.warned ? 1 : 0 })
+        .set((eb) => ({ warned: flags.warned ? 1 : 0, version: eb('version', '+', 1) }))
         .where('id', '=', id)
         .execute();
       // The expiry flag only where it changes, so that the counter moves exactly once.
       const changed = await db
         .updateTable('sessions')
-        .set({ expiry_emitted: emitted })
+        .set((eb) => ({ expiry_emitted: emitted, version: eb('version', '+', 1) }))
         .where('id', '=', id)
         .where('expiry_emitted', '<>', emitted)
         .returning('agent_id')
@@ -48,6 +48,7 @@ export class SqlLifecycle implements LifecycleStore {
           warned: after.warned ? 1 : 0,
           expiry_emitted: after.expiryEmitted ? 1 : 0,
           event_seq: eb('event_seq', '+', events.length),
+          version: eb('version', '+', 1),
         }))
         .where('id', '=', id)
         .returning(['event_seq', 'agent_id'])

@@ -16,12 +16,14 @@ import type {
   HealthCounts,
   IdempotencyRecord,
   MessageSearchQuery,
+  SaveOptions,
+  SessionChange,
   SessionList,
   SessionListQuery,
+  SessionUpdate,
   StoreOps,
 } from '../store.js';
 import type { OpsContext, StoreParts, StoreShared } from './context.js';
-import type { SaveOptions } from './sessions.js';
 
 export class SqlOps implements StoreOps {
   readonly ctx: OpsContext;
@@ -96,6 +98,9 @@ export class SqlOps implements StoreOps {
   }
   saveSession(session: Session, events: PendingEvent[], options?: SaveOptions): Promise<SessionEvent[]> {
     return this.sessions.saveSession(session, events, options);
+  }
+  updateSession(id: string, decide: (current: Session | undefined) => SessionChange): Promise<SessionUpdate> {
+    return this.sessions.updateSession(id, decide);
   }
   getSessionByChannel(channelId: string): Promise<Session | undefined> {
     return this.sessions.getSessionByChannel(channelId);

@@ -56,6 +56,20 @@ export const sessionStateColumns = (s: Session) => ({
   warning_at: warningStartsAt(s),
 });
 
+/** The keys of `sessionStateColumns`, in order: for statements written as SQL text. */
+export const STATE_COLUMNS = [
+  'timeout_minutes',
+  'auto_renew',
+  'max_duration_minutes',
+  'warning_threshold_minutes',
+  'last_activity',
+  'last_renewal',
+  'expires_at',
+  'renewal_count',
+  'last_message_at',
+  'warning_at',
+] as const satisfies ReadonlyArray<keyof ReturnType<typeof sessionStateColumns>>;
+
 /** The row of a new session. */
 export const sessionRow = (session: Session, tokenHash: string | undefined, eventCount: number) => ({
   id: session.id,

@@ -7,15 +7,10 @@ import type { PendingEvent, SessionEvent } from '../../domain/events.js';
 import { filterTargets, type MetadataFilter } from '../../domain/list-filters.js';
 import type { Session } from '../../domain/session.js';
 import type { Database, SessionsTable } from '../schema.js';
-import type { HealthCounts, SessionList, SessionListQuery, SessionStore } from '../store.js';
+import type { HealthCounts, SaveOptions, SessionChange, SessionList, SessionListQuery, SessionStore, SessionUpdate } from '../store.js';
 import type { OpsContext } from './context.js';
 import { moveCounters, uncounted } from './counters.js';
 import { count, sessionRow, sessionStateColumns, toSession, type Dialect } from './rows.js';
-
-export interface SaveOptions {
-  rearmWarning?: boolean;
-  settings?: boolean;
-}
 
 /**
  * A metadata filter as SQL (the rule is in domain/list-filters.ts): the top-level value is that
@@ -92,12 +87,22 @@ export class SqlSessions implements SessionStore {
           ...(options.rearmWarning ? { warned: 0 } : {}),
           ...(options.settings ? { metadata: JSON.stringify(session.metadata), reply_policy: session.replyPolicy } : {}),
           event_seq: eb('event_seq', '+', events.length),
+          version: eb('version', '+', 1),
         }))
         .where('id', '=', session.id)
         .returning('event_seq')
         .executeTakeFirst();
       if (!row || events.length === 0) return [];
       return ops.events.insertEvents(session.id, session.agentId, Number(row.event_seq) - events.length + 1, events);
+    });
+  }
+
+  /** Under the row lock on PostgreSQL (in a transaction), in the one writer's turn on SQLite. */
+  updateSession(id: string, decide: (current: Session | undefined) => SessionChange): Promise<SessionUpdate> {
+    return this.ctx.atomically(async (ops) => {
+      const change = decide(await ops.getSession(id));
+      const events = await ops.saveSession(change.next, change.events, change.options);
+      return { session: change.next, events };
     });
   }
 

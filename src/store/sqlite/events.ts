@@ -8,7 +8,7 @@ import { outboxInsert } from '../sql-webhooks.js';
 import { settled, type SqliteStatements } from './statements.js';
 
 const INSERT = 'insert into events (session_id, seq, type, at, data) values (@session_id, @seq, @type, @at, @data)';
-const RESERVE = 'update sessions set event_seq = event_seq + ? where id = ? returning event_seq, agent_id';
+const RESERVE = 'update sessions set event_seq = event_seq + ?, version = version + 1 where id = ? returning event_seq, agent_id';
 
 interface OutboxValues {
   sessionId: string;

@@ -8,23 +8,10 @@ import type { Session } from '../../domain/session.js';
 import type { SessionsTable } from '../schema.js';
 import type { OpsContext } from '../sql/context.js';
 import { counterRows } from '../sql/counters.js';
-import { sessionRow, sessionStateColumns } from '../sql/rows.js';
-import { SqlSessions, type SaveOptions } from '../sql/sessions.js';
+import { sessionRow, sessionStateColumns, STATE_COLUMNS } from '../sql/rows.js';
+import { SqlSessions } from '../sql/sessions.js';
+import type { SaveOptions } from '../store.js';
 import { settled, type SqliteStatements } from './statements.js';
-
-/** The keys of `sessionStateColumns`. */
-const STATE_COLUMNS = [
-  'timeout_minutes',
-  'auto_renew',
-  'max_duration_minutes',
-  'warning_threshold_minutes',
-  'last_activity',
-  'last_renewal',
-  'expires_at',
-  'renewal_count',
-  'last_message_at',
-  'warning_at',
-] as const;
 
 /** Every column of an insert: the identity and settings of a session, then its state. */
 const INSERT_COLUMNS = [
@@ -50,7 +37,7 @@ function saveSql(options: SaveOptions): string {
   const set = STATE_COLUMNS.map((c) => `${c} = @${c}`);
   if (options.rearmWarning) set.push('warned = 0');
   if (options.settings) set.push('metadata = @metadata', 'reply_policy = @reply_policy');
-  set.push('event_seq = event_seq + @added');
+  set.push('event_seq = event_seq + @added', 'version = version + 1');
   return `update sessions set ${set.join(', ')} where id = @id returning event_seq`;
 }
 
