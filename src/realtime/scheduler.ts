@@ -19,6 +19,8 @@ export interface SchedulerOptions {
   pollMs: number;
   /** Sessions due for a warning, and as many due for an expiry, read and emitted per transaction. */
   batchSize: number;
+  /** Batches emitted at once while more is due than one batch holds (4 unless given). */
+  lanes?: number;
 }
 
 export class Scheduler {
@@ -72,20 +74,35 @@ export class Scheduler {
 
   private async run(): Promise<SessionEvent[]> {
     const emitted: SessionEvent[] = [];
-    for (;;) {
-      const { found, events } = await this.emitBatch(this.clock.now());
-      // After the commit. Replies in flight for an expired session stop when this event reaches
-      // them (Replies).
-      this.fanout.publish(events);
-      emitted.push(...events);
-      // A batch short of its size took everything due that no other transaction holds; one that
-      // emitted nothing would find the same rows again.
-      if (found < this.options.batchSize || events.length === 0) return emitted;
+    // A full batch means more is due (a burst, or a backlog after downtime): then several
+    // batches at once, each until it comes back short. On PostgreSQL each is a transaction on a
+    // connection of its own that locks rows of its own (SKIP LOCKED), so the burst is not bound
+    // by one batch's round trips after another; on SQLite they share the group commit.
+    if (await this.emitBatch(emitted)) {
+      const lane = async () => {
+        while (await this.emitBatch(emitted));
+      };
+      await Promise.all(Array.from({ length: this.options.lanes ?? 4 }, lane));
     }
+    return emitted;
+  }
+
+  /**
+   * Emits one batch and publishes it; true when it was full. A batch short of its size took
+   * everything due that no other transaction holds; one that emitted nothing would find the
+   * same rows again.
+   */
+  private async emitBatch(emitted: SessionEvent[]): Promise<boolean> {
+    const { found, events } = await this.storeBatch(this.clock.now());
+    // After the commit. Replies in flight for an expired session stop when this event reaches
+    // them (Replies).
+    this.fanout.publish(events);
+    emitted.push(...events);
+    return found >= this.options.batchSize && events.length > 0;
   }
 
   /** One transaction: the due sessions read and locked, what is due decided per session, stored. */
-  private emitBatch(now: number): Promise<{ found: number; events: SessionEvent[] }> {
+  private storeBatch(now: number): Promise<{ found: number; events: SessionEvent[] }> {
     return this.store.transaction(async (tx) => {
       const due = await tx.dueLifecycle(now, this.options.batchSize);
       const emissions = due.flatMap((state) => emission(state, now));
