@@ -19,7 +19,10 @@ export interface SchedulerOptions {
   pollMs: number;
   /** Sessions due for a warning, and as many due for an expiry, read and emitted per transaction. */
   batchSize: number;
-  /** Batches emitted at once while more is due than one batch holds (4 unless given). */
+  /**
+   * Batches emitted at once while more is due than one batch holds: 4 on PostgreSQL unless given;
+   * 1 on SQLite, whose single writer runs them one after another anyway.
+   */
   lanes?: number;
 }
 
@@ -74,15 +77,16 @@ export class Scheduler {
 
   private async run(): Promise<SessionEvent[]> {
     const emitted: SessionEvent[] = [];
-    // A full batch means more is due (a burst, or a backlog after downtime): then several
-    // batches at once, each until it comes back short. On PostgreSQL each is a transaction on a
-    // connection of its own that locks rows of its own (SKIP LOCKED), so the burst is not bound
-    // by one batch's round trips after another; on SQLite they share the group commit.
+    // A full batch means more is due (a burst, or a backlog after downtime): then batches until
+    // one comes back short, on PostgreSQL several at once, each a transaction on a connection of
+    // its own that locks rows of its own (SKIP LOCKED), so that the burst is not bound by one
+    // batch's round trips after another.
     if (await this.emitBatch(emitted)) {
+      const lanes = this.options.lanes ?? (this.store.dialect === 'postgres' ? 4 : 1);
       const lane = async () => {
         while (await this.emitBatch(emitted));
       };
-      await Promise.all(Array.from({ length: this.options.lanes ?? 4 }, lane));
+      await Promise.all(Array.from({ length: lanes }, lane));
     }
     return emitted;
   }
