@@ -54,10 +54,11 @@ const toDelivery = (row: Selectable<WebhookDeliveriesTable>): Delivery => ({
 
 /**
  * The outbox rows of the events `source` yields (rows with session_id, seq, type, at, data):
- * one per event and enabled webhook that listens to its type and to the session's agent.
- * `message.chunk` is never delivered.
+ * one per event and enabled webhook that listens to its type and to the session's agent:
+ * `agentId`, or for the events of several sessions an expression over the source row `e`
+ * (sql`e.agent_id`). `message.chunk` is never delivered.
  */
-export function outboxInsert(source: RawBuilder<unknown>, agentId: string): RawBuilder<unknown> {
+export function outboxInsert(source: RawBuilder<unknown>, agentId: string | RawBuilder<unknown>): RawBuilder<unknown> {
   return sql`insert into webhook_deliveries
       (webhook_id, session_id, seq, type, at, data, status, attempts, next_attempt_at, created_at)
     select w.id, e.session_id, e.seq, e.type, e.at, e.data, 'pending', 0, e.at, e.at

@@ -147,19 +147,41 @@ export interface SessionStore {
   healthCounts(now: number): Promise<HealthCounts>;
 }
 
+/** A session as the scheduler reads it: its state and its lifecycle flags. */
+export interface LifecycleState {
+  session: Session;
+  flags: LifecycleFlags;
+}
+
+/** What the scheduler stores for one session: the events due, and the flags they set. */
+export interface LifecycleEmission {
+  sessionId: string;
+  events: PendingEvent[];
+  /** The flags as read; nothing is stored for a session whose flags are no longer these. */
+  before: LifecycleFlags;
+  after: LifecycleFlags;
+}
+
 /** The scheduler's view of sessions: warning and expiry flags, what is due. */
 export interface LifecycleStore {
   /** The session with its lifecycle flags; locks the row inside a transaction (PostgreSQL). */
-  getLifecycle(id: string): Promise<{ session: Session; flags: LifecycleFlags } | undefined>;
+  getLifecycle(id: string): Promise<LifecycleState | undefined>;
   setLifecycleFlags(id: string, flags: LifecycleFlags): Promise<void>;
   /**
-   * Stores a warning's or an expiry's events and sets the flags `after`, in one write of the
-   * session row. `before`: the flags as `getLifecycle` read them in the same transaction (which
-   * holds the row), so that the counters move only when the expiry flag really changes.
+   * The sessions whose warning or whose expiry is due at `now` and not yet emitted (up to
+   * `limit` of each, the earliest first; a session due for both once), with their flags. Inside a
+   * transaction the rows stay locked until it ends; on PostgreSQL a row another transaction
+   * holds is skipped (`SKIP LOCKED`): another instance is emitting it, or a request is changing
+   * it, and the next look finds it again if it is still due.
    */
-  emitLifecycle(id: string, events: PendingEvent[], before: LifecycleFlags, after: LifecycleFlags): Promise<SessionEvent[]>;
-  /** Ids of sessions whose warning or expiry is due at `now` and not yet emitted. */
-  dueLifecycleSessions(now: number, limit: number): Promise<string[]>;
+  dueLifecycle(now: number, limit: number): Promise<LifecycleState[]>;
+  /**
+   * Stores the events of each emission (one per session), numbered after its session's last
+   * event, and sets its flags `after`, in a few statements for the whole batch; the counters
+   * move once for the batch, by what the flags changed. A session that is gone, or whose flags
+   * are no longer `before`, gets nothing. Returns the events stored.
+   */
+  emitLifecycle(emissions: LifecycleEmission[]): Promise<SessionEvent[]>;
   /** The earliest pending warning or expiry moment, if any. */
   nextLifecycleMoment(): Promise<number | undefined>;
 }

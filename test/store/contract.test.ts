@@ -450,38 +450,107 @@ for (const backend of backends()) {
       assert.deepEqual(await stats(T0), [0, 0, 0]);
     });
 
-    test('emitLifecycle: events numbered after the last, flags set, counters moved once', async () => {
+    test('dueLifecycle: warnings and expiries due, each session once, the earliest of each first', async () => {
       const own = await freshStore();
-      const s = makeSession({ createdAt: T0, expiresAt: T0 + 30 * MIN });
-      await own.insertSession(s);
-      await own.appendEvents(s.id, [pending('message.created', T0 + 1)]);
-      const active = async (now: number) =>
-        (await own.listSessions({ status: 'all', limit: 1, offset: 0, now, retentionMs: 60 * MIN })).stats.activeSessions;
+      const now = T0 + 100 * MIN;
+      const five = { ...CONFIG, warningThresholdMinutes: 5 };
+      const inWindow = makeSession({ expiresAt: now + 2 * MIN, config: five }); // warning due at now - 3 min
+      const warnedExpired = makeSession({ expiresAt: now - MIN, config: five });
+      const neverWarned = makeSession({ expiresAt: now - 3 * MIN, config: five }); // both due, warning at now - 8 min
+      const done = makeSession({ expiresAt: now - 4 * MIN, config: five });
+      const later = makeSession({ expiresAt: now + 30 * MIN, config: five });
+      for (const s of [inWindow, warnedExpired, neverWarned, done, later]) await own.insertSession(s);
+      await own.setLifecycleFlags(warnedExpired.id, { warned: true, expiryEmitted: false });
+      await own.setLifecycleFlags(done.id, { warned: true, expiryEmitted: true });
 
+      const due = await own.dueLifecycle(now, 10);
+      assert.deepEqual(sorted(due.map((d) => d.session.id)), sorted([inWindow.id, warnedExpired.id, neverWarned.id]));
+      assert.deepEqual(
+        due.find((d) => d.session.id === warnedExpired.id),
+        { session: warnedExpired, flags: { warned: true, expiryEmitted: false } },
+      );
+      assert.deepEqual(
+        due.find((d) => d.session.id === neverWarned.id),
+        { session: neverWarned, flags: { warned: false, expiryEmitted: false } },
+      );
+      // One of each kind: the earliest expiry and the earliest warning are the same session.
+      assert.deepEqual(
+        (await own.dueLifecycle(now, 1)).map((d) => d.session.id),
+        [neverWarned.id],
+      );
+      assert.deepEqual(await own.dueLifecycle(T0, 10), []);
+    });
+
+    test("emitLifecycle: a batch of warnings and expiries, numbered after each session's last event, each once", async () => {
+      const own = await freshStore();
+      const now = T0 + 100 * MIN;
+      const agentA = randomUUID();
+      const agentB = randomUUID();
+      const five = { ...CONFIG, warningThresholdMinutes: 5 };
+      const warningOnly = makeSession({ agentId: agentA, createdAt: T0, expiresAt: now + 2 * MIN, config: five });
+      const expiryOnly = makeSession({ agentId: agentA, createdAt: T0 + 1, expiresAt: now - MIN, config: five });
+      const both = makeSession({ agentId: agentB, createdAt: T0 + 2, expiresAt: now - 3 * MIN, config: five });
+      const emitted = makeSession({ agentId: agentB, createdAt: T0 + 3, expiresAt: now - 4 * MIN, config: five });
+      const deleted = makeSession({ agentId: agentA, createdAt: T0 + 4, expiresAt: now - 2 * MIN, config: five });
+      const notDue = makeSession({ agentId: agentA, createdAt: T0 + 5, expiresAt: now + 30 * MIN, config: five });
+      for (const s of [warningOnly, expiryOnly, both, emitted, deleted, notDue]) await own.insertSession(s);
+      const [message] = await own.appendEvents(both.id, [pending('message.created', T0 + 10)]);
       const none = { warned: false, expiryEmitted: false };
       const warned = { warned: true, expiryEmitted: false };
       const done = { warned: true, expiryEmitted: true };
-      const w = await own.emitLifecycle(s.id, [pending('session.warning', T0 + 25 * MIN)], none, warned);
-      assert.deepEqual(
-        w.map((e) => [e.type, e.seq]),
-        [['session.warning', 2]],
-      );
-      assert.deepEqual((await own.getLifecycle(s.id))?.flags, warned);
-      assert.equal(await active(T0 + 30 * MIN), 0);
+      await own.setLifecycleFlags(expiryOnly.id, warned);
+      await own.setLifecycleFlags(emitted.id, done);
+      await own.deleteSession(deleted.id);
+      const stats = async (agentId?: string) => {
+        const { stats: s } = await own.listSessions({ status: 'all', limit: 1, offset: 0, now, retentionMs: 24 * 60 * MIN, agentId });
+        return [s.totalSessions, s.activeSessions, s.expiredSessions];
+      };
 
-      const x = await own.emitLifecycle(s.id, [pending('session.expired', T0 + 30 * MIN)], warned, done);
-      assert.deepEqual(
-        x.map((e) => [e.type, e.seq]),
-        [['session.expired', 3]],
-      );
-      assert.deepEqual((await own.getLifecycle(s.id))?.flags, done);
-      assert.equal(await active(T0 + 30 * MIN), 0, 'counted as processed');
-      assert.equal(await active(T0), 1, 'still active before its expiry');
-      assert.deepEqual(
-        (await own.eventsAfter(s.id, 0, 10)).map((e) => e.seq),
-        [1, 2, 3],
-      );
-      assert.deepEqual(await own.emitLifecycle(randomUUID(), [pending('session.expired', T0)], none, done), []);
+      const warning = (at: number, s: Session) => pending('session.warning', at, { sessionId: s.id, status: 'active' });
+      const expiry = (at: number, s: Session) => pending('session.expired', at, { sessionId: s.id, status: 'expired' });
+      const batch = [
+        { sessionId: warningOnly.id, events: [warning(now, warningOnly)], before: none, after: warned },
+        { sessionId: expiryOnly.id, events: [expiry(now, expiryOnly)], before: warned, after: done },
+        { sessionId: both.id, events: [warning(now, both), expiry(now, both)], before: none, after: done },
+        // Deleted since it was read: nothing stored.
+        { sessionId: deleted.id, events: [warning(now, deleted), expiry(now, deleted)], before: none, after: done },
+        // Read before another emission set its flags: nothing stored.
+        { sessionId: emitted.id, events: [expiry(now, emitted)], before: warned, after: done },
+      ];
+      const at = new Date(now).toISOString();
+      const expected = [
+        { type: 'session.warning', sessionId: warningOnly.id, seq: 1, at, data: { sessionId: warningOnly.id, status: 'active' } },
+        { type: 'session.expired', sessionId: expiryOnly.id, seq: 1, at, data: { sessionId: expiryOnly.id, status: 'expired' } },
+        { type: 'session.warning', sessionId: both.id, seq: 2, at, data: { sessionId: both.id, status: 'active' } },
+        { type: 'session.expired', sessionId: both.id, seq: 3, at, data: { sessionId: both.id, status: 'expired' } },
+      ];
+      assert.deepEqual(await own.emitLifecycle(batch), expected);
+
+      assert.deepEqual(await own.eventsAfter(warningOnly.id, 0, 10), [expected[0]]);
+      assert.deepEqual(await own.eventsAfter(expiryOnly.id, 0, 10), [expected[1]]);
+      assert.deepEqual(await own.eventsAfter(both.id, 0, 10), [message, expected[2], expected[3]]);
+      assert.deepEqual(await own.eventsAfter(emitted.id, 0, 10), []);
+      assert.deepEqual(await own.eventsAfter(deleted.id, 0, 10), []);
+      assert.equal(await own.lastEventSeq(both.id), 3);
+      assert.deepEqual(await own.getLifecycle(warningOnly.id), { session: warningOnly, flags: warned });
+      assert.deepEqual(await own.getLifecycle(expiryOnly.id), { session: expiryOnly, flags: done });
+      assert.deepEqual(await own.getLifecycle(both.id), { session: both, flags: done });
+      assert.deepEqual(await own.getLifecycle(emitted.id), { session: emitted, flags: done });
+      assert.deepEqual(await own.getLifecycle(notDue.id), { session: notDue, flags: none });
+      assert.equal(await own.getLifecycle(deleted.id), undefined);
+      // The counters moved by the two expiries stored, once: active = not processed, corrected by
+      // the backlog, which is empty now.
+      assert.deepEqual(await stats(), [5, 2, 3]);
+      assert.deepEqual(await stats(agentA), [3, 2, 1]);
+      assert.deepEqual(await stats(agentB), [2, 0, 2]);
+      assert.deepEqual(await own.healthCounts(now), { activeSessions: 2, expiringSoon: 1, invalidSessions: 0 });
+      assert.deepEqual(await own.dueLifecycle(now, 10), []);
+
+      // The same batch again: every session's flags have moved on, nothing is stored twice.
+      assert.deepEqual(await own.emitLifecycle(batch), []);
+      assert.equal(await own.lastEventSeq(both.id), 3);
+      assert.deepEqual(await stats(), [5, 2, 3]);
+      assert.deepEqual(await own.emitLifecycle([]), []);
     });
 
     test('healthCounts: active, expiringSoon by each row threshold, invalid = expiry not processed', async () => {
@@ -529,7 +598,10 @@ for (const backend of backends()) {
         (await own.listSessions({ status: 'all', limit: 1, offset: 0, now, retentionMs: 24 * 60 * MIN, agentId })).stats;
       assert.deepEqual(await stats(), { totalSessions: 2503, activeSessions: 1, expiredSessions: 2502 });
       assert.deepEqual(await stats(agent), { totalSessions: 2, activeSessions: 1, expiredSessions: 1 });
-      assert.deepEqual(await own.dueLifecycleSessions(now, 10), [backlog.id]);
+      assert.deepEqual(
+        (await own.dueLifecycle(now, 10)).map((d) => d.session.id),
+        [backlog.id],
+      );
     });
 
     // ---- messages --------------------------------------------------------------------------

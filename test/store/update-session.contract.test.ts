@@ -72,15 +72,17 @@ function emitDue(store: Store, id: string, now: number): Promise<SessionEvent[]>
     assert.ok(current);
     const due = dueLifecycleEvents(current.session, current.flags, now);
     const info = toSessionInfo(current.session, now);
-    return tx.emitLifecycle(
-      id,
-      due.map((type) => ({ type, at: now, data: info })),
-      current.flags,
+    return tx.emitLifecycle([
       {
-        warned: current.flags.warned || due.includes('session.warning'),
-        expiryEmitted: current.flags.expiryEmitted || due.includes('session.expired'),
+        sessionId: id,
+        events: due.map((type) => ({ type, at: now, data: info })),
+        before: current.flags,
+        after: {
+          warned: current.flags.warned || due.includes('session.warning'),
+          expiryEmitted: current.flags.expiryEmitted || due.includes('session.expired'),
+        },
       },
-    );
+    ]);
   });
 }
 

@@ -94,7 +94,14 @@ for (const backend of backends()) {
       const renewed = { ...session, lastActivity: T0 + 3, lastRenewal: T0 + 3, expiresAt: T0 + 3 + 30 * 60_000, renewalCount: 1 };
       await store.saveSession(renewed, [pending('session.renewed', T0 + 3)]);
       const flags = { warned: false, expiryEmitted: false };
-      await store.emitLifecycle(session.id, [pending('session.warning', T0 + 4)], flags, { warned: true, expiryEmitted: false });
+      await store.emitLifecycle([
+        {
+          sessionId: session.id,
+          events: [pending('session.warning', T0 + 4)],
+          before: flags,
+          after: { warned: true, expiryEmitted: false },
+        },
+      ]);
       // A read-decide-write (on PostgreSQL one optimistic statement) queues like a save.
       await store.updateSession(session.id, (current) => ({
         next: { ...current!, renewalCount: current!.renewalCount + 1 },
@@ -130,6 +137,36 @@ for (const backend of backends()) {
         deliveredAt: null,
         createdAt: T0,
       });
+    });
+
+    test("outbox: a batch of lifecycle events of several agents queues each for its own session's agent", async () => {
+      const store = await fresh();
+      const a = makeSession();
+      const b = makeSession();
+      for (const s of [a, b]) await store.insertSession(s, undefined, [pending('session.created', T0)]);
+      const all = makeWebhook({ events: ['session.warning', 'session.expired'] });
+      const ofA = makeWebhook({ agentId: a.agentId });
+      const ofB = makeWebhook({ agentId: b.agentId, events: ['session.expired'] });
+      for (const w of [all, ofA, ofB]) await store.webhooks.insert(w);
+
+      const none = { warned: false, expiryEmitted: false };
+      const done = { warned: true, expiryEmitted: true };
+      const stored = await store.emitLifecycle([
+        { sessionId: a.id, events: [pending('session.warning', T0 + 5), pending('session.expired', T0 + 5)], before: none, after: done },
+        { sessionId: b.id, events: [pending('session.warning', T0 + 5), pending('session.expired', T0 + 5)], before: none, after: done },
+      ]);
+      assert.equal(stored.length, 4);
+
+      const seen = async (w: Webhook) =>
+        (await store.deliveries.list(w.id, { limit: 100 })).map((d) => `${d.sessionId === a.id ? 'a' : 'b'}:${d.seq}:${d.type}`).sort();
+      assert.deepEqual(await seen(all), ['a:2:session.warning', 'a:3:session.expired', 'b:2:session.warning', 'b:3:session.expired']);
+      assert.deepEqual(await seen(ofA), ['a:2:session.warning', 'a:3:session.expired']);
+      assert.deepEqual(await seen(ofB), ['b:3:session.expired']);
+      const [expired] = (await store.deliveries.list(ofB.id, { limit: 100 })).filter((d) => d.type === 'session.expired');
+      assert.deepEqual(
+        { sessionId: expired!.sessionId, seq: expired!.seq, at: expired!.at, data: expired!.data, status: expired!.status },
+        { sessionId: b.id, seq: 3, at: T0 + 5, data: { at: T0 + 5 }, status: 'pending' },
+      );
     });
 
     test('outbox: nothing queued for an event that was rolled back; deliveries outlive their session', async () => {

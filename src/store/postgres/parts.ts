@@ -3,6 +3,7 @@ import type pg from 'pg';
 import type { OpsContext, PartsFactory } from '../sql/context.js';
 import { sharedParts } from '../sql/parts.js';
 import { PostgresEvents } from './events.js';
+import { PostgresLifecycle } from './lifecycle.js';
 import { PreparedNames } from './prepared-names.js';
 import { SessionTurns } from './session-turns.js';
 import { PostgresSessions, type OptimisticWrites } from './sessions.js';
@@ -11,8 +12,12 @@ import { WriteBases } from './write-bases.js';
 export function postgresParts(pool: pg.Pool): PartsFactory {
   // One per store, shared by its transactions: what the instance last saw of each session.
   const optimistic: OptimisticWrites = { bases: new WriteBases(), turns: new SessionTurns(), names: new PreparedNames('session_write') };
-  return (ctx: OpsContext) => ({
-    ...sharedParts(ctx, new PostgresSessions(ctx, pool, optimistic)),
-    events: new PostgresEvents(ctx, optimistic.bases),
-  });
+  return (ctx: OpsContext) => {
+    const sessions = new PostgresSessions(ctx, pool, optimistic);
+    return {
+      ...sharedParts(ctx, sessions),
+      lifecycle: new PostgresLifecycle(ctx, sessions),
+      events: new PostgresEvents(ctx, optimistic.bases),
+    };
+  };
 }

@@ -1,12 +1,27 @@
-/** The scheduler's queries and writes over Kysely, the same SQL for both dialects. */
-import type { PendingEvent, SessionEvent } from '../../domain/events.js';
+/**
+ * The scheduler's queries and writes over Kysely, the same SQL for both dialects; PostgreSQL
+ * writes a batch of emissions in one statement instead (postgres/lifecycle.ts).
+ */
+import type { Selectable } from 'kysely';
+import type { SessionEvent } from '../../domain/events.js';
 import type { LifecycleFlags } from '../../domain/schedule.js';
-import type { Session } from '../../domain/session.js';
-import type { LifecycleStore } from '../store.js';
+import type { SessionsTable } from '../schema.js';
+import type { LifecycleEmission, LifecycleState, LifecycleStore } from '../store.js';
 import type { OpsContext } from './context.js';
-import { moveCounters } from './counters.js';
+import { moveCounters, type CountChange } from './counters.js';
 import { toSession } from './rows.js';
 import type { SqlSessions } from './sessions.js';
+
+export const flagValue = (flag: boolean): number => (flag ? 1 : 0);
+
+/** What an expiry flag going from `before` to `after` does to the count of unexpired sessions. */
+export const unexpiredChange = (before: LifecycleFlags, after: LifecycleFlags): number =>
+  flagValue(before.expiryEmitted) - flagValue(after.expiryEmitted);
+
+const toLifecycleState = (row: Selectable<SessionsTable>): LifecycleState => ({
+  session: toSession(row),
+  flags: { warned: row.warned === 1, expiryEmitted: row.expiry_emitted === 1 },
+});
 
 export class SqlLifecycle implements LifecycleStore {
   constructor(
@@ -14,9 +29,9 @@ export class SqlLifecycle implements LifecycleStore {
     private readonly sessions: SqlSessions,
   ) {}
 
-  async getLifecycle(id: string): Promise<{ session: Session; flags: LifecycleFlags } | undefined> {
+  async getLifecycle(id: string): Promise<LifecycleState | undefined> {
     const row = await this.sessions.readSessionRow(id);
-    return row && { session: toSession(row), flags: { warned: row.warned === 1, expiryEmitted: row.expiry_emitted === 1 } };
+    return row && toLifecycleState(row);
   }
 
   setLifecycleFlags(id: string, flags: LifecycleFlags): Promise<void> {
@@ -40,46 +55,77 @@ export class SqlLifecycle implements LifecycleStore {
     });
   }
 
-  emitLifecycle(id: string, events: PendingEvent[], before: LifecycleFlags, after: LifecycleFlags): Promise<SessionEvent[]> {
-    return this.ctx.atomically(async (ops) => {
-      const row = await ops.ctx.db
-        .updateTable('sessions')
-        .set((eb) => ({
-          warned: after.warned ? 1 : 0,
-          expiry_emitted: after.expiryEmitted ? 1 : 0,
-          event_seq: eb('event_seq', '+', events.length),
-          version: eb('version', '+', 1),
-        }))
-        .where('id', '=', id)
-        .returning(['event_seq', 'agent_id'])
-        .executeTakeFirst();
-      if (!row) return [];
-      if (before.expiryEmitted !== after.expiryEmitted) {
-        await moveCounters(ops.ctx.db, this.ctx.dialect, [{ agentId: row.agent_id, sessions: 0, unexpired: after.expiryEmitted ? -1 : 1 }]);
-      }
-      if (events.length === 0) return [];
-      return ops.events.insertEvents(id, row.agent_id, Number(row.event_seq) - events.length + 1, events);
-    });
+  /**
+   * One statement, two seeks (sessions_expiry_due, sessions_warning_due). On PostgreSQL inside a
+   * transaction each seek locks its rows `FOR UPDATE SKIP LOCKED` below its limit, so instances
+   * looking at once each take rows of their own; a locked row is returned as last committed,
+   * its flags re-read under the lock. SQLite's single writer needs no lock.
+   */
+  async dueLifecycle(now: number, limit: number): Promise<LifecycleState[]> {
+    const lock = this.ctx.inTransaction && this.ctx.dialect === 'postgres';
+    const rows = await this.ctx.db
+      .with('x', (db) => {
+        const q = db
+          .selectFrom('sessions')
+          .selectAll()
+          .where('expiry_emitted', '=', 0)
+          .where('expires_at', '<=', now)
+          .orderBy('expires_at')
+          .limit(limit);
+        return lock ? q.forUpdate().skipLocked() : q;
+      })
+      .with('w', (db) => {
+        const q = db
+          .selectFrom('sessions')
+          .selectAll()
+          .where('warned', '=', 0)
+          .where('warning_at', '<=', now)
+          .orderBy('warning_at')
+          .limit(limit);
+        return lock ? q.forUpdate().skipLocked() : q;
+      })
+      .selectFrom('x')
+      .selectAll()
+      .unionAll((eb) => eb.selectFrom('w').selectAll())
+      .execute();
+    const byId = new Map<string, LifecycleState>();
+    for (const row of rows) if (!byId.has(row.id)) byId.set(row.id, toLifecycleState(row));
+    return [...byId.values()];
   }
 
-  async dueLifecycleSessions(now: number, limit: number): Promise<string[]> {
-    const warnings = await this.ctx.db
-      .selectFrom('sessions')
-      .select('id')
-      .where('warned', '=', 0)
-      .where('warning_at', '<=', now)
-      .orderBy('warning_at')
-      .limit(limit)
-      .execute();
-    const expiries = await this.ctx.db
-      .selectFrom('sessions')
-      .select('id')
-      .where('expiry_emitted', '=', 0)
-      .where('expires_at', '<=', now)
-      .orderBy('expires_at')
-      .limit(limit)
-      .execute();
-    return [...new Set([...expiries, ...warnings].map((r) => r.id))];
+  /**
+   * One update per session (SQLite runs each without a round trip): the flags only where they
+   * are still as read, the event numbers reserved; then the events with their outbox rows, and
+   * the counters once for the batch.
+   */
+  emitLifecycle(emissions: LifecycleEmission[]): Promise<SessionEvent[]> {
+    if (emissions.length === 0) return Promise.resolve([]);
+    return this.ctx.atomically(async (ops) => {
+      const stored: SessionEvent[] = [];
+      const changes: CountChange[] = [];
+      for (const { sessionId, events, before, after } of emissions) {
+        const row = await ops.ctx.db
+          .updateTable('sessions')
+          .set((eb) => ({
+            warned: flagValue(after.warned),
+            expiry_emitted: flagValue(after.expiryEmitted),
+            event_seq: eb('event_seq', '+', events.length),
+            version: eb('version', '+', 1),
+          }))
+          .where('id', '=', sessionId)
+          .where('warned', '=', flagValue(before.warned))
+          .where('expiry_emitted', '=', flagValue(before.expiryEmitted))
+          .returning(['event_seq', 'agent_id'])
+          .executeTakeFirst();
+        if (!row) continue;
+        const unexpired = unexpiredChange(before, after);
+        if (unexpired !== 0) changes.push({ agentId: row.agent_id, sessions: 0, unexpired });
+        if (events.length > 0)
+          stored.push(...(await ops.events.insertEvents(sessionId, row.agent_id, Number(row.event_seq) - events.length + 1, events)));
+      }
+      await moveCounters(ops.ctx.db, this.ctx.dialect, changes);
+      return stored;
+    });
   }
 
   async nextLifecycleMoment(): Promise<number | undefined> {

@@ -15,6 +15,8 @@ import type {
   ApiKeyRecord,
   HealthCounts,
   IdempotencyRecord,
+  LifecycleEmission,
+  LifecycleState,
   MessageSearchQuery,
   SaveOptions,
   SessionChange,
@@ -116,17 +118,17 @@ export class SqlOps implements StoreOps {
   }
 
   // ---- lifecycle
-  getLifecycle(id: string): Promise<{ session: Session; flags: LifecycleFlags } | undefined> {
+  getLifecycle(id: string): Promise<LifecycleState | undefined> {
     return this.lifecycle.getLifecycle(id);
   }
   setLifecycleFlags(id: string, flags: LifecycleFlags): Promise<void> {
     return this.lifecycle.setLifecycleFlags(id, flags);
   }
-  emitLifecycle(id: string, events: PendingEvent[], before: LifecycleFlags, after: LifecycleFlags): Promise<SessionEvent[]> {
-    return this.lifecycle.emitLifecycle(id, events, before, after);
+  dueLifecycle(now: number, limit: number): Promise<LifecycleState[]> {
+    return this.lifecycle.dueLifecycle(now, limit);
   }
-  dueLifecycleSessions(now: number, limit: number): Promise<string[]> {
-    return this.lifecycle.dueLifecycleSessions(now, limit);
+  emitLifecycle(emissions: LifecycleEmission[]): Promise<SessionEvent[]> {
+    return this.lifecycle.emitLifecycle(emissions);
   }
   nextLifecycleMoment(): Promise<number | undefined> {
     return this.lifecycle.nextLifecycleMoment();
