@@ -60,7 +60,7 @@ function guardedConnector(): buildConnector.connector {
   };
 }
 
-export type OutboundFetch = typeof globalThis.fetch;
+type OutboundFetch = typeof globalThis.fetch;
 
 /** One request, as undici's `request` makes it: redirects are never followed. */
 export type OutboundRequest = (
