@@ -128,7 +128,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
   const deliveries = new DeliveryWorker(deliverySource(settings.database, store), clock, {
     timeoutMs: settings.webhookTimeoutMs,
     maxAgeMs: settings.webhookMaxAgeMs,
-    fetch: outbound.fetch,
+    request: outbound.request,
     onError: (error) => logger?.error({ err: error }, 'webhook delivery failed'),
   });
   // Events this instance stores wake the delivery worker at once.

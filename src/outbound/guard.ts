@@ -9,7 +9,7 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
-import { Agent, buildConnector, fetch as undiciFetch, type Dispatcher } from 'undici';
+import { Agent, buildConnector, fetch as undiciFetch, request as undiciRequest, type Dispatcher } from 'undici';
 
 /** ipaddr.js range names refused; `unspecified` (0.0.0.0, ::) reaches this host too. */
 const DENIED_RANGES = new Set(['loopback', 'private', 'linkLocal', 'uniqueLocal', 'unspecified']);
@@ -60,18 +60,34 @@ function guardedConnector(): buildConnector.connector {
   };
 }
 
-export type OutboundFetch = typeof globalThis.fetch;
+type OutboundFetch = typeof globalThis.fetch;
+
+/** One request, as undici's `request` makes it: redirects are never followed. */
+export type OutboundRequest = (
+  url: string,
+  options: { method: 'POST'; headers: Record<string, string>; body: string; signal: AbortSignal },
+) => Promise<Dispatcher.ResponseData>;
 
 export interface OutboundClient {
   fetch: OutboundFetch;
+  /**
+   * The same connections through undici's `request`: the webhook deliveries' client, a fraction
+   * of fetch's work per request (no WHATWG Request, Response and streams), which counts at a
+   * thousand deliveries a second.
+   */
+  request: OutboundRequest;
   /** Closes the pooled connections. */
   close(): Promise<void>;
 }
 
-/** undici's fetch, through a dispatcher of its own that enforces the setting when it is on. */
+/**
+ * undici's fetch and request, through a dispatcher of their own that enforces the setting when
+ * it is on, and keeps connections alive between requests to the same origin.
+ */
 export function outboundClient(denyPrivate: boolean): OutboundClient {
   const dispatcher: Dispatcher = new Agent(denyPrivate ? { connect: guardedConnector() } : {});
   const fetch = (input: Parameters<OutboundFetch>[0], init?: Parameters<OutboundFetch>[1]) =>
     undiciFetch(input, { ...(init as object), dispatcher });
-  return { fetch, close: () => dispatcher.close() };
+  const request: OutboundRequest = (url, options) => undiciRequest(url, { ...options, dispatcher });
+  return { fetch, request, close: () => dispatcher.close() };
 }

@@ -7,7 +7,7 @@
 import { isAgentSecretEnvName } from '../domain/agent.js';
 import { eventIdOf, type Delivery } from '../domain/webhook.js';
 import { describeCause } from '../agents/upstream.js';
-import type { OutboundFetch } from './guard.js';
+import type { OutboundRequest } from './guard.js';
 import { SIGNATURE_HEADER, signBody } from './signature.js';
 import { isoInstant } from '../domain/instant.js';
 
@@ -26,8 +26,10 @@ function deliveryBody(d: Delivery): string {
 
 export type AttemptResult = { ok: true; status: number } | { ok: false; status: number | null; error: string };
 
-/** How much of a receiver's answer is read (and then dropped) before the connection is let go. */
+/** How much of a receiver's answer is read (and then dropped) before the connection is closed instead. */
 const MAX_ANSWER_BYTES = 64 * 1024;
+
+const timedOut = (timeoutMs: number): AttemptResult => ({ ok: false, status: null, error: `no answer within ${timeoutMs / 1000} s` });
 
 /** Where and how to send: the webhook's id, target and secret variable. */
 export interface Target {
@@ -36,7 +38,7 @@ export interface Target {
   secretEnv: string | null;
 }
 
-export async function attemptDelivery(d: Delivery, webhook: Target, fetch: OutboundFetch, timeoutMs: number): Promise<AttemptResult> {
+export async function attemptDelivery(d: Delivery, webhook: Target, request: OutboundRequest, timeoutMs: number): Promise<AttemptResult> {
   const body = deliveryBody(d);
   const headers: Record<string, string> = {
     'content-type': 'application/json',
@@ -53,31 +55,24 @@ export async function attemptDelivery(d: Delivery, webhook: Target, fetch: Outbo
     if (!secret) return { ok: false, status: null, error: "the webhook's signing secret is not configured" };
     headers[SIGNATURE_HEADER] = signBody(body, secret);
   }
-  const signal = AbortSignal.timeout(timeoutMs);
+  // The whole exchange, answer read included, within the timeout. A timer of its own rather than
+  // AbortSignal.timeout, whose timer would outlive every quick answer by the whole timeout.
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  const signal = controller.signal;
   try {
-    const response = await fetch(webhook.url, { method: 'POST', headers, body, redirect: 'manual', signal });
-    await drain(response);
-    if (response.status >= 200 && response.status < 300) return { ok: true, status: response.status };
-    return { ok: false, status: response.status, error: `HTTP ${response.status}` };
+    const response = await request(webhook.url, { method: 'POST', headers, body, signal });
+    // Read up to a limit, so the connection can be reused, and dropped. The request's signal
+    // cuts a stalled answer short; dump() then ends quietly, so it is asked afterwards.
+    await response.body.dump({ limit: MAX_ANSWER_BYTES });
+    if (signal.aborted) return timedOut(timeoutMs);
+    const status = response.statusCode;
+    if (status >= 200 && status < 300) return { ok: true, status };
+    return { ok: false, status, error: `HTTP ${status}` };
   } catch (error) {
-    if (signal.aborted) return { ok: false, status: null, error: `no answer within ${timeoutMs / 1000} s` };
+    if (signal.aborted) return timedOut(timeoutMs);
     return { ok: false, status: null, error: describeCause(error, secret ? [secret] : []) };
-  }
-}
-
-/** Reads the answer up to a limit, so the connection can be reused, and drops it. */
-async function drain(response: Response): Promise<void> {
-  if (!response.body) return;
-  let size = 0;
-  const reader: ReadableStreamDefaultReader<Uint8Array> = response.body.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      size += value.byteLength;
-      if (size > MAX_ANSWER_BYTES) return void (await reader.cancel());
-    }
   } finally {
-    reader.releaseLock();
+    clearTimeout(timer);
   }
 }

@@ -1,6 +1,7 @@
 /**
  * The webhook delivery worker: claims due deliveries from the outbox with a lease, attempts
- * them, records the outcome. Every instance runs one; the claim (store/sql-webhooks.ts) makes
+ * them, records the outcomes (in batches, settle-batch.ts); a record that settles a delivery
+ * claims the next one of its webhook and session in the same round trip. Every instance runs one; the claim (store/sql-webhooks.ts) makes
  * sure that one instance at a time holds a delivery, and that a delivery waits until the
  * earlier events of its session have been delivered or have finally failed for its webhook.
  * An instance that dies holding deliveries lets their leases run out; another takes them over.
@@ -15,9 +16,10 @@ import { afterFailure } from '../domain/webhook.js';
 import type { DatabaseSettings } from '../settings.js';
 import { openPostgresDeliveries } from '../store/sql-webhooks.js';
 import type { AttemptOutcome, ClaimedDelivery, Store } from '../store/store.js';
-import type { OutboundFetch } from './guard.js';
+import type { OutboundRequest } from './guard.js';
 import { webhookAttempts, webhookDelivered, webhookFailed, webhookLag } from './metrics.js';
 import { attemptDelivery } from './send.js';
+import { SettleBatches } from './settle-batch.js';
 
 /** The shortest time between two looks at the whole outbox. */
 const MIN_LOOK_INTERVAL_MS = 50;
@@ -44,7 +46,7 @@ export function deliverySource(database: DatabaseSettings, store: Store): Delive
 export interface DeliveryWorkerOptions {
   timeoutMs: number;
   maxAgeMs: number;
-  fetch: OutboundFetch;
+  request: OutboundRequest;
   onError: (error: unknown) => void;
   /** Longest wait between two looks at the outbox. */
   pollMs?: number;
@@ -53,8 +55,11 @@ export interface DeliveryWorkerOptions {
 }
 
 export class DeliveryWorker {
-  private readonly inflight = new Set<Promise<void>>();
+  private readonly inflight = new Set<Promise<unknown>>();
   private stopped = true;
+  /** Set by stop(): records claim no next delivery. */
+  private stopping = false;
+  private readonly batches: SettleBatches;
   private released = false;
   private pumping: Promise<void> | undefined;
   private again = false;
@@ -74,6 +79,7 @@ export class DeliveryWorker {
     this.pollMs = options.pollMs ?? 250;
     this.concurrency = options.concurrency ?? 64;
     this.leaseMs = 2 * options.timeoutMs + 2000;
+    this.batches = new SettleBatches((records) => this.store.deliveries.settle(records, this.clock.now(), this.leaseMs, !this.stopping));
   }
 
   start(): void {
@@ -86,6 +92,7 @@ export class DeliveryWorker {
   /** Stops claiming; attempts in flight finish and are recorded; then the source is released. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping = true;
     clearInterval(this.timer);
     await this.pumping;
     await Promise.all([...this.inflight]);
@@ -134,8 +141,7 @@ export class DeliveryWorker {
     for (;;) {
       const claimed = await this.store.deliveries.claim(this.clock.now(), this.concurrency, this.leaseMs);
       if (claimed.length === 0) return attempts;
-      await Promise.all(claimed.map((d) => this.attempt(d)));
-      attempts += claimed.length;
+      for (const count of await Promise.all(claimed.map((d) => this.lane(d)))) attempts += count;
     }
   }
 
@@ -146,7 +152,7 @@ export class DeliveryWorker {
         const room = this.concurrency - this.inflight.size;
         const claimed = await this.store.deliveries.claim(this.clock.now(), room, this.leaseMs);
         for (const delivery of claimed) {
-          const running: Promise<void> = this.lane(delivery).finally(() => {
+          const running: Promise<unknown> = this.lane(delivery).finally(() => {
             this.inflight.delete(running);
             // A slot is free: other sessions' deliveries may be waiting for one.
             this.wake();
@@ -162,32 +168,23 @@ export class DeliveryWorker {
   }
 
   /**
-   * Attempts `first`, then, while each attempt settles its delivery (delivered or finally
-   * failed), claims and attempts the next one of the same webhook and session: a session's
-   * events follow each other without waiting for the next look at the whole outbox, and lanes
-   * do not wait for each other.
+   * Attempts `first`, then, while each record settles its delivery (delivered or finally failed)
+   * and claims the next one of the same webhook and session, that one: a session's events follow
+   * each other without waiting for the next look at the whole outbox, and lanes do not wait for
+   * each other. Returns the number of attempts.
    */
-  private async lane(first: ClaimedDelivery): Promise<void> {
-    let next: ClaimedDelivery | undefined = first;
-    while (next && !this.stopped) {
-      const settled = await this.attempt(next);
-      if (!settled) return;
-      try {
-        [next] = await this.store.deliveries.claim(this.clock.now(), 1, this.leaseMs, {
-          webhookId: next.webhookId,
-          sessionId: next.sessionId,
-        });
-      } catch (error) {
-        this.options.onError(error);
-        return;
-      }
-    }
+  private async lane(first: ClaimedDelivery): Promise<number> {
+    let attempts = 0;
+    // A delivery claimed is attempted even when the worker is stopping, rather than left leased
+    // (unattempted) until its lease runs out; stopping, the records claim nothing more.
+    for (let next: ClaimedDelivery | undefined = first; next; attempts++) next = await this.attempt(next);
+    return attempts;
   }
 
-  /** One attempt, recorded; true when the delivery is settled (delivered or finally failed). */
-  private async attempt(d: ClaimedDelivery): Promise<boolean> {
+  /** One attempt, recorded; the next delivery of its lane when the record claimed one. */
+  private async attempt(d: ClaimedDelivery): Promise<ClaimedDelivery | undefined> {
     try {
-      const result = await attemptDelivery(d, d, this.options.fetch, this.options.timeoutMs);
+      const result = await attemptDelivery(d, d, this.options.request, this.options.timeoutMs);
       const now = this.clock.now();
       let outcome: AttemptOutcome;
       if (result.ok) {
@@ -199,8 +196,9 @@ export class DeliveryWorker {
             ? { status: 'failed', httpStatus: result.status, error: result.error }
             : { status: 'pending', httpStatus: result.status, error: result.error, nextAttemptAt: next.nextAttemptAt };
       }
-      const recorded = await this.store.deliveries.record(d, d.leaseId, outcome, now);
-      if (!recorded) return false;
+      const key = { webhookId: d.webhookId, sessionId: d.sessionId, seq: d.seq };
+      const settlement = await this.batches.add({ key, leaseId: d.leaseId, outcome, at: now });
+      if (!settlement.recorded) return undefined;
       if (outcome.status === 'delivered') {
         webhookAttempts.inc({ outcome: 'delivered' });
         webhookDelivered.inc();
@@ -211,11 +209,11 @@ export class DeliveryWorker {
       } else {
         webhookAttempts.inc({ outcome: 'retry' });
       }
-      return outcome.status !== 'pending';
+      return settlement.next;
     } catch (error) {
       // The lease runs out and the delivery is attempted again.
       this.options.onError(error);
-      return false;
+      return undefined;
     }
   }
 }

@@ -15,7 +15,7 @@ import type { LifecycleFlags } from '../domain/schedule.js';
 import type { Session } from '../domain/session.js';
 import type { DeliveryStore, WebhookStore } from './webhooks.js';
 
-export type { AttemptOutcome, ClaimedDelivery } from './webhooks.js';
+export type { AttemptOutcome, AttemptRecord, ClaimedDelivery, Settlement } from './webhooks.js';
 
 type SessionStatusFilter = 'active' | 'expired' | 'all';
 

@@ -42,6 +42,23 @@ export type AttemptOutcome =
   | { status: 'pending'; httpStatus: number | null; error: string; nextAttemptAt: number }
   | { status: 'failed'; httpStatus: number | null; error: string };
 
+/** One attempt to record, by the holder of the delivery's lease. */
+export interface AttemptRecord {
+  key: DeliveryKey;
+  leaseId: string;
+  outcome: AttemptOutcome;
+  /** When the attempt ended (the delivery time when it was delivered). */
+  at: number;
+}
+
+/** What recording one attempt did. */
+export interface Settlement {
+  /** False (and nothing written) when the lease was lost meanwhile. */
+  recorded: boolean;
+  /** The next delivery of the same webhook and session, claimed, when the attempt settled its delivery and the next one was due. */
+  next: ClaimedDelivery | undefined;
+}
+
 export interface DeliveryStore {
   /**
    * Claims up to `limit` due deliveries of enabled webhooks, each the earliest pending event of
@@ -52,6 +69,14 @@ export interface DeliveryStore {
   claim(now: number, limit: number, leaseMs: number, lane?: Lane): Promise<ClaimedDelivery[]>;
   /** Records an attempt; false (and nothing written) when the lease was lost meanwhile. */
   record(key: DeliveryKey, leaseId: string, outcome: AttemptOutcome, now: number): Promise<boolean>;
+  /**
+   * Records attempts as `record` does, and, when `claimNext`, for each one that settled its
+   * delivery (delivered or finally failed) claims the next delivery of its webhook and session
+   * as `claim` with that lane would, leased until `now + leaseMs`: all in one statement
+   * (PostgreSQL) or one transaction (SQLite), so that a delivery costs one round trip and a
+   * batch of them one commit. Answers in the order of `records`; none may share a lane.
+   */
+  settle(records: readonly AttemptRecord[], now: number, leaseMs: number, claimNext: boolean): Promise<Settlement[]>;
   /** A webhook's deliveries, newest first. */
   list(webhookId: string, query: { status?: DeliveryStatus; limit: number }): Promise<Delivery[]>;
   /** Deletes delivered and failed deliveries of events older than `cutoff`; returns how many. */

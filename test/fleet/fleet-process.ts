@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { tracked } from '../support/children.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -19,11 +20,14 @@ export interface Fleet {
 }
 
 export async function startFleet(env: Record<string, string>, instances: number, port: number): Promise<Fleet> {
-  const child = spawn(process.execPath, ['scripts/fleet.mjs', '--instances', String(instances), '--port', String(port)], {
-    cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = tracked(
+    spawn(process.execPath, ['scripts/fleet.mjs', '--instances', String(instances), '--port', String(port)], {
+      cwd: ROOT,
+      env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+    endFleet,
+  );
   let output = '';
   const listeners = new Set<() => void>();
   const map = new Map<string, { pid: number; port: number }>();
@@ -73,6 +77,28 @@ export async function startFleet(env: Record<string, string>, instances: number,
       return exited;
     },
   };
-  await waitFor(/^fleet: ready on .*$/m, 90_000);
+  try {
+    await waitFor(/^fleet: ready on .*$/m, 90_000);
+  } catch (error) {
+    // A fleet that did not come up in time is not left running.
+    await endFleet(child);
+    throw error;
+  }
   return fleet;
+}
+
+/** How long a fleet may take to drain and stop before it is killed. */
+const FLEET_STOP_MS = 30_000;
+
+/**
+ * SIGTERM, so that the fleet stops its instances and its load balancer with it (a SIGKILL would
+ * leave them running); SIGKILL if it has not exited FLEET_STOP_MS later.
+ */
+async function endFleet(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), FLEET_STOP_MS);
+  await gone;
+  clearTimeout(timer);
 }

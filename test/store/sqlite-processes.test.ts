@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { migrationProvider } from '../../src/store/migrations/index.js';
+import { tracked } from '../support/children.js';
 
 const CHILD = new URL('../support/first-start-child.ts', import.meta.url).pathname;
 
@@ -23,7 +24,7 @@ interface Child {
 }
 
 function firstStart(path: string): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, path], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = tracked(spawn(process.execPath, ['--import', 'tsx', CHILD, path], { stdio: ['pipe', 'pipe', 'inherit'] }));
   let out = '';
   let onReady!: () => void;
   const ready = new Promise<void>((resolve) => (onReady = resolve));
@@ -37,37 +38,42 @@ function firstStart(path: string): Child {
   return { ready, go: () => child.stdin.end('go\n'), result };
 }
 
-test('first starts of two processes on one new file: both come up; schema, agent and admin key made once', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'agent-sessions-race-'));
-  try {
-    // Several files, two processes each: without the transaction, most pairs collide.
-    const files = [1, 2, 3].map((i) => join(dir, `race-${i}.db`));
-    const children = files.flatMap((file) => [firstStart(file), firstStart(file)]);
-    await Promise.all(children.map((c) => c.ready));
-    for (const c of children) c.go();
-    const results = await Promise.all(children.map((c) => c.result));
-    for (const [i, file] of files.entries()) {
-      const pair = results.slice(2 * i, 2 * i + 2);
-      assert.ok(
-        pair.every((r) => r.startsWith('{')),
-        `both started: ${pair.join(' / ')}`,
-      );
-      const generated = pair.map((r) => JSON.parse(r).generatedKey as boolean);
-      assert.deepEqual(generated.filter(Boolean), [true], 'exactly one of them made the admin key');
+// A child stuck past the timeout is killed after the test (support/children.ts).
+test(
+  'first starts of two processes on one new file: both come up; schema, agent and admin key made once',
+  { timeout: 120_000 },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agent-sessions-race-'));
+    try {
+      // Several files, two processes each: without the transaction, most pairs collide.
+      const files = [1, 2, 3].map((i) => join(dir, `race-${i}.db`));
+      const children = files.flatMap((file) => [firstStart(file), firstStart(file)]);
+      await Promise.all(children.map((c) => c.ready));
+      for (const c of children) c.go();
+      const results = await Promise.all(children.map((c) => c.result));
+      for (const [i, file] of files.entries()) {
+        const pair = results.slice(2 * i, 2 * i + 2);
+        assert.ok(
+          pair.every((r) => r.startsWith('{')),
+          `both started: ${pair.join(' / ')}`,
+        );
+        const generated = pair.map((r) => JSON.parse(r).generatedKey as boolean);
+        assert.deepEqual(generated.filter(Boolean), [true], 'exactly one of them made the admin key');
 
-      const db = new BetterSqlite3(file, { readonly: true });
-      const migrations = db.prepare('select name from kysely_migration order by name').all() as Array<{ name: string }>;
-      const keys = db.prepare('select count(*) as n from api_keys').get() as { n: number };
-      const agents = db.prepare('select count(*) as n from agents').get() as { n: number };
-      db.close();
-      assert.deepEqual(
-        migrations.map((m) => m.name),
-        Object.keys(await migrationProvider.getMigrations()).sort(),
-      );
-      assert.equal(keys.n, 1);
-      assert.equal(agents.n, 1, 'the built-in agent, once');
+        const db = new BetterSqlite3(file, { readonly: true });
+        const migrations = db.prepare('select name from kysely_migration order by name').all() as Array<{ name: string }>;
+        const keys = db.prepare('select count(*) as n from api_keys').get() as { n: number };
+        const agents = db.prepare('select count(*) as n from agents').get() as { n: number };
+        db.close();
+        assert.deepEqual(
+          migrations.map((m) => m.name),
+          Object.keys(await migrationProvider.getMigrations()).sort(),
+        );
+        assert.equal(keys.n, 1);
+        assert.equal(agents.n, 1, 'the built-in agent, once');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  },
+);

@@ -309,6 +309,136 @@ for (const backend of backends()) {
       assert.equal(await store.deliveries.nextDue(), undefined);
     });
 
+    test('settle: records a batch, and claims the next delivery of each lane it settled, in one go', async () => {
+      const store = await fresh();
+      const hook = makeWebhook({ secretEnv: 'AGENT_SECRET_SETTLE' });
+      await store.webhooks.insert(hook);
+      // Five lanes: delivered, finally failed, retried, lease lost, delivered with nothing after it.
+      const sessions = Array.from({ length: 5 }, () => makeSession());
+      for (const s of sessions) await store.insertSession(s);
+      for (const s of sessions.slice(0, 4)) {
+        await store.appendEvents(s.id, [
+          pending('message.created', T0),
+          pending('message.created', T0 + 1),
+          pending('message.created', T0 + 2),
+        ]);
+      }
+      await store.appendEvents(sessions[4]!.id, [pending('message.created', T0)]);
+      const now = T0 + 10;
+      const heads = await store.deliveries.claim(now, 10, LEASE);
+      const head = (i: number) => heads.find((d) => d.sessionId === sessions[i]!.id)!;
+      assert.equal(heads.length, 5);
+      assert.ok(heads.every((d) => d.seq === 1));
+
+      const at = now + 5;
+      const settled = await store.deliveries.settle(
+        [
+          { key: keyOf(head(0)), leaseId: head(0).leaseId, outcome: { status: 'delivered', httpStatus: 204 }, at },
+          { key: keyOf(head(1)), leaseId: head(1).leaseId, outcome: { status: 'failed', httpStatus: 410, error: 'HTTP 410' }, at },
+          {
+            key: keyOf(head(2)),
+            leaseId: head(2).leaseId,
+            outcome: { status: 'pending', httpStatus: null, error: 'no answer within 10 s', nextAttemptAt: at + 1000 },
+            at,
+          },
+          { key: keyOf(head(3)), leaseId: 'somebody-else', outcome: { status: 'delivered', httpStatus: 200 }, at },
+          { key: keyOf(head(4)), leaseId: head(4).leaseId, outcome: { status: 'delivered', httpStatus: 200 }, at },
+        ],
+        at + 1,
+        LEASE,
+        true,
+      );
+      assert.deepEqual(
+        settled.map((s) => s.recorded),
+        [true, true, true, false, true],
+      );
+      assert.deepEqual(
+        settled.map((s) => s.next && [s.next.sessionId, s.next.seq]),
+        [[sessions[0]!.id, 2], [sessions[1]!.id, 2], undefined, undefined, undefined],
+        'the settled lanes (and only those) got their next delivery',
+      );
+      const next = settled[0]!.next!;
+      assert.deepEqual(
+        { ...next, leaseId: typeof next.leaseId },
+        {
+          webhookId: hook.id,
+          sessionId: sessions[0]!.id,
+          seq: 2,
+          type: 'message.created',
+          at: T0 + 1,
+          data: { at: T0 + 1 },
+          status: 'pending',
+          attempts: 0,
+          lastStatus: null,
+          lastError: null,
+          nextAttemptAt: T0 + 1,
+          deliveredAt: null,
+          createdAt: T0 + 1,
+          leaseId: 'string',
+          leaseUntil: at + 1 + LEASE,
+          url: hook.url,
+          secretEnv: 'AGENT_SECRET_SETTLE',
+        },
+      );
+      assert.equal(settled[1]!.next!.leaseId, next.leaseId, 'one lease for the batch');
+
+      // Stored as `record` stores; the next ones are leased, the retried lane waits for its head.
+      const stored = new Map((await store.deliveries.list(hook.id, { limit: 100 })).map((d) => [`${d.sessionId}:${d.seq}`, d]));
+      const view = (i: number, seq: number) => {
+        const d = stored.get(`${sessions[i]!.id}:${seq}`)!;
+        return [d.status, d.attempts, d.lastStatus, d.lastError, d.nextAttemptAt, d.deliveredAt];
+      };
+      assert.deepEqual(view(0, 1), ['delivered', 1, 204, null, T0, at]);
+      assert.deepEqual(view(1, 1), ['failed', 1, 410, 'HTTP 410', T0, null]);
+      assert.deepEqual(view(2, 1), ['pending', 1, null, 'no answer within 10 s', at + 1000, null]);
+      assert.deepEqual(view(3, 1), ['pending', 0, null, null, T0, null], 'a lost lease writes nothing');
+      assert.deepEqual(view(4, 1), ['delivered', 1, 200, null, T0, at]);
+      assert.deepEqual(await store.deliveries.claim(at + 2, 10, LEASE), [], 'the next ones are leased, lane 2 waits, lane 3 is held');
+
+      // The holder of a next one records it in turn, and the lane goes on.
+      const [third] = await store.deliveries.settle(
+        [{ key: keyOf(next), leaseId: next.leaseId, outcome: { status: 'delivered', httpStatus: 200 }, at: at + 3 }],
+        at + 3,
+        LEASE,
+        true,
+      );
+      assert.deepEqual([third!.recorded, third!.next?.seq], [true, 3]);
+    });
+
+    test('settle: without claimNext, or when the next delivery is not due or its webhook disabled, nothing is claimed', async () => {
+      const store = await fresh();
+      const hook = makeWebhook();
+      await store.webhooks.insert(hook);
+      const s = makeSession();
+      await store.insertSession(s);
+      await store.appendEvents(s.id, [pending('message.created', T0), pending('message.created', T0 + 1)]);
+      const delivered = (d: { leaseId: string } & Parameters<typeof keyOf>[0], at: number) => ({
+        key: keyOf(d),
+        leaseId: d.leaseId,
+        outcome: { status: 'delivered', httpStatus: 200 } as const,
+        at,
+      });
+
+      const [first] = await store.deliveries.claim(T0 + 10, 10, LEASE);
+      const [done] = await store.deliveries.settle([delivered(first!, T0 + 11)], T0 + 11, LEASE, false);
+      assert.deepEqual(done, { recorded: true, next: undefined });
+      const [second] = await store.deliveries.claim(T0 + 12, 10, LEASE);
+      assert.equal(second!.seq, 2, 'the next one is left for a claim');
+
+      // A third event due only later (as a retry would be), behind the second.
+      await store.appendEvents(s.id, [pending('message.created', T0 + 100)]);
+      const [early] = await store.deliveries.settle([delivered(second!, T0 + 13)], T0 + 13, LEASE, true);
+      assert.deepEqual(early, { recorded: true, next: undefined }, 'not due yet');
+
+      await store.appendEvents(s.id, [pending('message.created', T0 + 14)]);
+      const [third] = await store.deliveries.claim(T0 + 100, 10, LEASE);
+      assert.equal(third!.seq, 3);
+      await store.webhooks.update({ ...hook, enabled: false });
+      const [paused] = await store.deliveries.settle([delivered(third!, T0 + 101)], T0 + 101, LEASE, true);
+      assert.deepEqual(paused, { recorded: true, next: undefined }, 'a disabled webhook is paused');
+      assert.deepEqual(await store.deliveries.settle([], T0 + 102, LEASE, true), []);
+    });
+
     test('claims made at the same moment never share a delivery', async () => {
       const store = await fresh();
       const hooks = [makeWebhook(), makeWebhook()];

@@ -9,6 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { AppOptions } from '../../src/app.js';
+import { killNow, tracked } from './children.js';
 import { ManualClock } from './clock.js';
 import { freePort } from './ports.js';
 import { startServer, type TestServer } from './server.js';
@@ -109,7 +110,7 @@ export async function startProcess(options: ProcessOptions): Promise<ServerProce
     SESSIONS_API_KEY: options.key,
     ...options.env,
   });
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = tracked(spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }));
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
   child.stderr.on('data', (chunk) => (output += chunk));
@@ -119,11 +120,7 @@ export async function startProcess(options: ProcessOptions): Promise<ServerProce
     url: `http://127.0.0.1:${port}`,
     output: () => output,
     exited,
-    async kill9() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGKILL');
-      await exited;
-    },
+    kill9: () => killNow(child),
   };
   const ready = options.readyPath ?? '/healthz';
   const status = async () => {
