@@ -13,7 +13,7 @@ import type { SessionsTable } from '../schema.js';
 import { outboxInsert } from '../sql-webhooks.js';
 import type { OpsContext } from '../sql/context.js';
 import { COUNTER_SHARDS } from '../sql/counters.js';
-import { eventsInsert, numbered, sessionRow, toSession } from '../sql/rows.js';
+import { eventsInsert, numbered, SESSION_COLUMNS, sessionRow, toSession } from '../sql/rows.js';
 import { SqlSessions } from '../sql/sessions.js';
 import type { SaveOptions, SessionChange, SessionUpdate } from '../store.js';
 import type { PreparedNames } from './prepared-names.js';
@@ -78,7 +78,7 @@ export class PostgresSessions extends SqlSessions {
     if (this.ctx.inTransaction) return super.readSessionRow(id);
     const result = await this.pool.query<Selectable<SessionsTable>>({
       name: 'session_by_id',
-      text: 'select * from sessions where id = $1',
+      text: `select ${SESSION_COLUMNS.join(', ')} from sessions where id = $1`,
       values: [id],
     });
     return result.rows[0];

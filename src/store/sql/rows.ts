@@ -99,6 +99,38 @@ export const toMessage = (row: MessageRow, sessionId: string): Message => ({
 });
 
 /** The columns of a message but its session's id, which the queries of one session know. */
+/**
+ * Every column of `sessions`, named: statements PostgreSQL keeps prepared on a connection must not
+ * say `select *`, since a column added by a later migration (a rolling deploy: new instances
+ * migrate while old ones still run) would change their result type, and PostgreSQL then refuses
+ * to run them ("cached plan must not change result type").
+ */
+const SESSION_COLUMN_SET: Record<keyof SessionsTable, true> = {
+  id: true,
+  channel_id: true,
+  agent_id: true,
+  user_id: true,
+  metadata: true,
+  timeout_minutes: true,
+  auto_renew: true,
+  max_duration_minutes: true,
+  warning_threshold_minutes: true,
+  created_at: true,
+  last_activity: true,
+  last_renewal: true,
+  expires_at: true,
+  renewal_count: true,
+  last_message_at: true,
+  event_seq: true,
+  warning_at: true,
+  warned: true,
+  expiry_emitted: true,
+  token_hash: true,
+  reply_policy: true,
+  version: true,
+};
+export const SESSION_COLUMNS = Object.keys(SESSION_COLUMN_SET) as Array<keyof SessionsTable>;
+
 export const MESSAGE_COLUMNS = ['id', 'content', 'author_id', 'is_agent', 'created_at', 'metadata', 'attachments', 'in_reply_to'] as const;
 
 export const toAgent = (row: Selectable<AgentsTable>): Agent => ({

@@ -10,7 +10,7 @@ import type { Database, SessionsTable } from '../schema.js';
 import type { HealthCounts, SaveOptions, SessionChange, SessionList, SessionListQuery, SessionStore, SessionUpdate } from '../store.js';
 import type { OpsContext } from './context.js';
 import { moveCounters, uncounted } from './counters.js';
-import { count, sessionRow, sessionStateColumns, toSession, type Dialect } from './rows.js';
+import { count, SESSION_COLUMNS, sessionRow, sessionStateColumns, toSession, type Dialect } from './rows.js';
 
 /**
  * A metadata filter as SQL (the rule is in domain/list-filters.ts): the top-level value is that
@@ -205,7 +205,7 @@ export class SqlSessions implements SessionStore {
     }
 
     const rows = await this.read(
-      filtered.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit).offset(q.offset).compile(),
+      filtered.select(SESSION_COLUMNS).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit).offset(q.offset).compile(),
     );
     return { sessions: rows.map(toSession), total, stats };
   }
