@@ -12,8 +12,9 @@ import { WriteBases } from './write-bases.js';
 export function postgresParts(pool: pg.Pool): PartsFactory {
   // One per store, shared by its transactions: what the instance last saw of each session.
   const optimistic: OptimisticWrites = { bases: new WriteBases(), turns: new SessionTurns(), names: new PreparedNames('session_write') };
+  const listReads = new PreparedNames('list_read');
   return (ctx: OpsContext) => {
-    const sessions = new PostgresSessions(ctx, pool, optimistic);
+    const sessions = new PostgresSessions(ctx, pool, optimistic, listReads);
     return {
       ...sharedParts(ctx, sessions),
       lifecycle: new PostgresLifecycle(ctx, sessions),

@@ -4,7 +4,6 @@
  * read-decide-write (heartbeat, renewal, PATCH) as one optimistic statement on the state this
  * instance last saw of the session.
  */
-import { createHash } from 'node:crypto';
 import { sql, type CompiledQuery, type Selectable } from 'kysely';
 import type pg from 'pg';
 import type { PendingEvent, SessionEvent } from '../../domain/events.js';
@@ -57,6 +56,8 @@ export class PostgresSessions extends SqlSessions {
     ctx: OpsContext,
     private readonly pool: pg.Pool,
     private readonly optimistic: OptimisticWrites,
+    /** Names of the list's read statements, one per shape; shared by the store's parts. */
+    private readonly listReads: PreparedNames,
   ) {
     super(ctx);
   }
@@ -64,12 +65,12 @@ export class PostgresSessions extends SqlSessions {
   /**
    * The list's reads as named prepared statements, one per shape of SQL: each pooled connection
    * parses and plans a shape once instead of on every call (planning the counts, six subqueries
-   * over a table of nine indexes, costs more than running them).
+   * over a table of nine indexes, costs more than running them). Past the names' capacity a
+   * shape runs unnamed.
    */
   protected override async read<R>(query: CompiledQuery<R>): Promise<R[]> {
     if (this.ctx.inTransaction) return super.read(query);
-    const name = `list_${createHash('sha1').update(query.sql).digest('base64url')}`;
-    const result = await this.pool.query({ name, text: query.sql, values: [...query.parameters] });
+    const result = await this.pool.query({ ...this.listReads.of(query.sql), text: query.sql, values: [...query.parameters] });
     return result.rows as R[];
   }
 
