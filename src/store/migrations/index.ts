@@ -8,6 +8,7 @@ import * as search from './006-search.js';
 import * as sessionIndexes from './007-session-indexes.js';
 import * as searchOrder from './008-search-order.js';
 import * as sessionVersion from './009-session-version.js';
+import * as messageTime from './010-message-time.js';
 
 /** Migrations in order; compiled in, so nothing is read from disk at start-up. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -20,6 +21,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '007-session-indexes': sessionIndexes,
   '008-search-order': searchOrder,
   '009-session-version': sessionVersion,
+  '010-message-time': messageTime,
 };
 
 export const migrationProvider: MigrationProvider = {

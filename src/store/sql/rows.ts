@@ -133,6 +133,11 @@ export const SESSION_COLUMNS = Object.keys(SESSION_COLUMN_SET) as Array<keyof Se
 
 export const MESSAGE_COLUMNS = ['id', 'content', 'author_id', 'is_agent', 'created_at', 'metadata', 'attachments', 'in_reply_to'] as const;
 
+/** A message row as search reads it: every column but the folded search text. */
+export type SearchRow = Omit<MessagesTable, 'search_text'>;
+/** The columns of `SearchRow`, of messages aliased `m`. */
+export const SEARCH_COLUMNS = sql`m.id, m.session_id, m.content, m.author_id, m.is_agent, m.created_at, m.metadata, m.attachments, m.in_reply_to`;
+
 export const toAgent = (row: Selectable<AgentsTable>): Agent => ({
   id: row.id,
   name: row.name,
