@@ -2,7 +2,7 @@
  * Search, deep list pages and export (not a test; run by `npm run bench` after the hot-path
  * routes, or alone with `node --import tsx bench/search.ts`). For each store it starts
  * agent-sessions (dist/main.js) on a fresh database, seeds it in bulk with SQL, and measures over
- * HTTP with autocannon:
+ * HTTP with autocannon, each measure after 2 s of the same requests that are not counted:
  * - search p99 with 1,000,000 messages stored (two-word and one-word queries over a vocabulary
  *   of 5,000 pseudo-words, 12 words a message, in 10,000 sessions);
  * - the list's page 10,000 (50 a page, so 499,950 sessions in) by cursor, with 1,000,000
@@ -73,8 +73,14 @@ const sentence = () => Array.from({ length: WORDS_PER_MESSAGE }, pick).join(' ')
 
 type Measure = LoadResult;
 
-const load = (name: string, origin: string, paths: string[]): Promise<Measure> =>
-  loadRoute({ name, url: `${origin}${paths[0]}`, key: KEY, seconds: SECONDS, connections: CONNECTIONS, paths });
+/** Seconds of the same requests before each measure, not counted: the seed leaves caches cold. */
+const WARM_SECONDS = SMOKE ? 0 : 2;
+
+async function load(name: string, origin: string, paths: string[]): Promise<Measure> {
+  const options = { name, url: `${origin}${paths[0]}`, key: KEY, connections: CONNECTIONS, paths };
+  if (WARM_SECONDS > 0) await loadRoute({ ...options, seconds: WARM_SECONDS, quiet: true });
+  return loadRoute({ ...options, seconds: SECONDS });
+}
 
 const cursorOf = (createdAt: number, id: string) => Buffer.from(`s.${createdAt}.${id}`).toString('base64url');
 

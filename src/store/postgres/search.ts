@@ -6,8 +6,8 @@
  * PostgreSQL's shared buffers (27 ms of PostgreSQL CPU a query, docs/benchmarks.md).
  *
  * So the search looks first among the newest messages (`recentFrom`: where the newest
- * `RECENT_MESSAGES` start, from `RecentMessages`): PostgreSQL ANDs the GIN bitmap with the time
- * index's range (migration 010) and reads only the matches in it. A frequent word fills the page
+ * `RECENT_MESSAGES` start, from `RecentMessages`): PostgreSQL ANDs the GIN bitmap with the
+ * range of the time's BRIN index (migration 010) and reads only the matches in it. A frequent word fills the page
  * there; only when it does not is the rest searched, before that point. A page is thus the
  * recent part's matches followed by the older part's, both newest first, never overlapping.
  *
