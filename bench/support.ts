@@ -49,10 +49,10 @@ export function startProcess(argv: string[], env: Record<string, string>, readyT
 }
 
 /**
- * How `npm start` runs the server (package.json): V8's young generation capped at 4 MB a half
- * (docs/deployment.md).
+ * How `npm start` runs the server (package.json): V8's young generation capped at 4 MB a half,
+ * the heap at 1 GB (docs/deployment.md).
  */
-export const SERVER_FLAGS = ['--max-semi-space-size=4'];
+export const SERVER_FLAGS = ['--max-semi-space-size=4', '--max-old-space-size=1024'];
 export const SERVER_ARGV = [...SERVER_FLAGS, 'dist/main.js'];
 
 /** The built server (dist/main.js) on `port` with `databaseUrl`, the key `key`, no rate limits, warnings only. */

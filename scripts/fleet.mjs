@@ -101,7 +101,7 @@ const instances = Array.from({ length: options.instances }, (_, i) => ({
 }));
 
 function startInstance(instance) {
-  const child = spawn(process.execPath, ['--max-semi-space-size=4', join(ROOT, 'dist', 'main.js')], {
+  const child = spawn(process.execPath, ['--max-semi-space-size=4', '--max-old-space-size=1024', join(ROOT, 'dist', 'main.js')], {
     cwd: ROOT,
     env: { ...env, PORT: String(instance.port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
