@@ -17,7 +17,6 @@ import { INDEXED_WORD_MIN } from '../domain/search.js';
 import { SEARCH_KEY_SHIFT } from './migrations/008-search-order.js';
 import type { Database } from './schema.js';
 import { SEARCH_COLUMNS, type SearchRow } from './sql/rows.js';
-import { postgresSearch } from './postgres/search.js';
 import type { MessageSearchQuery } from './store.js';
 
 const indexed = (word: string) => [...word].length >= INDEXED_WORD_MIN;
@@ -47,12 +46,7 @@ function scopeConditions(q: MessageSearchQuery): RawBuilder<unknown>[] {
   return conditions;
 }
 
-/** PostgreSQL's store looks at the newest messages first, with state of its own (postgres/messages.ts). */
-export async function searchMessageRows(db: Kysely<Database>, dialect: 'sqlite' | 'postgres', q: MessageSearchQuery): Promise<SearchRow[]> {
-  return dialect === 'sqlite' ? sqliteSearch(db, q) : postgresSearch(db, q, undefined);
-}
-
-async function sqliteSearch(db: Kysely<Database>, q: MessageSearchQuery): Promise<SearchRow[]> {
+export async function sqliteSearch(db: Kysely<Database>, q: MessageSearchQuery): Promise<SearchRow[]> {
   const conditions = scopeConditions(q);
   // Every word is checked on the row itself: the index only narrows the candidates.
   for (const w of q.words) conditions.push(sql`instr(m.search_text, ${w}) > 0`);

@@ -63,27 +63,14 @@ export class SqlLifecycle implements LifecycleStore {
    */
   async dueLifecycle(now: number, limit: number): Promise<LifecycleState[]> {
     const lock = this.ctx.inTransaction && this.ctx.dialect === 'postgres';
+    /** Sessions whose `flag` is unset and whose `time` has come, soonest first. */
+    const due = (flag: 'expiry_emitted' | 'warned', time: 'expires_at' | 'warning_at') => {
+      const q = this.ctx.db.selectFrom('sessions').selectAll().where(flag, '=', 0).where(time, '<=', now).orderBy(time).limit(limit);
+      return lock ? q.forUpdate().skipLocked() : q;
+    };
     const rows = await this.ctx.db
-      .with('x', (db) => {
-        const q = db
-          .selectFrom('sessions')
-          .selectAll()
-          .where('expiry_emitted', '=', 0)
-          .where('expires_at', '<=', now)
-          .orderBy('expires_at')
-          .limit(limit);
-        return lock ? q.forUpdate().skipLocked() : q;
-      })
-      .with('w', (db) => {
-        const q = db
-          .selectFrom('sessions')
-          .selectAll()
-          .where('warned', '=', 0)
-          .where('warning_at', '<=', now)
-          .orderBy('warning_at')
-          .limit(limit);
-        return lock ? q.forUpdate().skipLocked() : q;
-      })
+      .with('x', () => due('expiry_emitted', 'expires_at'))
+      .with('w', () => due('warned', 'warning_at'))
       .selectFrom('x')
       .selectAll()
       .unionAll((eb) => eb.selectFrom('w').selectAll())

@@ -1,8 +1,8 @@
-/** Messages over Kysely, the same SQL for both dialects (search has a query per dialect, search.ts). */
+/** Messages over Kysely, the same SQL for both dialects but search: SQLite's here (search.ts), PostgreSQL's in postgres/messages.ts. */
 import type { HistoryPlan } from '../../domain/history.js';
 import type { Message } from '../../domain/message.js';
 import { foldForSearch } from '../../domain/search.js';
-import { searchMessageRows } from '../search.js';
+import { sqliteSearch } from '../search.js';
 import type { MessageSearchQuery, MessageStore } from '../store.js';
 import type { OpsContext } from './context.js';
 import { MESSAGE_COLUMNS, toMessage } from './rows.js';
@@ -28,8 +28,9 @@ export class SqlMessages implements MessageStore {
     await this.ctx.db.insertInto('messages').values(messageRow(m)).execute();
   }
 
+  /** SQLite's search; the PostgreSQL store replaces it (postgres/messages.ts). */
   async searchMessages(q: MessageSearchQuery): Promise<Message[]> {
-    const rows = await searchMessageRows(this.ctx.db, this.ctx.dialect, q);
+    const rows = await sqliteSearch(this.ctx.db, q);
     return rows.map((row) => toMessage(row, row.session_id));
   }
 
