@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { migrationProvider } from '../../src/store/migrations/index.js';
-import { freePort, haveRedisServer, PrivateRedis } from '../support/private-redis.js';
+import { freePortBlock } from '../support/ports.js';
+import { haveRedisServer, PrivateRedis } from '../support/private-redis.js';
 import { allEvents, BASE, call, ELIZA, history, KEY, RejoiningSocket, ResumingSse, sendReliably, USER } from './clients.js';
 import { startFleet, type Fleet } from './fleet-process.js';
 import { havePostgresBinaries, PrivatePostgres } from './private-postgres.js';
@@ -111,7 +112,7 @@ describe('a three-instance fleet behind HAProxy', { skip: missing }, () => {
       RATE_LIMIT_AGENT_PER_HOUR: unlimited,
       RATE_LIMIT_KEY_PER_MINUTE: unlimited,
     };
-    fleet = await startFleet(env, 3, await freePort());
+    fleet = await startFleet(env, 3, await freePortBlock(4));
   });
 
   after(async () => {
@@ -296,7 +297,7 @@ describe('a three-instance fleet behind HAProxy', { skip: missing }, () => {
     await admin.connect();
     await admin.query('CREATE DATABASE fresh_start');
     await admin.end();
-    const pair = await startFleet({ ...env, DATABASE_URL: postgres.url('fresh_start') }, 2, await freePort());
+    const pair = await startFleet({ ...env, DATABASE_URL: postgres.url('fresh_start') }, 2, await freePortBlock(3));
     try {
       const db = new pg.Client({ connectionString: postgres.url('fresh_start') });
       await db.connect();

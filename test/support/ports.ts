@@ -11,6 +11,28 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * `count` consecutive ports nothing listens on, for a server that takes a block (the fleet: the
+ * load balancer on the first, instances on the next ones). Taken below Linux's ephemeral range
+ * (32768 and up), where outgoing connections get their local ports: a block taken there can
+ * be half used by a client socket a moment later.
+ */
+export async function freePortBlock(count: number): Promise<number> {
+  const bindable = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const probe = net.createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+    });
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const first = 20_000 + Math.floor(Math.random() * (12_000 - count));
+    let free = true;
+    for (let port = first; port < first + count && free; port++) free = await bindable(port);
+    if (free) return first;
+  }
+  throw new Error(`no block of ${count} free ports between 20000 and 32000`);
+}
+
 /** Resolves once something accepts TCP connections on the port (or fails after `ms`). */
 export async function waitForPort(port: number, ms = 15_000): Promise<void> {
   const accepts = () =>

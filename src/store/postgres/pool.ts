@@ -19,7 +19,11 @@ export function openPostgresDatabase(url: string, max: number): { pool: pg.Pool;
     query_timeout: 20_000,
     keepAlive: true,
   });
-  // An idle client losing its connection must not crash the process; the pool replaces it.
+  // A client losing its connection must not crash the process. The pool listens on the clients
+  // it holds idle; a client checked out (a transaction between two statements, say) has no
+  // listener of its own, and an 'error' event without one throws. The statement that uses it
+  // next fails instead (503), and the pool drops the client when it is released.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   return { pool, db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }) };
 }
