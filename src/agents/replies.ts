@@ -7,11 +7,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Agent } from '../domain/agent.js';
-import type { PendingEvent } from '../domain/events.js';
+import type { PendingEvent, SessionEvent } from '../domain/events.js';
 import { toMessageView, type Message } from '../domain/message.js';
 import { isExpired, nextMessageTime, type Session } from '../domain/session.js';
 import type { Fanout } from '../realtime/fanout.js';
 import type { Store } from '../store/store.js';
+import { isServiceUnavailable } from '../store/unavailable.js';
 import { agentFirstChunk, recordReply } from '../observability/metrics.js';
 import { AgentError, replyCancelled, type ReplyExtras } from './provider.js';
 import { providerFor, replyTimeoutMs } from './providers.js';
@@ -21,6 +22,36 @@ import { describeCause } from './upstream.js';
 
 /** A reply longer than this is refused rather than stored (a runaway model or endpoint). */
 const MAX_REPLY_CHARS = 256 * 1024;
+
+/** The waits between attempts while the store is away: 100 ms, doubling, at most 1 s. */
+const STORE_RETRY_FIRST_MS = 100;
+const STORE_RETRY_MAX_MS = 1000;
+
+/**
+ * Runs `work` again while the store is away (PostgreSQL restarting, a connection cut), until it
+ * succeeds or `signal` aborts (the reply's deadline, a cancel, a shutdown): a reply the agent
+ * has produced is not thrown away for an outage shorter than the reply's timeout. Any other
+ * error, and the store's last one once `signal` has aborted, fails the reply as before.
+ */
+async function whileStoreAway<T>(work: () => Promise<T>, signal: AbortSignal): Promise<T> {
+  for (let wait = STORE_RETRY_FIRST_MS; ; wait = Math.min(wait * 2, STORE_RETRY_MAX_MS)) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!isServiceUnavailable(error) || signal.aborted) throw error;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
+        const timer = setTimeout(done, wait);
+        signal.addEventListener('abort', done, { once: true });
+      });
+      if (signal.aborted) throw error;
+    }
+  }
+}
 
 /** Log fields for a failed reply: enough to tell which agent and endpoint, never a credential. */
 export function replyFailureLog(agent: Agent, error: unknown): Record<string, string> {
@@ -160,13 +191,13 @@ export class Replies {
         timeoutMs,
       );
       // A turn that waited behind others may find its session gone: no provider call for it.
-      const current = await this.store.getSession(session.id);
+      const current = await whileStoreAway(() => this.store.getSession(session.id), controller.signal);
       if (!current || isExpired(current, this.clock.now())) {
         throw new AgentError('AGENT_CANCELLED', 'The session ended before the agent replied');
       }
       // Cancelled while waiting, with the event lost on the way (a Redis hiccup): no call.
       if (!(await this.registry.has(message))) throw replyCancelled();
-      const history = await this.historyBefore(message);
+      const history = await whileStoreAway(() => this.historyBefore(message), controller.signal);
       const { text, extras } = await this.collect(
         providerFor(agent.provider, { timeoutMs, fetch: this.settings.fetch }).reply({
           agent,
@@ -186,7 +217,11 @@ export class Replies {
       // The chunk events not stored yet go in the reply's own transaction, before its
       // message.created: a short reply costs one transaction, not two.
       const lastChunks = await chunkEvents.drain();
-      const reply = await this.save(replyId, session.id, agent, message, text, extras, lastChunks);
+      const claim = { taken: false };
+      const reply = await whileStoreAway(
+        () => this.save(replyId, session.id, agent, message, text, extras, lastChunks, claim),
+        controller.signal,
+      );
       stored = true;
       progress.stored = true;
       recordReply(provider, startedAt, undefined);
@@ -197,7 +232,7 @@ export class Replies {
     } finally {
       // Whatever ended the turn, an upstream request still open is torn down with it.
       if (!controller.signal.aborted) controller.abort(new AgentError('AGENT_CANCELLED', 'The reply is over'));
-      await chunkEvents.flush().catch(() => {});
+      await chunkEvents.flush();
       await releaseTurn?.();
       clearTimeout(timer);
       cancelled.removeEventListener('abort', onCancel);
@@ -260,6 +295,8 @@ export class Replies {
     text: string,
     extras: ReplyExtras,
     chunkEvents: PendingEvent[],
+    /** Whether an earlier attempt, which the store then failed, took the reply's registry entry. */
+    claim: { taken: boolean },
   ): Promise<Message> {
     const { reply, events } = await this.store.transaction(async (tx) => {
       const now = this.clock.now();
@@ -268,8 +305,12 @@ export class Replies {
         throw new AgentError('AGENT_CANCELLED', 'The session ended before the agent replied');
       }
       // Under the session's row: either a cancel took the entry (and says so with
-      // message.cancelled) or this reply does and is stored, never both.
-      if (!(await this.registry.remove(inReplyTo))) throw replyCancelled();
+      // message.cancelled) or this reply does and is stored, never both. An attempt the store
+      // failed after taking it keeps it: a cancel meanwhile found nothing to cancel.
+      if (!claim.taken) {
+        if (!(await this.registry.remove(inReplyTo))) throw replyCancelled();
+        claim.taken = true;
+      }
       const createdAt = nextMessageTime(session, now);
       const metadata: Message['metadata'] = {};
       if (extras.thought !== undefined) metadata.thought = extras.thought;
@@ -297,13 +338,16 @@ export class Replies {
 /**
  * Streams `message.chunk` events into the session's event log. Chunks arrive faster than one
  * transaction each would be sensible, so they are stored in small batches (every few
- * milliseconds), in order, and published once stored. The last batch is handed over (`drain`)
- * to be stored with the reply itself.
+ * milliseconds), in order, and published once stored. What is not stored yet is handed over
+ * (`drain`) to be stored with the reply itself; so is everything from a batch the store failed
+ * on (it may be away for a moment): later batches wait for the reply rather than overtake it.
  */
 class ChunkEvents {
-  private pending: PendingEvent[] = [];
+  /** The chunk events not stored yet, in order. */
+  private readonly pending: PendingEvent[] = [];
   private chain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
+  private holding = false;
 
   constructor(
     private readonly store: Store,
@@ -314,25 +358,34 @@ class ChunkEvents {
 
   add(data: { messageId: string; chunk: string; index: number }): void {
     this.pending.push({ type: 'message.chunk', at: this.clock.now(), data });
-    this.timer ??= setTimeout(() => void this.flush().catch(() => {}), 20);
+    this.timer ??= setTimeout(() => void this.flush(), 20);
   }
 
-  /** Waits for the batches under way and returns the chunk events not stored yet. */
+  /** Waits for the batch under way and returns the chunk events not stored. */
   async drain(): Promise<PendingEvent[]> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    const rest = this.pending.splice(0);
     await this.chain;
-    return rest;
+    return this.pending.splice(0);
   }
 
+  /** Stores what is pending as one batch, after the batch under way; never rejects. */
   flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    const batch = this.pending.splice(0);
-    if (batch.length > 0) {
-      this.chain = this.chain.then(async () => this.fanout.publish(await this.store.appendEvents(this.sessionId, batch)));
-    }
+    this.chain = this.chain.then(async () => {
+      if (this.holding || this.pending.length === 0) return;
+      const batch = this.pending.slice();
+      let stored: SessionEvent[];
+      try {
+        stored = await this.store.appendEvents(this.sessionId, batch);
+      } catch {
+        this.holding = true;
+        return;
+      }
+      this.pending.splice(0, batch.length);
+      this.fanout.publish(stored);
+    });
     return this.chain;
   }
 }

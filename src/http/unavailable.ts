@@ -1,10 +1,10 @@
 /**
- * Recognises the failures that mean "a backing service (PostgreSQL, Redis) is away", which are
- * answered 503 SERVICE_UNAVAILABLE rather than 500: the request may succeed on retry, and
- * nothing about the service's internals reaches the client.
+ * A backing service (PostgreSQL, Redis) being away (store/unavailable.ts) is answered 503
+ * SERVICE_UNAVAILABLE rather than 500: the request may succeed on retry, and nothing about the
+ * service's internals reaches the client.
  */
-
 import { AppError } from '../domain/errors.js';
+import { isServiceUnavailable } from '../store/unavailable.js';
 import { toAppError } from './errors.js';
 
 /** toAppError, with "a backing service is away" as 503 SERVICE_UNAVAILABLE instead of 500. */
@@ -12,51 +12,4 @@ export function describeFailure(error: unknown): AppError {
   return isServiceUnavailable(error)
     ? new AppError('SERVICE_UNAVAILABLE', 'A backing service is unreachable; retry shortly')
     : toAppError(error);
-}
-
-/** Node's socket errors for a peer that refuses, resets, vanishes or cannot be found. */
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-]);
-
-/**
- * PostgreSQL SQLSTATEs: class 08 (connection exception), 57P01-57P03 (the server is shutting
- * down, crashed or not accepting connections yet), 53300 (too many connections), 57014 (the
- * statement timeout fired).
- */
-const POSTGRES_UNAVAILABLE = /^(08...|57P0[123]|53300|57014)$/;
-
-/** Messages of pg and ioredis when a connection is missing, lost or out of time. */
-const MESSAGES = [
-  /timeout exceeded when trying to connect/i,
-  /connection terminated/i,
-  /query read timeout/i,
-  /client has encountered a connection error/i,
-  /connection is closed/i,
-  /stream isn't writeable/i,
-  /reached the max retries per request/i,
-];
-
-export function isServiceUnavailable(error: unknown, depth = 0): boolean {
-  if (!error || typeof error !== 'object' || depth > 3) return false;
-  const { code, name, message, errors, cause } = error as {
-    code?: unknown;
-    name?: unknown;
-    message?: unknown;
-    errors?: unknown;
-    cause?: unknown;
-  };
-  if (typeof code === 'string' && (NETWORK_CODES.has(code) || POSTGRES_UNAVAILABLE.test(code))) return true;
-  if (name === 'MaxRetriesPerRequestError') return true;
-  if (typeof message === 'string' && MESSAGES.some((pattern) => pattern.test(message))) return true;
-  // Node reports a refused connection to every address of a host as an AggregateError.
-  if (Array.isArray(errors) && errors.some((inner) => isServiceUnavailable(inner, depth + 1))) return true;
-  return cause !== undefined && isServiceUnavailable(cause, depth + 1);
 }

@@ -1,7 +1,8 @@
 /** Which failures mean "PostgreSQL or Redis is away" (503), and which stay 500. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { describeFailure, isServiceUnavailable } from '../../src/http/unavailable.js';
+import { describeFailure } from '../../src/http/unavailable.js';
+import { isServiceUnavailable } from '../../src/store/unavailable.js';
 
 test('connection failures of pg, ioredis and Node are SERVICE_UNAVAILABLE; other errors are not', () => {
   const unavailable = [

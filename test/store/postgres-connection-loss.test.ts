@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { isServiceUnavailable } from '../../src/http/unavailable.js';
+import { isServiceUnavailable } from '../../src/store/unavailable.js';
 import { openPostgresStore } from '../../src/store/postgres.js';
 import type { SqlStore } from '../../src/store/sql-store.js';
 import { createTestDatabase, dropTestDatabase } from '../support/postgres.js';

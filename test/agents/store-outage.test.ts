@@ -1,0 +1,151 @@
+/**
+ * The store away while an agent is answering (PostgreSQL restarting, a connection cut): the reply
+ * the agent produced waits for the store and is stored once it is back, with its chunks in
+ * order, as long as that happens before the reply's deadline; past the deadline the reply fails
+ * as any other and nothing of it is stored. PostgreSQL is real; a TCP proxy in front of it is
+ * what goes away.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
+import { ManualClock } from '../support/clock.js';
+import { createTestDatabase, dropTestDatabase } from '../support/postgres.js';
+import { startServer, type TestServer } from '../support/server.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
+import { eventually, within } from '../support/wait.js';
+import { createAgent, historyOf, sessionPath, sessionWith } from './helpers.js';
+
+const skip = process.env.TEST_POSTGRES === '0' ? 'PostgreSQL not reachable' : undefined;
+
+describe('an agent reply while the store is away', { skip }, () => {
+  let databaseUrl: string;
+  let proxy: TcpProxy;
+  let fake: FakeOpenAI;
+  const dirs: string[] = [];
+  const servers: TestServer[] = [];
+
+  before(async () => {
+    databaseUrl = await createTestDatabase();
+    const direct = new URL(databaseUrl);
+    proxy = await TcpProxy.start({ host: direct.hostname, port: Number(direct.port || 5432) });
+    fake = await startFakeOpenAI();
+  });
+
+  after(async () => {
+    proxy.restore();
+    for (const server of servers) await server.close({ keepData: true });
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    await proxy.close();
+    await fake.close();
+    await dropTestDatabase(databaseUrl);
+  });
+
+  /** A server on the test database, through the proxy (PostgreSQL, no Redis: one instance). */
+  async function serverThroughProxy(timeoutSeconds: number): Promise<TestServer> {
+    const proxied = new URL(databaseUrl);
+    proxied.port = String(proxy.port);
+    const dir = mkdtempSync(join(tmpdir(), 'agent-sessions-outage-'));
+    dirs.push(dir);
+    const server = await startServer({ AGENT_TIMEOUT_SECONDS: String(timeoutSeconds), REDIS_URL: '' }, new ManualClock(), {
+      dir,
+      databaseUrl: proxied.toString(),
+    });
+    servers.push(server);
+    return server;
+  }
+
+  const eventsOf = (server: TestServer, sessionId: string) => server.app.store.eventsAfter(sessionId, 0, 1000);
+
+  test('back before the deadline: the reply is stored once, its chunks in order, and the waiting send gets it', async () => {
+    const server = await serverThroughProxy(30);
+    const agent = await createAgent(server, { type: 'openai', baseUrl: fake.baseUrl, model: 'm' });
+    const session = await sessionWith(server, agent.id);
+    let release!: () => void;
+    fake.behaviour = {
+      kind: 'gated',
+      before: ['Hello'],
+      release: new Promise<void>((resolve) => (release = resolve)),
+      after: [' there', '!'],
+    };
+    const upstream = fake.nextRequest();
+    const sending = server.request('POST', sessionPath(session.sessionId, '/messages'), { body: { content: 'hi', transport: 'http' } });
+    await upstream;
+    await eventually(
+      async () => (await eventsOf(server, session.sessionId)).some((e) => e.type === 'message.chunk'),
+      'the first chunk stored',
+    );
+
+    proxy.cut();
+    const refusedBefore = proxy.refused;
+    release();
+    // The reply and its last chunks meet the cut store, more than once (the retries).
+    await eventually(() => proxy.refused >= refusedBefore + 3, 'the reply trying the store again', { ms: 10_000 });
+    proxy.restore();
+
+    const sent = await within(sending, 10_000, 'the send answering');
+    assert.equal(sent.status, 201, sent.text);
+    assert.equal(sent.body.agentError, undefined, JSON.stringify(sent.body.agentError));
+    assert.equal(sent.body.agentResponse.text, 'Hello there!');
+    const history = await historyOf(server, session.sessionId);
+    assert.deepEqual(
+      history.map((m) => [m.content, m.isAgent]),
+      [
+        ['hi', false],
+        ['Hello there!', true],
+      ],
+    );
+    const events = await eventsOf(server, session.sessionId);
+    const chunks = events.filter((e) => e.type === 'message.chunk').map((e) => e.data as { index: number; chunk: string });
+    assert.deepEqual(
+      chunks.map((c) => [c.index, c.chunk]),
+      [
+        [0, 'Hello'],
+        [1, ' there'],
+        [2, '!'],
+      ],
+    );
+    const created = events
+      .filter((e) => e.type === 'message.created')
+      .map((e) => (e.data as { message: { content: string } }).message.content);
+    assert.deepEqual(created, ['hi', 'Hello there!']);
+    assert.deepEqual(
+      events.map((e) => e.seq),
+      events.map((_, i) => i + 1),
+    );
+  });
+
+  test('still away at the deadline: the reply fails, nothing of it is stored, the session is free again', async () => {
+    const server = await serverThroughProxy(1);
+    const agent = await createAgent(server, { type: 'openai', baseUrl: fake.baseUrl, model: 'm' });
+    const session = await sessionWith(server, agent.id);
+    let release!: () => void;
+    fake.behaviour = { kind: 'gated', before: [], release: new Promise<void>((resolve) => (release = resolve)), after: ['Too late'] };
+    const upstream = fake.nextRequest();
+    const sending = server.request('POST', sessionPath(session.sessionId, '/messages'), { body: { content: 'hi', transport: 'http' } });
+    await upstream;
+    proxy.cut();
+    release();
+    const sent = await within(sending, 10_000, 'the send answering');
+    assert.equal(sent.status, 201, sent.text);
+    assert.equal(sent.body.agentResponse, undefined);
+    assert.equal(sent.body.agentError.code, 'AGENT_FAILED');
+    assert.ok(proxy.refused >= 2, `the store tried ${proxy.refused} time(s)`);
+    proxy.restore();
+    await server.app.replies.idle();
+    const history = await historyOf(server, session.sessionId);
+    assert.deepEqual(
+      history.map((m) => m.content),
+      ['hi'],
+    );
+    // Nothing is left under way: the next message is answered.
+    fake.behaviour = { kind: 'stream', chunks: ['Back'] };
+    const next = await server.request('POST', sessionPath(session.sessionId, '/messages'), {
+      body: { content: 'again', transport: 'http' },
+    });
+    assert.equal(next.status, 201, next.text);
+    assert.equal(next.body.agentResponse.text, 'Back');
+  });
+});
