@@ -35,16 +35,33 @@ export const NO_RATE_LIMITS: Record<string, string> = {
   RATE_LIMIT_KEY_PER_MINUTE: '100000000',
 };
 
-/** Starts `node <argv>` and resolves once its standard output has shown `readyText`. */
+/** How long a process may take to show its ready text (a server migrating a large database included). */
+const START_DEADLINE_MS = 120_000;
+
+/**
+ * Starts `node <argv>` and resolves once its standard output has shown `readyText`; a process
+ * that exits first, or shows nothing for START_DEADLINE_MS, fails the benchmark (killed) rather
+ * than hanging it.
+ */
 export function startProcess(argv: string[], env: Record<string, string>, readyText: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
+    const deadline = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`process not ready after ${START_DEADLINE_MS / 1000} s: ${out}`));
+    }, START_DEADLINE_MS);
     child.stdout?.on('data', (data: Buffer) => {
       out += data.toString();
-      if (out.includes(readyText)) resolve(child);
+      if (out.includes(readyText)) {
+        clearTimeout(deadline);
+        resolve(child);
+      }
     });
-    child.once('exit', (code) => reject(new Error(`process exited with ${code}: ${out}`)));
+    child.once('exit', (code) => {
+      clearTimeout(deadline);
+      reject(new Error(`process exited with ${code}: ${out}`));
+    });
   });
 }
 
