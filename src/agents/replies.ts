@@ -310,6 +310,11 @@ export class Replies {
       if (!claim.taken) {
         if (!(await this.registry.remove(inReplyTo))) throw replyCancelled();
         claim.taken = true;
+      } else {
+        // An earlier attempt may have committed and lost its connection before the answer came
+        // back: its reply is stored, and is the answer (its events are in the log for readers).
+        const earlier = await tx.getMessage(id);
+        if (earlier) return { reply: earlier, events: [] };
       }
       const createdAt = nextMessageTime(session, now);
       const metadata: Message['metadata'] = {};

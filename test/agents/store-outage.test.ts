@@ -149,3 +149,58 @@ describe('an agent reply while the store is away', { skip }, () => {
     assert.equal(next.body.agentResponse.text, 'Back');
   });
 });
+
+describe('an agent reply whose commit answer is lost', () => {
+  let fake: FakeOpenAI;
+  let server: TestServer;
+
+  before(async () => {
+    fake = await startFakeOpenAI();
+    server = await startServer({ AGENT_TIMEOUT_SECONDS: '30' });
+  });
+
+  after(async () => {
+    await server.close();
+    await fake.close();
+  });
+
+  test('the reply committed, then the connection failed: the retry finds it stored and answers with it, stored once', async () => {
+    const agent = await createAgent(server, { type: 'openai', baseUrl: fake.baseUrl, model: 'm' });
+    const session = await sessionWith(server, agent.id);
+    fake.behaviour = { kind: 'stream', chunks: ['Hello', ' there'] };
+    // The one fault here: the reply's transaction commits, then its caller hears of a lost
+    // connection instead of the answer (what a connection cut right after COMMIT looks like).
+    const store = server.app.store;
+    const commit = store.transaction.bind(store);
+    let lost = 0;
+    store.transaction = async <T>(work: Parameters<typeof commit<T>>[0]): Promise<T> => {
+      const result = await commit(work);
+      const saved = (result as { reply?: { isAgent?: boolean } } | undefined)?.reply;
+      if (lost === 0 && saved?.isAgent === true) {
+        lost++;
+        throw Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' });
+      }
+      return result;
+    };
+    try {
+      const sent = await server.request('POST', sessionPath(session.sessionId, '/messages'), {
+        body: { content: 'hi', transport: 'http' },
+      });
+      assert.equal(sent.status, 201, sent.text);
+      assert.equal(lost, 1);
+      assert.equal(sent.body.agentError, undefined, JSON.stringify(sent.body.agentError));
+      assert.equal(sent.body.agentResponse.text, 'Hello there');
+      const history = await historyOf(server, session.sessionId);
+      assert.deepEqual(
+        history.map((m) => [m.content, m.isAgent]),
+        [
+          ['hi', false],
+          ['Hello there', true],
+        ],
+      );
+      assert.equal(history[1]!.id, sent.body.agentResponse.id);
+    } finally {
+      store.transaction = commit;
+    }
+  });
+});
