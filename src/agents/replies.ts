@@ -340,19 +340,25 @@ export class Replies {
   }
 }
 
+/** How often chunk events are stored while a reply streams, and how long after a failed batch. */
+const CHUNK_FLUSH_MS = 20;
+const CHUNK_RETRY_MS = 1000;
+
 /**
  * Streams `message.chunk` events into the session's event log. Chunks arrive faster than one
  * transaction each would be sensible, so they are stored in small batches (every few
- * milliseconds), in order, and published once stored. What is not stored yet is handed over
- * (`drain`) to be stored with the reply itself; so is everything from a batch the store failed
- * on (it may be away for a moment): later batches wait for the reply rather than overtake it.
+ * milliseconds), in order, and published once stored. A batch the store failed on (it may be
+ * away for a moment) stays at the head of the queue and goes with the next batch, a second
+ * later: nothing overtakes it. What is not stored when the reply is done is handed over
+ * (`drain`) to be stored with the reply itself.
  */
 class ChunkEvents {
   /** The chunk events not stored yet, in order. */
   private readonly pending: PendingEvent[] = [];
   private chain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
-  private holding = false;
+  /** Before this (performance.now()), no batch is tried: the last one failed. */
+  private pausedUntil = 0;
 
   constructor(
     private readonly store: Store,
@@ -363,7 +369,7 @@ class ChunkEvents {
 
   add(data: { messageId: string; chunk: string; index: number }): void {
     this.pending.push({ type: 'message.chunk', at: this.clock.now(), data });
-    this.timer ??= setTimeout(() => void this.flush(), 20);
+    this.timer ??= setTimeout(() => void this.flush(), Math.max(CHUNK_FLUSH_MS, this.pausedUntil - performance.now()));
   }
 
   /** Waits for the batch under way and returns the chunk events not stored. */
@@ -379,13 +385,13 @@ class ChunkEvents {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.chain = this.chain.then(async () => {
-      if (this.holding || this.pending.length === 0) return;
+      if (this.pending.length === 0) return;
       const batch = this.pending.slice();
       let stored: SessionEvent[];
       try {
         stored = await this.store.appendEvents(this.sessionId, batch);
       } catch {
-        this.holding = true;
+        this.pausedUntil = performance.now() + CHUNK_RETRY_MS;
         return;
       }
       this.pending.splice(0, batch.length);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
 import { ManualClock } from '../support/clock.js';
 import { createTestDatabase, dropTestDatabase } from '../support/postgres.js';
@@ -26,6 +26,19 @@ describe('an agent reply while the store is away', { skip }, () => {
   let fake: FakeOpenAI;
   const dirs: string[] = [];
   const servers: TestServer[] = [];
+  /** Every gate a test holds the fake's reply at, opened after each test: a failed test leaves no reply hanging. */
+  const gates: Array<() => void> = [];
+  const gate = () => {
+    let open!: () => void;
+    const release = new Promise<void>((resolve) => (open = resolve));
+    gates.push(open);
+    return { release, open };
+  };
+
+  afterEach(() => {
+    proxy.restore();
+    for (const open of gates.splice(0)) open();
+  });
 
   before(async () => {
     databaseUrl = await createTestDatabase();
@@ -63,11 +76,11 @@ describe('an agent reply while the store is away', { skip }, () => {
     const server = await serverThroughProxy(30);
     const agent = await createAgent(server, { type: 'openai', baseUrl: fake.baseUrl, model: 'm' });
     const session = await sessionWith(server, agent.id);
-    let release!: () => void;
+    const held = gate();
     fake.behaviour = {
       kind: 'gated',
       before: ['Hello'],
-      release: new Promise<void>((resolve) => (release = resolve)),
+      release: held.release,
       after: [' there', '!'],
     };
     const upstream = fake.nextRequest();
@@ -80,7 +93,7 @@ describe('an agent reply while the store is away', { skip }, () => {
 
     proxy.cut();
     const refusedBefore = proxy.refused;
-    release();
+    held.open();
     // The reply and its last chunks meet the cut store, more than once (the retries).
     await eventually(() => proxy.refused >= refusedBefore + 3, 'the reply trying the store again', { ms: 10_000 });
     proxy.restore();
@@ -117,17 +130,62 @@ describe('an agent reply while the store is away', { skip }, () => {
     );
   });
 
+  test('a blip while the reply streams: the chunks it missed are stored after it, in order, before the reply is done', async () => {
+    const server = await serverThroughProxy(30);
+    const agent = await createAgent(server, { type: 'openai', baseUrl: fake.baseUrl, model: 'm' });
+    const session = await sessionWith(server, agent.id);
+    const stages = [gate(), gate(), gate()];
+    fake.behaviour = {
+      kind: 'stages',
+      stages: [
+        { chunks: ['one'] },
+        { release: stages[0]!.release, chunks: [' two'] },
+        { release: stages[1]!.release, chunks: [' three'] },
+        { release: stages[2]!.release, chunks: [] },
+      ],
+    };
+    const upstream = fake.nextRequest();
+    const sending = server.request('POST', sessionPath(session.sessionId, '/messages'), { body: { content: 'count', transport: 'http' } });
+    await upstream;
+    const chunksStored = async () =>
+      (await eventsOf(server, session.sessionId)).filter((e) => e.type === 'message.chunk').map((e) => (e.data as { chunk: string }).chunk);
+    await eventually(async () => (await chunksStored()).length === 1, 'the first chunk stored');
+
+    proxy.cut();
+    const refusedBefore = proxy.refused;
+    stages[0]!.open();
+    await eventually(() => proxy.refused > refusedBefore, 'the second chunk meeting the cut store', { ms: 10_000 });
+    proxy.restore();
+    stages[1]!.open();
+    // The reply is still streaming: the missed chunk and the next one are stored, in order.
+    await eventually(async () => (await chunksStored()).length === 3, 'the chunks after the blip stored', { ms: 10_000 });
+    assert.deepEqual(await chunksStored(), ['one', ' two', ' three']);
+    stages[2]!.open();
+
+    const sent = await within(sending, 10_000, 'the send answering');
+    assert.equal(sent.body.agentResponse.text, 'one two three');
+    const events = await eventsOf(server, session.sessionId);
+    assert.deepEqual(
+      events.filter((e) => e.type === 'message.chunk').map((e) => (e.data as { index: number }).index),
+      [0, 1, 2],
+    );
+    assert.deepEqual(
+      events.map((e) => e.seq),
+      events.map((_, i) => i + 1),
+    );
+  });
+
   test('still away at the deadline: the reply fails, nothing of it is stored, the session is free again', async () => {
     const server = await serverThroughProxy(1);
     const agent = await createAgent(server, { type: 'openai', baseUrl: fake.baseUrl, model: 'm' });
     const session = await sessionWith(server, agent.id);
-    let release!: () => void;
-    fake.behaviour = { kind: 'gated', before: [], release: new Promise<void>((resolve) => (release = resolve)), after: ['Too late'] };
+    const held = gate();
+    fake.behaviour = { kind: 'gated', before: [], release: held.release, after: ['Too late'] };
     const upstream = fake.nextRequest();
     const sending = server.request('POST', sessionPath(session.sessionId, '/messages'), { body: { content: 'hi', transport: 'http' } });
     await upstream;
     proxy.cut();
-    release();
+    held.open();
     const sent = await within(sending, 10_000, 'the send answering');
     assert.equal(sent.status, 201, sent.text);
     assert.equal(sent.body.agentResponse, undefined);

@@ -23,7 +23,9 @@ export type OpenAIBehaviour =
   /** Waits `delayMs` before sending anything at all (not even headers). */
   | { kind: 'slow'; delayMs: number; chunks: string[] }
   /** Streams `before`, waits until `release` resolves, then streams `after` and finishes properly. */
-  | { kind: 'gated'; before: string[]; release: Promise<void>; after: string[] };
+  | { kind: 'gated'; before: string[]; release: Promise<void>; after: string[] }
+  /** For each stage in turn: waits until its `release` resolves (if given), streams its chunks; then finishes properly. */
+  | { kind: 'stages'; stages: Array<{ release?: Promise<void>; chunks: string[] }> };
 
 export interface FakeOpenAI {
   /** The base URL to configure (`…/v1`). */
@@ -81,6 +83,19 @@ export async function startFakeOpenAI(behaviour: OpenAIBehaviour = { kind: 'stre
         if (!open()) return;
         streamHead();
         await writeChunks(current.chunks);
+        res.write(chunkFrame(model, {}, 'stop'));
+        res.write('data: [DONE]\n\n');
+        res.end();
+        return;
+      }
+      case 'stages': {
+        streamHead();
+        res.write(chunkFrame(model, { role: 'assistant', content: '' }, null));
+        for (const stage of current.stages) {
+          await stage.release;
+          if (!open()) return;
+          for (const chunk of stage.chunks) res.write(chunkFrame(model, { content: chunk }, null));
+        }
         res.write(chunkFrame(model, {}, 'stop'));
         res.write('data: [DONE]\n\n');
         res.end();
