@@ -299,6 +299,13 @@ export class Replies {
     claim: { taken: boolean },
   ): Promise<Message> {
     const { reply, events } = await this.store.transaction(async (tx) => {
+      if (claim.taken) {
+        // An earlier attempt may have committed and lost its connection before the answer came
+        // back: its reply is stored, and is the answer (its events are in the log for readers),
+        // even if the session has ended since.
+        const earlier = await tx.getMessage(id);
+        if (earlier) return { reply: earlier, events: [] };
+      }
       const now = this.clock.now();
       const session = await tx.getSession(sessionId);
       if (!session || isExpired(session, now)) {
@@ -310,11 +317,6 @@ export class Replies {
       if (!claim.taken) {
         if (!(await this.registry.remove(inReplyTo))) throw replyCancelled();
         claim.taken = true;
-      } else {
-        // An earlier attempt may have committed and lost its connection before the answer came
-        // back: its reply is stored, and is the answer (its events are in the log for readers).
-        const earlier = await tx.getMessage(id);
-        if (earlier) return { reply: earlier, events: [] };
       }
       const createdAt = nextMessageTime(session, now);
       const metadata: Message['metadata'] = {};
