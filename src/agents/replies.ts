@@ -5,6 +5,7 @@
  * The policy is written down in docs/agents.md.
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Clock } from '../clock.js';
 import type { Agent } from '../domain/agent.js';
 import type { PendingEvent, SessionEvent } from '../domain/events.js';
@@ -39,15 +40,8 @@ async function whileStoreAway<T>(work: () => Promise<T>, signal: AbortSignal): P
       return await work();
     } catch (error) {
       if (!isServiceUnavailable(error) || signal.aborted) throw error;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          signal.removeEventListener('abort', done);
-          resolve();
-        };
-        const timer = setTimeout(done, wait);
-        signal.addEventListener('abort', done, { once: true });
-      });
+      // Rejects at once when `signal` aborts; the store's error is the one reported.
+      await delay(wait, undefined, { signal }).catch(() => {});
       if (signal.aborted) throw error;
     }
   }

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
+import { startFakeOpenAI, type FakeOpenAI, type OpenAIBehaviour } from '../support/fake-openai.js';
 import { ManualClock } from '../support/clock.js';
 import { createTestDatabase, dropTestDatabase } from '../support/postgres.js';
 import { startServer, type TestServer } from '../support/server.js';
@@ -72,24 +72,36 @@ describe('an agent reply while the store is away', { skip }, () => {
 
   const eventsOf = (server: TestServer, sessionId: string) => server.app.store.eventsAfter(sessionId, 0, 1000);
 
-  test('back before the deadline: the reply is stored once, its chunks in order, and the waiting send gets it', async () => {
-    const server = await serverThroughProxy(30);
+  /**
+   * A server through the proxy, an OpenAI-compatible agent answering as `behaviour`, and a
+   * session whose `http` send of `content` is under way: returned once the model has the request.
+   */
+  async function sendingThroughProxy(timeoutSeconds: number, behaviour: OpenAIBehaviour, content: string) {
+    const server = await serverThroughProxy(timeoutSeconds);
     const agent = await createAgent(server, { type: 'openai', baseUrl: fake.baseUrl, model: 'm' });
-    const session = await sessionWith(server, agent.id);
-    const held = gate();
-    fake.behaviour = {
-      kind: 'gated',
-      before: ['Hello'],
-      release: held.release,
-      after: [' there', '!'],
-    };
+    const { sessionId } = await sessionWith(server, agent.id);
+    fake.behaviour = behaviour;
     const upstream = fake.nextRequest();
-    const sending = server.request('POST', sessionPath(session.sessionId, '/messages'), { body: { content: 'hi', transport: 'http' } });
+    const sending = server.request('POST', sessionPath(sessionId, '/messages'), { body: { content, transport: 'http' } });
     await upstream;
-    await eventually(
-      async () => (await eventsOf(server, session.sessionId)).some((e) => e.type === 'message.chunk'),
-      'the first chunk stored',
+    return { server, sessionId, sending };
+  }
+
+  /** The event log numbered 1, 2, 3 … without a gap. */
+  const assertGapless = (events: Array<{ seq: number }>) =>
+    assert.deepEqual(
+      events.map((e) => e.seq),
+      events.map((_, i) => i + 1),
     );
+
+  test('back before the deadline: the reply is stored once, its chunks in order, and the waiting send gets it', async () => {
+    const held = gate();
+    const { server, sessionId, sending } = await sendingThroughProxy(
+      30,
+      { kind: 'gated', before: ['Hello'], release: held.release, after: [' there', '!'] },
+      'hi',
+    );
+    await eventually(async () => (await eventsOf(server, sessionId)).some((e) => e.type === 'message.chunk'), 'the first chunk stored');
 
     proxy.cut();
     const refusedBefore = proxy.refused;
@@ -102,7 +114,7 @@ describe('an agent reply while the store is away', { skip }, () => {
     assert.equal(sent.status, 201, sent.text);
     assert.equal(sent.body.agentError, undefined, JSON.stringify(sent.body.agentError));
     assert.equal(sent.body.agentResponse.text, 'Hello there!');
-    const history = await historyOf(server, session.sessionId);
+    const history = await historyOf(server, sessionId);
     assert.deepEqual(
       history.map((m) => [m.content, m.isAgent]),
       [
@@ -110,7 +122,7 @@ describe('an agent reply while the store is away', { skip }, () => {
         ['Hello there!', true],
       ],
     );
-    const events = await eventsOf(server, session.sessionId);
+    const events = await eventsOf(server, sessionId);
     const chunks = events.filter((e) => e.type === 'message.chunk').map((e) => e.data as { index: number; chunk: string });
     assert.deepEqual(
       chunks.map((c) => [c.index, c.chunk]),
@@ -124,31 +136,26 @@ describe('an agent reply while the store is away', { skip }, () => {
       .filter((e) => e.type === 'message.created')
       .map((e) => (e.data as { message: { content: string } }).message.content);
     assert.deepEqual(created, ['hi', 'Hello there!']);
-    assert.deepEqual(
-      events.map((e) => e.seq),
-      events.map((_, i) => i + 1),
-    );
+    assertGapless(events);
   });
 
   test('a blip while the reply streams: the chunks it missed are stored after it, in order, before the reply is done', async () => {
-    const server = await serverThroughProxy(30);
-    const agent = await createAgent(server, { type: 'openai', baseUrl: fake.baseUrl, model: 'm' });
-    const session = await sessionWith(server, agent.id);
     const stages = [gate(), gate(), gate()];
-    fake.behaviour = {
-      kind: 'stages',
-      stages: [
-        { chunks: ['one'] },
-        { release: stages[0]!.release, chunks: [' two'] },
-        { release: stages[1]!.release, chunks: [' three'] },
-        { release: stages[2]!.release, chunks: [] },
-      ],
-    };
-    const upstream = fake.nextRequest();
-    const sending = server.request('POST', sessionPath(session.sessionId, '/messages'), { body: { content: 'count', transport: 'http' } });
-    await upstream;
+    const { server, sessionId, sending } = await sendingThroughProxy(
+      30,
+      {
+        kind: 'stages',
+        stages: [
+          { chunks: ['one'] },
+          { release: stages[0]!.release, chunks: [' two'] },
+          { release: stages[1]!.release, chunks: [' three'] },
+          { release: stages[2]!.release, chunks: [] },
+        ],
+      },
+      'count',
+    );
     const chunksStored = async () =>
-      (await eventsOf(server, session.sessionId)).filter((e) => e.type === 'message.chunk').map((e) => (e.data as { chunk: string }).chunk);
+      (await eventsOf(server, sessionId)).filter((e) => e.type === 'message.chunk').map((e) => (e.data as { chunk: string }).chunk);
     await eventually(async () => (await chunksStored()).length === 1, 'the first chunk stored');
 
     proxy.cut();
@@ -164,26 +171,21 @@ describe('an agent reply while the store is away', { skip }, () => {
 
     const sent = await within(sending, 10_000, 'the send answering');
     assert.equal(sent.body.agentResponse.text, 'one two three');
-    const events = await eventsOf(server, session.sessionId);
+    const events = await eventsOf(server, sessionId);
     assert.deepEqual(
       events.filter((e) => e.type === 'message.chunk').map((e) => (e.data as { index: number }).index),
       [0, 1, 2],
     );
-    assert.deepEqual(
-      events.map((e) => e.seq),
-      events.map((_, i) => i + 1),
-    );
+    assertGapless(events);
   });
 
   test('still away at the deadline: the reply fails, nothing of it is stored, the session is free again', async () => {
-    const server = await serverThroughProxy(1);
-    const agent = await createAgent(server, { type: 'openai', baseUrl: fake.baseUrl, model: 'm' });
-    const session = await sessionWith(server, agent.id);
     const held = gate();
-    fake.behaviour = { kind: 'gated', before: [], release: held.release, after: ['Too late'] };
-    const upstream = fake.nextRequest();
-    const sending = server.request('POST', sessionPath(session.sessionId, '/messages'), { body: { content: 'hi', transport: 'http' } });
-    await upstream;
+    const { server, sessionId, sending } = await sendingThroughProxy(
+      1,
+      { kind: 'gated', before: [], release: held.release, after: ['Too late'] },
+      'hi',
+    );
     proxy.cut();
     held.open();
     const sent = await within(sending, 10_000, 'the send answering');
@@ -193,14 +195,14 @@ describe('an agent reply while the store is away', { skip }, () => {
     assert.ok(proxy.refused >= 2, `the store tried ${proxy.refused} time(s)`);
     proxy.restore();
     await server.app.replies.idle();
-    const history = await historyOf(server, session.sessionId);
+    const history = await historyOf(server, sessionId);
     assert.deepEqual(
       history.map((m) => m.content),
       ['hi'],
     );
     // Nothing is left under way: the next message is answered.
     fake.behaviour = { kind: 'stream', chunks: ['Back'] };
-    const next = await server.request('POST', sessionPath(session.sessionId, '/messages'), {
+    const next = await server.request('POST', sessionPath(sessionId, '/messages'), {
       body: { content: 'again', transport: 'http' },
     });
     assert.equal(next.status, 201, next.text);
@@ -224,7 +226,7 @@ describe('an agent reply whose commit answer is lost', () => {
 
   test('the reply committed, then the connection failed: the retry finds it stored and answers with it, stored once', async () => {
     const agent = await createAgent(server, { type: 'openai', baseUrl: fake.baseUrl, model: 'm' });
-    const session = await sessionWith(server, agent.id);
+    const { sessionId } = await sessionWith(server, agent.id);
     fake.behaviour = { kind: 'stream', chunks: ['Hello', ' there'] };
     // The one fault here: the reply's transaction commits, then its caller hears of a lost
     // connection instead of the answer (what a connection cut right after COMMIT looks like).
@@ -241,14 +243,14 @@ describe('an agent reply whose commit answer is lost', () => {
       return result;
     };
     try {
-      const sent = await server.request('POST', sessionPath(session.sessionId, '/messages'), {
+      const sent = await server.request('POST', sessionPath(sessionId, '/messages'), {
         body: { content: 'hi', transport: 'http' },
       });
       assert.equal(sent.status, 201, sent.text);
       assert.equal(lost, 1);
       assert.equal(sent.body.agentError, undefined, JSON.stringify(sent.body.agentError));
       assert.equal(sent.body.agentResponse.text, 'Hello there');
-      const history = await historyOf(server, session.sessionId);
+      const history = await historyOf(server, sessionId);
       assert.deepEqual(
         history.map((m) => [m.content, m.isAgent]),
         [

@@ -11,6 +11,7 @@ import { isServiceUnavailable } from '../../src/store/unavailable.js';
 import { openPostgresStore } from '../../src/store/postgres.js';
 import type { SqlStore } from '../../src/store/sql-store.js';
 import { createTestDatabase, dropTestDatabase } from '../support/postgres.js';
+import { eventually } from '../support/wait.js';
 import { makeSession } from './fixtures.js';
 
 const skip = process.env.TEST_POSTGRES === '0' ? 'PostgreSQL not reachable' : undefined;
@@ -51,7 +52,10 @@ describe('PostgreSQL connection lost inside a transaction', { skip }, () => {
           const pid = idle.rows[0]!.pid;
           await admin.query('select pg_terminate_backend($1)', [pid]);
           // The termination reaches the client while it sits checked out with no statement running.
-          await waitForGone(pid);
+          await eventually(
+            async () => (await admin.query('select 1 from pg_stat_activity where pid = $1', [pid])).rowCount === 0,
+            `backend ${pid} gone`,
+          );
           await new Promise((resolve) => setTimeout(resolve, 50));
           await tx.insertSession(session);
         })
@@ -73,13 +77,4 @@ describe('PostgreSQL connection lost inside a transaction', { skip }, () => {
     await store.insertSession(session);
     assert.equal((await store.getSession(session.id))?.id, session.id);
   });
-
-  async function waitForGone(pid: number): Promise<void> {
-    for (let i = 0; i < 100; i++) {
-      const { rowCount } = await admin.query('select 1 from pg_stat_activity where pid = $1', [pid]);
-      if (rowCount === 0) return;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    throw new Error(`backend ${pid} still there`);
-  }
 });

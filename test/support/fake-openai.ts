@@ -88,25 +88,17 @@ export async function startFakeOpenAI(behaviour: OpenAIBehaviour = { kind: 'stre
         res.end();
         return;
       }
+      case 'gated':
       case 'stages': {
+        const stages =
+          current.kind === 'stages' ? current.stages : [{ chunks: current.before }, { release: current.release, chunks: current.after }];
         streamHead();
         res.write(chunkFrame(model, { role: 'assistant', content: '' }, null));
-        for (const stage of current.stages) {
+        for (const stage of stages) {
           await stage.release;
           if (!open()) return;
           for (const chunk of stage.chunks) res.write(chunkFrame(model, { content: chunk }, null));
         }
-        res.write(chunkFrame(model, {}, 'stop'));
-        res.write('data: [DONE]\n\n');
-        res.end();
-        return;
-      }
-      case 'gated': {
-        streamHead();
-        await writeChunks(current.before);
-        await current.release;
-        if (!open()) return;
-        for (const chunk of current.after) res.write(chunkFrame(model, { content: chunk }, null));
         res.write(chunkFrame(model, {}, 'stop'));
         res.write('data: [DONE]\n\n');
         res.end();
